@@ -1,0 +1,1 @@
+"""Pure image and geometry functions used by the nodes, testable without a model."""

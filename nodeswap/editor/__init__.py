@@ -1,0 +1,1 @@
+"""The dearpygui editor (only this subpackage imports dearpygui)."""

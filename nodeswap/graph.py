@@ -1,0 +1,213 @@
+"""The graph model: nodes with params, typed links, layout. No execution, no GUI.
+
+The editor and the CLI both edit graphs only through this class; listeners
+are told after every change.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from .errors import LinkError, ParamError, UserError
+from .node import Node
+from .registry import Registry, default_registry
+from .types import can_link
+
+ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Link:
+    """An edge from ``src.src_port`` (an output) to ``dst.dst_port`` (an input)."""
+
+    src: str
+    src_port: str
+    dst: str
+    dst_port: str
+
+    @classmethod
+    def parse(cls, src: str, dst: str) -> Link:
+        a, _, b = src.partition(".")
+        c, _, d = dst.partition(".")
+        return cls(a, b, c, d)
+
+    def to_json(self) -> dict[str, str]:
+        return {"from": f"{self.src}.{self.src_port}", "to": f"{self.dst}.{self.dst_port}"}
+
+    def __str__(self) -> str:
+        return f"{self.src}.{self.src_port} -> {self.dst}.{self.dst_port}"
+
+
+@dataclass
+class NodeEntry:
+    """A node in a graph: its type, the params set (non-default or given), title, bypass."""
+
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)
+    title: str = ""
+    bypass: bool = False
+
+
+class Graph:
+    """Nodes by id, links, and editor layout."""
+
+    def __init__(self, registry: Registry | None = None) -> None:
+        self.registry = registry or default_registry()
+        self.nodes: dict[str, NodeEntry] = {}
+        self.links: list[Link] = []
+        self.layout: dict[str, tuple[float, float]] = {}
+        self._listeners: list[Callable[[str, Any], None]] = []
+
+    # -- events ---------------------------------------------------------------
+    def subscribe(self, listener: Callable[[str, Any], None]) -> None:
+        """``listener(event, detail)`` after each change; events: node_added,
+        node_removed, linked, unlinked, param, bypass, moved, title."""
+        self._listeners.append(listener)
+
+    def _emit(self, event: str, detail: Any) -> None:
+        for listener in list(self._listeners):
+            listener(event, detail)
+
+    # -- queries --------------------------------------------------------------
+    def node_class(self, node_id: str) -> type[Node]:
+        entry = self.nodes.get(node_id)
+        if entry is None:
+            raise UserError(f"no node '{node_id}'")
+        cls = self.registry.get(entry.type)
+        if cls is None:
+            raise UserError(f"node '{node_id}': unknown node type '{entry.type}'")
+        return cls
+
+    def param_values(self, node_id: str) -> dict[str, Any]:
+        """Every param of the node: defaults overlaid with the values set."""
+        return self.node_class(node_id).resolve_params(self.nodes[node_id].params)
+
+    def links_into(self, node_id: str) -> list[Link]:
+        return [link for link in self.links if link.dst == node_id]
+
+    def links_from(self, node_id: str) -> list[Link]:
+        return [link for link in self.links if link.src == node_id]
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        g = nx.MultiDiGraph()
+        g.add_nodes_from(self.nodes)
+        for link in self.links:
+            g.add_edge(link.src, link.dst, link=link)
+        return g
+
+    def free_id(self, base: str) -> str:
+        base = re.sub(r"[^A-Za-z0-9_\-]", "_", base) or "node"
+        if base[0].isdigit():
+            base = "n" + base
+        if base not in self.nodes:
+            return base
+        n = 2
+        while f"{base}{n}" in self.nodes:
+            n += 1
+        return f"{base}{n}"
+
+    # -- edits ----------------------------------------------------------------
+    def add_node(
+        self,
+        type_id: str,
+        node_id: str = "",
+        params: dict[str, Any] | None = None,
+        pos: tuple[float, float] | None = None,
+        title: str = "",
+        bypass: bool = False,
+    ) -> str:
+        cls = self.registry.get(type_id)
+        if cls is None:
+            raise UserError(f"unknown node type '{type_id}'")
+        node_id = node_id or self.free_id(cls.category)
+        if not ID_PATTERN.match(node_id):
+            raise UserError(f"node id '{node_id}' must start with a letter and use letters, digits, _ or -")
+        if node_id in self.nodes:
+            raise UserError(f"node id '{node_id}' is already used")
+        cls.resolve_params(params or {})  # raises ParamError naming the param
+        self.nodes[node_id] = NodeEntry(cls.type_id, dict(params or {}), title, bypass)
+        if pos is not None:
+            self.layout[node_id] = (float(pos[0]), float(pos[1]))
+        self._emit("node_added", node_id)
+        return node_id
+
+    def remove_node(self, node_id: str) -> list[Link]:
+        """Remove the node and its links; returns the links removed."""
+        if node_id not in self.nodes:
+            raise UserError(f"no node '{node_id}'")
+        removed = [link for link in self.links if node_id in (link.src, link.dst)]
+        for link in removed:
+            self.unlink(link)
+        del self.nodes[node_id]
+        self.layout.pop(node_id, None)
+        self._emit("node_removed", node_id)
+        return removed
+
+    def check_link(self, link: Link) -> None:
+        """Raise LinkError saying why ``link`` cannot be made."""
+        for end in (link.src, link.dst):
+            if end not in self.nodes:
+                raise LinkError(f"{link}: no node '{end}'")
+        out = self.node_class(link.src).output_port(link.src_port)
+        if out is None:
+            raise LinkError(f"{link}: node '{link.src}' has no output '{link.src_port}'")
+        inp = self.node_class(link.dst).input_port(link.dst_port)
+        if inp is None:
+            raise LinkError(f"{link}: node '{link.dst}' has no input '{link.dst_port}'")
+        if not can_link(out.type, inp.type):
+            raise LinkError(f"{link}: cannot link output type '{out.type}' to input type '{inp.type}'")
+        if link.src == link.dst or nx.has_path(self.to_networkx(), link.dst, link.src):
+            raise LinkError(f"{link}: this link would make a cycle")
+
+    def link(self, src: str, src_port: str, dst: str, dst_port: str) -> Link:
+        """Link an output to an input, replacing the input's existing link."""
+        new = Link(src, src_port, dst, dst_port)
+        self.check_link(new)
+        for old in [x for x in self.links if x.dst == dst and x.dst_port == dst_port]:
+            self.unlink(old)
+        self.links.append(new)
+        self._emit("linked", new)
+        return new
+
+    def unlink(self, link: Link) -> None:
+        if link in self.links:
+            self.links.remove(link)
+            self._emit("unlinked", link)
+
+    def set_param(self, node_id: str, name: str, value: Any) -> Any:
+        """Set a param (checked); returns the stored value."""
+        spec = self.node_class(node_id).param_spec(name)
+        if spec is None:
+            raise ParamError(f"node '{node_id}': no param '{name}'")
+        try:
+            value = spec.coerce(value)
+        except ParamError as exc:
+            raise ParamError(f"node '{node_id}' param '{name}': {exc}") from None
+        self.nodes[node_id].params[name] = value
+        self._emit("param", (node_id, name, value))
+        return value
+
+    def set_bypass(self, node_id: str, bypass: bool) -> None:
+        self.nodes[node_id].bypass = bool(bypass)
+        self._emit("bypass", (node_id, bool(bypass)))
+
+    def set_title(self, node_id: str, title: str) -> None:
+        self.nodes[node_id].title = title
+        self._emit("title", (node_id, title))
+
+    def move(self, node_id: str, x: float, y: float) -> None:
+        self.layout[node_id] = (float(x), float(y))
+        self._emit("moved", (node_id, x, y))
+
+    def copy(self) -> Graph:
+        other = Graph(self.registry)
+        other.nodes = copy.deepcopy(self.nodes)
+        other.links = list(self.links)
+        other.layout = dict(self.layout)
+        return other

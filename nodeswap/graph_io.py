@@ -1,0 +1,225 @@
+"""Graph <-> JSON: load with full validation, save atomically and byte-stable.
+
+Loading never executes code from the file: it is parsed as JSON data only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import networkx as nx
+
+from .errors import GraphError, Issue, ParamError
+from .graph import Graph, Link, NodeEntry
+from .node import check_path
+from .registry import Registry, default_registry
+from .types import can_link
+
+FORMAT = "nodeswap.graph"
+VERSION = 1
+MAX_BYTES = 16 * 1024 * 1024
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    text = resources.files("nodeswap").joinpath("graph.schema.json").read_text(encoding="utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def to_dict(graph: Graph) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "nodes": {
+            node_id: {"type": e.type, "params": dict(e.params), "title": e.title, "bypass": e.bypass}
+            for node_id, e in graph.nodes.items()
+        },
+        "links": [link.to_json() for link in graph.links],
+        "layout": {k: [round(v[0], 1), round(v[1], 1)] for k, v in graph.layout.items() if k in graph.nodes},
+    }
+
+
+def dumps(graph: Graph) -> str:
+    """Stable text: the same graph always gives the same bytes."""
+    return json.dumps(to_dict(graph), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def save(graph: Graph, path: str | Path) -> None:
+    """Write atomically: a temp file in the same folder, then rename."""
+    path = Path(path)
+    text = dumps(graph)
+    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """Bring an older file up to VERSION (version 1 is the first: nothing to do)."""
+    return data
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def parse_text(text: str, source: str = "") -> dict[str, Any]:
+    """JSON text -> dict, or GraphError with one readable issue."""
+    if len(text) > MAX_BYTES:
+        raise GraphError(f"file is larger than {MAX_BYTES // 2**20} MiB", source)
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise GraphError("not JSON: nested too deeply", source) from None
+    except ValueError as exc:
+        raise GraphError(f"not JSON: {exc}", source) from None
+    if not isinstance(data, dict):
+        raise GraphError(f"expected a JSON object at the top level, got {type(data).__name__}", source)
+    return data
+
+
+def _shape_issues(data: dict[str, Any]) -> list[Issue]:
+    fmt, version = data.get("format"), data.get("version")
+    if fmt != FORMAT:
+        return [Issue("format", f"expected \"{FORMAT}\", got {json.dumps(fmt)[:60]}")]
+    if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
+        return [Issue("version", f"version {version} is newer than this nodeswap reads ({VERSION}): update nodeswap")]
+    validator = jsonschema.Draft202012Validator(schema())
+    issues = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        where = ".".join(str(p) for p in error.absolute_path) or "graph"
+        message = error.message if len(error.message) < 160 else error.message[:157] + "..."
+        issues.append(Issue(where, message))
+    return issues
+
+
+def _finite(value: Any) -> bool:
+    return not isinstance(value, float) or math.isfinite(value)
+
+
+def build(data: dict[str, Any], registry: Registry | None = None, check_files: bool = True) -> tuple[Graph, list[Issue]]:
+    """A Graph from parsed JSON plus every problem found.
+
+    The graph holds every node and link that could be added, so an editor can
+    show the valid part of a broken file.
+    """
+    registry = registry or default_registry()
+    graph = Graph(registry)
+    issues = _shape_issues(data)
+    if issues:
+        return graph, issues
+    data = migrate(data)
+    for node_id, spec in data["nodes"].items():
+        cls = registry.get(spec["type"])
+        if cls is None:
+            issues.append(Issue(f"node '{node_id}'", f"unknown node type '{spec['type']}'"))
+            continue
+        params: dict[str, Any] = {}
+        for name, value in spec.get("params", {}).items():
+            pspec = cls.param_spec(name)
+            if pspec is None:
+                issues.append(Issue(f"node '{node_id}' param '{name}'", f"{cls.type_id} has no such param"))
+                continue
+            try:
+                params[name] = pspec.coerce(value)
+            except ParamError as exc:
+                issues.append(Issue(f"node '{node_id}' param '{name}'", str(exc)))
+        graph.nodes[node_id] = NodeEntry(cls.type_id, params, spec.get("title", ""), spec.get("bypass", False))
+        if check_files:
+            values = cls.resolve_params(params)
+            for pspec in cls.params:
+                if pspec.kind == "path":
+                    problem = check_path(node_id, pspec, values[pspec.name])
+                    if problem:
+                        issues.append(Issue(f"node '{node_id}' param '{pspec.name}'", problem))
+    for pos_id, pos in data.get("layout", {}).items():
+        if pos_id in graph.nodes and all(map(_finite, pos)):
+            graph.layout[pos_id] = (float(pos[0]), float(pos[1]))
+    issues += _link_issues(graph, [Link.parse(x["from"], x["to"]) for x in data["links"]], set(data["nodes"]))
+    issues += unlinked_inputs(graph)
+    return graph, issues
+
+
+def _link_issues(graph: Graph, links: list[Link], declared: set[str]) -> list[Issue]:
+    issues: list[Issue] = []
+    taken: dict[tuple[str, str], Link] = {}
+    for link in links:
+        where = f"link {link}"
+        if link.src not in declared or link.dst not in declared:
+            missing = link.src if link.src not in declared else link.dst
+            issues.append(Issue(where, f"no node '{missing}'"))
+            continue
+        if link.src not in graph.nodes or link.dst not in graph.nodes:
+            continue  # the node's own issue is already reported
+        out = graph.node_class(link.src).output_port(link.src_port)
+        inp = graph.node_class(link.dst).input_port(link.dst_port)
+        if out is None:
+            issues.append(Issue(where, f"node '{link.src}' has no output '{link.src_port}'"))
+        if inp is None:
+            issues.append(Issue(where, f"node '{link.dst}' has no input '{link.dst_port}'"))
+        if out is None or inp is None:
+            continue
+        if not can_link(out.type, inp.type):
+            issues.append(Issue(where, f"incompatible types: output '{out.type}' cannot feed input '{inp.type}'"))
+            continue
+        key = (link.dst, link.dst_port)
+        if key in taken:
+            issues.append(Issue(where, f"input {link.dst}.{link.dst_port} already has a link from {taken[key].src}.{taken[key].src_port}"))
+            continue
+        taken[key] = link
+        graph.links.append(link)
+    g = graph.to_networkx()
+    if not nx.is_directed_acyclic_graph(g):
+        cycle = nx.find_cycle(g)
+        path = " -> ".join([str(edge[0]) for edge in cycle] + [str(cycle[0][0])])
+        issues.append(Issue("links", f"cycle: {path}"))
+        u, v, key = cycle[-1][:3]
+        graph.links.remove(g.edges[u, v, key]["link"])  # keep the rest runnable
+    return issues
+
+
+def unlinked_inputs(graph: Graph) -> list[Issue]:
+    linked = {(link.dst, link.dst_port) for link in graph.links}
+    issues = []
+    for node_id in graph.nodes:
+        for port in graph.node_class(node_id).inputs:
+            if not port.optional and (node_id, port.name) not in linked:
+                issues.append(Issue(f"node '{node_id}' input '{port.name}'", "required input is not linked"))
+    return issues
+
+
+def validate_text(text: str, source: str = "", registry: Registry | None = None) -> list[Issue]:
+    try:
+        data = parse_text(text, source)
+    except GraphError as exc:
+        return exc.issues
+    return build(data, registry)[1]
+
+
+def load(path: str | Path, registry: Registry | None = None, strict: bool = True) -> Graph:
+    """Read and check a graph file; raises GraphError listing every problem when strict."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GraphError("file not found", str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GraphError(f"cannot read: {exc}", str(path)) from None
+    graph, issues = build(parse_text(text, str(path)), registry)
+    if issues and strict:
+        raise GraphError(issues, str(path))
+    return graph

@@ -1,0 +1,133 @@
+"""Node types by type id: the built-ins in ``nodes/`` plus third-party nodes.
+
+A module in ``nodes/`` lists its node classes in ``NODE_TYPES``. A third-party
+package declares an entry point in the group ``nodeswap.nodes`` whose object is
+a Node subclass, a list of them, or a module with ``NODE_TYPES``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from collections.abc import Iterable, Iterator
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Any
+
+from .errors import UserError
+from .node import CATEGORIES, PARAM_KINDS, Node
+from .types import PORT_TYPES
+
+log = logging.getLogger(__name__)
+ENTRY_POINT_GROUP = "nodeswap.nodes"
+
+
+class Registry:
+    """A mapping of type id (and aliases) to node classes."""
+
+    def __init__(self, types: Iterable[type[Node]] = ()) -> None:
+        self._types: dict[str, type[Node]] = {}
+        self._aliases: dict[str, str] = {}
+        self.load_errors: list[str] = []
+        for cls in types:
+            self.add(cls)
+
+    def add(self, cls: type[Node], origin: str = "") -> None:
+        problem = _spec_problem(cls)
+        if problem:
+            raise UserError(f"node class {cls.__name__}{' from ' + origin if origin else ''}: {problem}")
+        if cls.type_id in self._types and self._types[cls.type_id] is not cls:
+            raise UserError(f"node type '{cls.type_id}' is defined twice ({origin or cls.__module__})")
+        self._types[cls.type_id] = cls
+        for alias in cls.aliases:
+            self._aliases[alias] = cls.type_id
+
+    def get(self, type_id: str) -> type[Node] | None:
+        return self._types.get(type_id) or self._types.get(self._aliases.get(type_id, ""))
+
+    def __contains__(self, type_id: object) -> bool:
+        return isinstance(type_id, str) and self.get(type_id) is not None
+
+    def __iter__(self) -> Iterator[type[Node]]:
+        return iter(sorted(self._types.values(), key=lambda c: (CATEGORIES.index(c.category), c.type_id)))
+
+    def __len__(self) -> int:
+        return len(self._types)
+
+    def by_category(self) -> dict[str, list[type[Node]]]:
+        groups: dict[str, list[type[Node]]] = {c: [] for c in CATEGORIES}
+        for cls in self:
+            groups[cls.category].append(cls)
+        return groups
+
+    def add_module(self, module: ModuleType | Any, origin: str) -> None:
+        for cls in _classes_in(module):
+            self.add(cls, origin)
+
+
+def _classes_in(obj: Any) -> list[type[Node]]:
+    if isinstance(obj, type) and issubclass(obj, Node):
+        return [obj]
+    if isinstance(obj, (list, tuple)):
+        return [c for item in obj for c in _classes_in(item)]
+    types = getattr(obj, "NODE_TYPES", None)
+    if types is not None:
+        return _classes_in(list(types))
+    raise UserError(f"{obj!r} is not a node class, a list of them, or a module with NODE_TYPES")
+
+
+def _spec_problem(cls: type[Node]) -> str:
+    if not cls.type_id or "." not in cls.type_id:
+        return f"type_id {cls.type_id!r} must look like 'role.name'"
+    if cls.category not in CATEGORIES:
+        return f"category {cls.category!r} is not one of {', '.join(CATEGORIES)}"
+    for port in (*cls.inputs, *cls.outputs):
+        if port.type not in PORT_TYPES:
+            return f"port '{port.name}' has unknown type {port.type!r}"
+    for param in cls.params:
+        if param.kind not in PARAM_KINDS:
+            return f"param '{param.name}' has unknown kind {param.kind!r}"
+    return ""
+
+
+def builtin_modules() -> list[str]:
+    import nodes
+
+    return sorted(m.name for m in pkgutil.iter_modules(nodes.__path__, "nodes.") if not m.ispkg)
+
+
+def load_registry(plugins: bool = True) -> Registry:
+    """The built-in nodes plus, when ``plugins``, every installed entry point.
+
+    A module or plugin that fails to import is logged and skipped, so one bad
+    plugin never stops the program; the messages stay in ``load_errors``.
+    """
+    registry = Registry()
+    for name in builtin_modules():
+        try:
+            module = importlib.import_module(name)
+            if hasattr(module, "NODE_TYPES"):
+                registry.add_module(module, name)
+        except Exception as exc:  # a broken module must not stop the rest
+            registry.load_errors.append(f"{name}: {exc}")
+            log.error("could not load built-in nodes from %s: %s", name, exc)
+    if plugins:
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                registry.add_module(ep.load(), f"plugin {ep.name} ({ep.value})")
+            except Exception as exc:  # third-party code: report, skip
+                registry.load_errors.append(f"plugin {ep.name}: {exc}")
+                log.error("could not load plugin %s: %s", ep.name, exc)
+    return registry
+
+
+_default: Registry | None = None
+
+
+def default_registry() -> Registry:
+    """The process-wide registry, loaded on first use."""
+    global _default
+    if _default is None:
+        _default = load_registry()
+    return _default
