@@ -111,7 +111,9 @@ def _finite(value: Any) -> bool:
     return not isinstance(value, float) or math.isfinite(value)
 
 
-def build(data: dict[str, Any], registry: Registry | None = None, check_files: bool = True) -> tuple[Graph, list[Issue]]:
+def build(
+    data: dict[str, Any], registry: Registry | None = None, check_files: bool = True
+) -> tuple[Graph, list[Issue]]:
     """A Graph from parsed JSON plus every problem found.
 
     The graph holds every node and link that could be added, so an editor can
@@ -178,7 +180,9 @@ def _link_issues(graph: Graph, links: list[Link], declared: set[str]) -> list[Is
             continue
         key = (link.dst, link.dst_port)
         if key in taken:
-            issues.append(Issue(where, f"input {link.dst}.{link.dst_port} already has a link from {taken[key].src}.{taken[key].src_port}"))
+            first = taken[key]
+            message = f"input {link.dst}.{link.dst_port} already has a link from {first.src}.{first.src_port}"
+            issues.append(Issue(where, message))
             continue
         taken[key] = link
         graph.links.append(link)

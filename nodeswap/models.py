@@ -85,7 +85,9 @@ def model_path(name: str, node_id: str = "") -> Path:
     if found:
         return found
     where = ", ".join(str(d) for d in search_dirs())
-    hint = f"run: python run.py models fetch {info.name}" if info and info.urls else "put the file in one of those folders"
+    hint = "put the file in one of those folders"
+    if info and info.urls:
+        hint = f"run: python run.py models fetch {info.name}"
     raise ModelMissingError(node_id, f"model '{file_name}' not found (looked in {where}); {hint}")
 
 
@@ -126,7 +128,8 @@ def _download(url: str, progress: bool) -> bytes:
     with urllib.request.urlopen(request, timeout=60) as response:
         total = int(response.headers.get("Content-Length") or 0) or None
         chunks = []
-        with tqdm(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1][:40], disable=not progress) as bar:
+        name = url.rsplit("/", 1)[-1][:40]
+        with tqdm(total=total, unit="B", unit_scale=True, desc=name, disable=not progress) as bar:
             for block in iter(lambda: response.read(1 << 16), b""):
                 chunks.append(block)
                 bar.update(len(block))

@@ -1,0 +1,215 @@
+"""Command line: edit, run, validate, nodes, models.
+
+User errors print one readable message and exit with code 2; no traceback
+reaches the user unless -v is given twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .errors import GraphError, Issue, UserError
+
+log = logging.getLogger("nodeswap")
+PRESETS = Path(__file__).resolve().parent.parent / "graphs"
+DEFAULT_GRAPH = PRESETS / "video_swap.json"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nodeswap", description="Node-graph editor for real-time face swapping.")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    sub = parser.add_subparsers(dest="command")
+    edit = sub.add_parser("edit", help="open the editor (the default command)")
+    edit.add_argument("graph", nargs="?", help="graph JSON to open (default: the video_swap preset)")
+    run = sub.add_parser("run", help="run a graph without the editor")
+    run.add_argument("graph")
+    run.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE", help="override a param")
+    mode = run.add_mutually_exclusive_group()
+    mode.add_argument("--offline", action="store_true", help="every frame, in order (default for files)")
+    mode.add_argument("--live", action="store_true", help="real time, newest frame wins (default for cameras)")
+    run.add_argument("--frames", type=int, help="stop after N frames")
+    run.add_argument("--sequential", action="store_true", help="run the nodes one after another in one thread")
+    run.add_argument("--stats", metavar="FILE", help="write run statistics as JSON")
+    validate = sub.add_parser("validate", help="check a graph and list every problem")
+    validate.add_argument("graph")
+    nodes = sub.add_parser("nodes", help="list node types")
+    nodes.add_argument("--json", action="store_true", help="machine-readable output")
+    models = sub.add_parser("models", help="list models, or fetch them")
+    models_sub = models.add_subparsers(dest="models_command")
+    fetch = models_sub.add_parser("fetch", help="download models into the user's models folder")
+    fetch.add_argument("names", nargs="*")
+    fetch.add_argument("--all", action="store_true")
+    return parser
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def apply_sets(data: dict[str, Any], sets: list[str]) -> None:
+    """Apply ``NODE.PARAM=VALUE`` overrides to parsed graph JSON."""
+    nodes = data.get("nodes") if isinstance(data.get("nodes"), dict) else {}
+    for item in sets:
+        target, eq, value = item.partition("=")
+        node_id, dot, param = target.partition(".")
+        if not eq or not dot or not param:
+            raise UserError(f"--set {item}: expected NODE.PARAM=VALUE")
+        if node_id not in nodes:
+            raise UserError(f"--set {item}: the graph has no node '{node_id}'")
+        nodes[node_id].setdefault("params", {})[param] = _parse_value(value)
+
+
+def _load_for_run(path: str, sets: list[str]) -> Any:
+    from .graph_io import build, parse_text
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise GraphError(f"cannot read: {exc.strerror or exc}", path) from None
+    data = parse_text(text, path)
+    apply_sets(data, sets)
+    graph, issues = build(data)
+    if issues:
+        hint = Issue("", "set a param with --set NODE.PARAM=VALUE") if any("param" in i.where for i in issues) else None
+        raise GraphError([*issues, *([hint] if hint else [])], path)
+    return graph
+
+
+def _write_json(path: str, data: dict[str, Any]) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2)
+    os.replace(tmp, target)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .scheduler import Scheduler
+
+    graph = _load_for_run(args.graph, args.set)
+    live = args.live or (not args.offline and any(e.type == "source.camera" for e in graph.nodes.values()))
+    scheduler = Scheduler(graph, live=live, sequential=args.sequential)
+    if args.frames is not None and args.frames < 1:
+        raise UserError("--frames must be at least 1")
+    interrupted = False
+    try:
+        scheduler.run(args.frames)
+    except KeyboardInterrupt:
+        interrupted = True
+        scheduler.stop()
+    stats = scheduler.stats()
+    if args.stats:
+        _write_json(args.stats, stats)
+    errors = {k: v["last_error"] for k, v in stats["nodes"].items() if v["errors"]}
+    for node_id, message in errors.items():
+        log.warning("node '%s' had %d errors, last: %s", node_id, stats["nodes"][node_id]["errors"], message)
+    print(
+        f"{'stopped' if interrupted else 'done'}: {stats['frames']} frames in {stats['seconds']:.1f} s "
+        f"({stats['fps']:.1f} fps), dropped {stats['dropped']}, latency p50 {stats['latency_ms']['p50']:.0f} ms",
+        file=sys.stderr,
+    )
+    return 130 if interrupted else 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .graph_io import validate_text
+
+    try:
+        text = Path(args.graph).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GraphError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", args.graph) from None
+    issues = validate_text(text, args.graph)
+    for issue in issues:
+        print(f"{args.graph}: {issue}", file=sys.stderr)
+    if not issues:
+        print(f"{args.graph}: valid")
+    return 2 if issues else 0
+
+
+def cmd_nodes(args: argparse.Namespace) -> int:
+    from .registry import default_registry
+
+    registry = default_registry()
+    if args.json:
+        print(json.dumps([cls.describe() for cls in registry], indent=2))
+        return 0
+    for cls in registry:
+        print(f"{cls.type_id}  ({cls.category})  {cls.title}")
+        for port in cls.inputs:
+            print(f"    in   {port.name}: {port.type}{' (optional)' if port.optional else ''}")
+        for port in cls.outputs:
+            print(f"    out  {port.name}: {port.type}")
+        for p in cls.params:
+            limits = f" [{p.min}..{p.max}]" if p.min is not None or p.max is not None else ""
+            choices = f" {{{', '.join(p.choices)}}}" if p.choices else ""
+            print(f"    param {p.name}: {p.kind} = {p.default!r}{limits}{choices}  {p.help}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from . import models
+
+    if args.models_command == "fetch":
+        names = list(models.manifest()) if args.all else args.names
+        if not names:
+            raise UserError("models fetch: name a model or use --all (see: python run.py models)")
+        for name in names:
+            print(f"{name}: saved to {models.fetch(name)}")
+        return 0
+    for info in models.manifest().values():
+        found = models.find_file(info.file)
+        state = f"present  {found}" if found else "missing  (python run.py models fetch " + info.name + ")"
+        print(f"{info.name:14} {info.role:12} {state}")
+    print(f"searched: {', '.join(str(d) for d in models.search_dirs())}")
+    return 0
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    try:
+        from .editor.app import main as editor_main
+    except ImportError as exc:
+        raise UserError(f"the editor cannot start: {exc}") from None
+    return int(editor_main(args.graph or str(DEFAULT_GRAPH)) or 0)
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "nodes": cmd_nodes, "models": cmd_models, "edit": cmd_edit}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        args.command, args.graph = "edit", None
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        print(f"error: {exc}" if not isinstance(exc, GraphError) else _graph_message(exc), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        return 1
+    except Exception as exc:
+        if args.verbose >= 2:
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (run with -vv for details)", file=sys.stderr)
+        return 1
+
+
+def _graph_message(exc: GraphError) -> str:
+    prefix = f"{exc.source}: " if exc.source else ""
+    return "\n".join(f"error: {prefix}{issue}" for issue in exc.issues)

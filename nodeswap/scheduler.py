@@ -1,0 +1,424 @@
+"""Run a graph once per frame, offline or live, pipelined or sequential.
+
+Pipelined: every node in the plan runs in its own thread and frames move
+between them through bounded FIFO queues, so stage N works on frame k while
+stage N+1 works on frame k-1. Order is kept, so output is the same as a
+sequential run. Offline, a full queue blocks the source (backpressure, no
+frame dropped). Live, the source thread keeps only the newest frame and counts
+the ones it replaced.
+
+Error policy: when a node raises, the error is recorded against the node and
+the frame goes on as if the node were bypassed (an input of the output's type
+is passed through, an empty face list stands in for faces); when no such value
+exists the frame is dropped and counted. The node is called again on the next
+frame, so it recovers as soon as its input or params allow.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import EndOfStream, NodeLoadError, ParamError
+from .graph import Graph
+from .node import LoadContext, Node
+from .plan import Step, compile_plan
+from .stats import GraphStats, NodeStats, stats_report
+
+log = logging.getLogger(__name__)
+_STOP = object()
+
+
+@dataclass
+class Packet:
+    """One frame's values as it moves through the plan."""
+
+    seq: int
+    capture_time: float
+    values: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+
+class LatestSlot:
+    """A one-item mailbox: ``put`` replaces an unread item and counts it as dropped."""
+
+    def __init__(self) -> None:
+        self._item: Any = None
+        self._full = False
+        self._cond = threading.Condition()
+        self.dropped = 0
+
+    def put(self, item: Any) -> None:
+        with self._cond:
+            if self._full and self._item is not _STOP:
+                self.dropped += 1
+            if not (self._full and self._item is _STOP):
+                self._item, self._full = item, True
+            self._cond.notify()
+
+    def get(self, timeout: float | None = None) -> Any:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._full, timeout):
+                raise queue.Empty
+            item, self._item, self._full = self._item, None, False
+            return item
+
+
+class Scheduler:
+    """Owns the node instances of one graph and the threads that run them."""
+
+    def __init__(self, graph: Graph, live: bool = False, sequential: bool = False, queue_size: int = 2) -> None:
+        self.graph = graph
+        self.live = live
+        self.sequential = sequential
+        self.queue_size = queue_size
+        self.steps: list[Step] = compile_plan(graph)
+        self.instances: dict[str, Node] = {}
+        self.node_stats: dict[str, NodeStats] = {s.node_id: NodeStats() for s in self.steps}
+        self.graph_stats = GraphStats()
+        self.events: queue.Queue[tuple[str, str, str]] = queue.Queue()
+        self._latest: dict[str, dict[str, Any]] = {}
+        self._pending: dict[str, dict[str, Any]] = {}
+        self._swaps: dict[str, Node] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._unpaused = threading.Event()
+        self._unpaused.set()
+        self._paused = False
+        self._steps_allowed = 0
+        self._frame_limit: int | None = None
+        self._error_drops = 0
+        self._finished = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._last_source: Packet | None = None
+        self._seq = 0
+        self._reemit: Packet | None = None
+
+    # -- lifecycle ----------------------------------------------------------
+    def load(self) -> None:
+        """Create and load every node; raises NodeLoadError naming the node."""
+        for step in self.steps:
+            if step.node_id not in self.instances:
+                self.instances[step.node_id] = self._make(step)
+
+    def _make(self, step: Step) -> Node:
+        node = step.cls(step.node_id, self.graph.param_values(step.node_id))
+        try:
+            node.load(LoadContext(step.node_id, self.live))
+        except NodeLoadError as exc:
+            node.unload()
+            if not exc.node_id:
+                raise NodeLoadError(step.node_id, str(exc)) from None
+            raise
+        except Exception as exc:
+            node.unload()
+            raise NodeLoadError(step.node_id, f"failed to load: {exc}") from exc
+        return node
+
+    def start(self) -> None:
+        """Load the nodes (if needed) and start the frame threads."""
+        self.load()
+        self._stop.clear()
+        self._finished.clear()
+        self.graph_stats.started = self.graph_stats.started or time.perf_counter()
+        sources = [s for s in self.steps if s.is_source]
+        work = [s for s in self.steps if not s.is_source]
+        first: Any = LatestSlot() if self.live else queue.Queue(self.queue_size)
+        self._source_out = first
+        self._spawn(self._source_loop, sources, first, name="source")
+        if self.sequential or not work:
+            self._spawn(self._work_loop, work, first, None, name="work")
+        else:
+            inbox = first
+            for i, step in enumerate(work):
+                outbox = queue.Queue(self.queue_size) if i < len(work) - 1 else None
+                self._spawn(self._work_loop, [step], inbox, outbox, name=step.node_id)
+                inbox = outbox
+
+    def _spawn(self, target: Any, *args: Any, name: str) -> None:
+        thread = threading.Thread(target=target, args=args, name=f"nodeswap-{name}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the source ends (or stop). True when finished."""
+        return self._finished.wait(timeout)
+
+    def stop(self) -> None:
+        """Stop the threads and unload every node (sinks finalise their files)."""
+        self._halt()
+        self.graph_stats.ended = self.graph_stats.ended or time.perf_counter()
+        self.unload()
+
+    def _halt(self) -> None:
+        self._stop.set()
+        self._unpaused.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads.clear()
+
+    def rebuild(self, graph: Graph) -> None:
+        """Adopt an edited graph: keep the instances of unchanged nodes, load new
+        ones, unload removed ones, and carry on running if it was running."""
+        was_running = self.running
+        paused = self._paused
+        self._halt()
+        steps = compile_plan(graph)
+        keep = {s.node_id for s in steps if s.node_id in self.instances}
+        for node_id in list(self.instances):
+            node = self.instances[node_id]
+            if node_id not in keep or type(node) is not graph.node_class(node_id):
+                node.unload()
+                del self.instances[node_id]
+                continue
+            wanted = graph.param_values(node_id)
+            changed = {k for k, v in wanted.items() if node.values.get(k) != v}
+            if any(getattr(node.param_spec(k), "reload", False) for k in changed):
+                node.unload()
+                del self.instances[node_id]
+            elif changed:
+                node.values = wanted
+                node.params_changed(changed)
+        self.graph, self.steps = graph, steps
+        for step in steps:
+            self.node_stats.setdefault(step.node_id, NodeStats())
+        self.load()
+        if was_running:
+            self.start()
+            if paused:
+                self.pause()
+
+    def unload(self) -> None:
+        for node_id, node in list(self.instances.items()):
+            try:
+                node.unload()
+            except Exception as exc:  # finalise the rest regardless
+                log.error("node '%s' failed to unload: %s", node_id, exc)
+        self.instances.clear()
+
+    def run(self, frames: int | None = None) -> dict[str, Any]:
+        """Start, run to the end (or ``frames`` frames), stop; returns the stats."""
+        self._frame_limit = frames
+        self.start()
+        try:
+            while not self.wait(0.1):
+                pass
+        finally:
+            self.stop()
+        return self.stats()
+
+    # -- controls -----------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return bool(self._threads) and not self._finished.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        with self._lock:
+            self._paused = True
+            self._steps_allowed = 0
+            self._unpaused.clear()
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused = False
+            self._steps_allowed = 0
+            self._unpaused.set()
+
+    def step(self) -> None:
+        """While paused, let exactly one more frame through."""
+        with self._lock:
+            if self._paused:
+                self._steps_allowed += 1
+                self._unpaused.set()
+
+    def rerender(self) -> None:
+        """Send the last source frame through again (a paused frame after a param change)."""
+        with self._lock:
+            self._reemit = self._last_source
+        if self.paused:
+            self.step()
+
+    def set_param(self, node_id: str, name: str, value: Any) -> None:
+        """Change a param of a running node, applied from its next frame.
+
+        A param marked ``reload`` makes a new instance load in the background
+        while the old one keeps processing; it is swapped in when ready.
+        """
+        cls = self.graph.node_class(node_id)
+        spec = cls.param_spec(name)
+        if spec is None:
+            raise ParamError(f"node '{node_id}': no param '{name}'")
+        value = spec.coerce(value)
+        if spec.reload and node_id in self.instances:
+            params = {**self.instances[node_id].values, **self._pending.get(node_id, {}), name: value}
+            threading.Thread(target=self._reload, args=(node_id, params), daemon=True).start()
+            return
+        with self._lock:
+            self._pending.setdefault(node_id, {})[name] = value
+
+    def set_bypass(self, node_id: str, bypass: bool) -> None:
+        for step in self.steps:
+            if step.node_id == node_id:
+                step.bypass = bypass
+
+    def _reload(self, node_id: str, params: dict[str, Any]) -> None:
+        step = next(s for s in self.steps if s.node_id == node_id)
+        node = step.cls(node_id, params)
+        try:
+            node.load(LoadContext(node_id, self.live))
+        except Exception as exc:  # report and keep the old instance running
+            node.unload()
+            message = str(exc) if isinstance(exc, NodeLoadError) else f"failed to load: {exc}"
+            self.node_stats[node_id].last_error = message
+            self.events.put(("error", node_id, message))
+            return
+        with self._lock:
+            self._swaps[node_id] = node
+        self.events.put(("reloaded", node_id, ""))
+
+    # -- queries ------------------------------------------------------------
+    def latest(self, node_id: str) -> dict[str, Any] | None:
+        """The last outputs of a node (for previews)."""
+        return self._latest.get(node_id)
+
+    def stats(self) -> dict[str, Any]:
+        self.graph_stats.dropped = self._dropped_total()
+        return stats_report(self.graph_stats, self.node_stats)
+
+    def _dropped_total(self) -> int:
+        source_drops = self._source_out.dropped if isinstance(getattr(self, "_source_out", None), LatestSlot) else 0
+        return self._error_drops + source_drops
+
+    # -- threads --------------------------------------------------------------
+    def _wait_unpaused(self) -> bool:
+        """Block while paused; False when stopping."""
+        while not self._stop.is_set():
+            if self._unpaused.wait(0.05):
+                return True
+        return False
+
+    def _take_step_permit(self) -> None:
+        with self._lock:
+            if self._paused and self._steps_allowed > 0:
+                self._steps_allowed -= 1
+                if self._steps_allowed == 0:
+                    self._unpaused.clear()
+
+    def _source_loop(self, sources: list[Step], out: Any) -> None:
+        try:
+            while not self._stop.is_set():
+                if self._frame_limit is not None and self._seq >= self._frame_limit:
+                    break
+                if not self._wait_unpaused():
+                    break
+                with self._lock:
+                    packet, self._reemit = self._reemit, None
+                if packet is None:
+                    packet = Packet(self._seq, time.perf_counter())
+                    if not self._run_step_list(sources, packet):
+                        self._stop.wait(0.05)  # a failing source: retry without spinning
+                        continue
+                    self._last_source = packet
+                else:
+                    packet = Packet(self._seq, time.perf_counter(), dict(packet.values))
+                self._seq += 1
+                self._take_step_permit()
+                self._put(out, packet)
+        except EndOfStream:
+            pass
+        self._put(out, _STOP)
+
+    def _put(self, out: Any, item: Any) -> None:
+        if isinstance(out, LatestSlot):
+            out.put(item)
+            return
+        while True:
+            try:
+                out.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                if self._stop.is_set():
+                    return
+
+    def _work_loop(self, steps: list[Step], inbox: Any, outbox: Any) -> None:
+        while True:
+            try:
+                packet = inbox.get(timeout=0.05)
+            except queue.Empty:
+                if self._stop.is_set():
+                    break
+                continue
+            if packet is _STOP:
+                break
+            if self._run_step_list(steps, packet):
+                if outbox is None:
+                    self.graph_stats.frame_done(packet.capture_time)
+                else:
+                    self._put(outbox, packet)
+        if outbox is not None:
+            self._put(outbox, _STOP)
+        else:
+            self.graph_stats.ended = time.perf_counter()
+            self._finished.set()
+            self.events.put(("finished", "", ""))
+
+    def _run_step_list(self, steps: list[Step], packet: Packet) -> bool:
+        """Run ``steps`` on ``packet``; False when the frame is dropped."""
+        for step in steps:
+            if not self._run_step(step, packet):
+                self._error_drops += 1
+                return False
+        return True
+
+    def _apply_changes(self, node_id: str) -> Node:
+        with self._lock:
+            fresh = self._swaps.pop(node_id, None)
+            pending = self._pending.pop(node_id, None)
+        if fresh is not None:
+            old = self.instances[node_id]
+            self.instances[node_id] = fresh
+            threading.Thread(target=old.unload, daemon=True).start()
+        node = self.instances[node_id]
+        if pending:
+            node.values = {**node.values, **pending}
+            node.params_changed(set(pending))
+        return node
+
+    def _run_step(self, step: Step, packet: Packet) -> bool:
+        node = self._apply_changes(step.node_id)
+        inputs = {port: packet.values[src] for port, src in step.sources.items() if src in packet.values}
+        stats = self.node_stats[step.node_id]
+        if step.bypass and not step.is_source:
+            outputs = step.fallback(inputs)
+        else:
+            began = time.perf_counter()
+            try:
+                outputs = node.process(**inputs)
+                stats.ms.append((time.perf_counter() - began) * 1000.0)
+                stats.calls += 1
+            except EndOfStream:
+                raise
+            except Exception as exc:
+                stats.calls += 1
+                stats.errors += 1
+                message = f"{type(exc).__name__}: {exc}"
+                if message != stats.last_error or stats.errors % 100 == 1:
+                    log.warning("node '%s' failed on frame %d: %s", step.node_id, packet.seq, message)
+                    self.events.put(("error", step.node_id, message))
+                stats.last_error = message
+                outputs = None if step.is_source else step.fallback(inputs)
+        if outputs is None:
+            return False
+        for port, value in outputs.items():
+            packet.values[(step.node_id, port)] = value
+        self._latest[step.node_id] = outputs
+        if step.is_source and "frame" in outputs:
+            packet.capture_time = getattr(outputs["frame"], "time", 0.0) or packet.capture_time
+        return True
