@@ -43,26 +43,33 @@ class Packet:
 
 
 class LatestSlot:
-    """A one-item mailbox: ``put`` replaces an unread item and counts it as dropped."""
+    """A one-item mailbox: ``put`` replaces an unread item and counts it as dropped.
+
+    Putting ``_STOP`` closes the slot; the last item is still delivered first.
+    """
 
     def __init__(self) -> None:
         self._item: Any = None
         self._full = False
+        self._closed = False
         self._cond = threading.Condition()
         self.dropped = 0
 
     def put(self, item: Any) -> None:
         with self._cond:
-            if self._full and self._item is not _STOP:
-                self.dropped += 1
-            if not (self._full and self._item is _STOP):
+            if item is _STOP:
+                self._closed = True
+            else:
+                self.dropped += int(self._full)
                 self._item, self._full = item, True
             self._cond.notify()
 
     def get(self, timeout: float | None = None) -> Any:
         with self._cond:
-            if not self._cond.wait_for(lambda: self._full, timeout):
+            if not self._cond.wait_for(lambda: self._full or self._closed, timeout):
                 raise queue.Empty
+            if not self._full:
+                return _STOP
             item, self._item, self._full = self._item, None, False
             return item
 
