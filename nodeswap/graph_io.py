@@ -77,12 +77,19 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a valid JSON number")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
 def parse_text(text: str, source: str = "") -> dict[str, Any]:
     """JSON text -> dict, or GraphError with one readable issue."""
     if len(text) > MAX_BYTES:
         raise GraphError(f"file is larger than {MAX_BYTES // 2**20} MiB", source)
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError:
         raise GraphError("not JSON: nested too deeply", source) from None
     except ValueError as exc:
@@ -96,8 +103,8 @@ def _shape_issues(data: dict[str, Any]) -> list[Issue]:
     fmt, version = data.get("format"), data.get("version")
     if fmt != FORMAT:
         return [Issue("format", f"expected \"{FORMAT}\", got {json.dumps(fmt)[:60]}")]
-    if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
-        return [Issue("version", f"version {version} is newer than this nodeswap reads ({VERSION}): update nodeswap")]
+    if isinstance(version, (int, float)) and not isinstance(version, bool) and version > VERSION:
+        return [Issue("version", f"version {version:g} is newer than this nodeswap reads ({VERSION}): update nodeswap")]
     validator = jsonschema.Draft202012Validator(schema())
     issues = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):

@@ -76,8 +76,8 @@ class Param:
         if kind in ("int", "float"):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ParamError(f"expected a number, got {_short(value)}")
-            if not math.isfinite(value):
-                raise ParamError(f"expected a finite number, got {value!r}")
+            if abs(value) > 2**53 or not math.isfinite(value):
+                raise ParamError(f"expected a finite number of sensible size, got {_short(value)}")
             if kind == "int":
                 if float(value) != int(value):
                     raise ParamError(f"expected a whole number, got {value!r}")

@@ -66,7 +66,7 @@ def test_pipelined_output_equals_sequential_output() -> None:
     a = run_and_keep(chain(40, amount=7, sleep_ms=1.0))[1]
     b = run_and_keep(chain(40, amount=7, sleep_ms=1.0), sequential=True)[1]
     assert len(a.received) == len(b.received) == 40
-    for x, y in zip(a.received, b.received):
+    for x, y in zip(a.received, b.received, strict=True):
         assert x.index == y.index and np.array_equal(x.image, y.image)
 
 
