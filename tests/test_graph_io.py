@@ -79,7 +79,7 @@ def test_save_is_atomic_and_leaves_no_temp_file(tmp_path: Path, monkeypatch: pyt
         (lambda d: {**d, "nodes": []}, "nodes"),
         (lambda d: d["nodes"].__setitem__("x", {"type": "no.such"}) or d, "node 'x': unknown node type 'no.such'"),
         (lambda d: d["nodes"]["add"].__setitem__("params", {"nope": 1}) or d, "node 'add' param 'nope'"),
-        (lambda d: d["nodes"]["add"].__setitem__("params", {"amount": "lots"}) or d, "param 'amount': expected a number"),
+        (lambda d: d["nodes"]["add"].__setitem__("params", {"amount": "lots"}) or d, "expected a number"),
         (lambda d: d["nodes"]["add"].__setitem__("params", {"amount": 999}) or d, "above the maximum 255"),
         (lambda d: d["links"].append({"from": "add.nothing", "to": "sink.frame"}) or d, "has no output 'nothing'"),
         (lambda d: d["links"].append({"from": "add.frame", "to": "sink.eyes"}) or d, "has no input 'eyes'"),

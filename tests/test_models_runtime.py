@@ -95,7 +95,8 @@ def test_fetch_reads_a_member_of_an_archive(tmp_path: Path, monkeypatch: pytest.
 def test_device_mapping_and_cpu_fallback(caplog: pytest.LogCaptureFixture) -> None:
     have = ["CUDAExecutionProvider", "CPUExecutionProvider"]
     assert runtime.providers_for("cpu", have) == ["CPUExecutionProvider"]
-    assert runtime.providers_for("cuda:1", have) == [("CUDAExecutionProvider", {"device_id": 1}), "CPUExecutionProvider"]
+    cuda = runtime.providers_for("cuda:1", have)
+    assert cuda == [("CUDAExecutionProvider", {"device_id": 1}), "CPUExecutionProvider"]
     assert runtime.providers_for("auto", have)[0][0] == "CUDAExecutionProvider"
     assert runtime.providers_for("auto", ["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
     with caplog.at_level(logging.WARNING):
@@ -119,7 +120,7 @@ def test_sessions_are_cached_and_run(tmp_path: Path) -> None:
 def test_bad_model_file_gives_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "broken.onnx"
     bad.write_bytes(b"\x00garbage" * 10)
-    with pytest.raises(NodeLoadError, match="broken.onnx is not a valid ONNX model"):
+    with pytest.raises(NodeLoadError, match=r"broken\.onnx is not a valid ONNX model"):
         runtime.session(bad, "cpu")
     with pytest.raises(NodeLoadError, match="cannot read model"):
         runtime.session(tmp_path / "missing.onnx", "cpu")
