@@ -1,0 +1,122 @@
+"""The command line: exit codes, messages without tracebacks, --set, --stats, nodes --json."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nodeswap import cli, registry
+from nodeswap.registry import load_registry
+from tests.toy_nodes import TOY_TYPES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def with_toys(monkeypatch: pytest.MonkeyPatch) -> None:
+    reg = load_registry(plugins=False)
+    for cls in TOY_TYPES:
+        reg.add(cls)
+    monkeypatch.setattr(registry, "_default", reg)
+
+
+def toy_graph(tmp_path: Path, **add: object) -> Path:
+    data = {
+        "format": "nodeswap.graph",
+        "version": 1,
+        "nodes": {
+            "source": {"type": "test.counter", "params": {"count": 12}},
+            "add": {"type": "test.add", "params": dict(add)},
+            "sink": {"type": "test.recorder"},
+        },
+        "links": [{"from": "source.frame", "to": "add.frame"}, {"from": "add.frame", "to": "sink.frame"}],
+    }
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["validate", str(toy_graph(tmp_path))]) == 0
+    bad = toy_graph(tmp_path, amount=1000, nope=1)
+    assert cli.main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all(line.startswith(str(bad)) for line in err)
+    assert cli.main(["validate", str(tmp_path / "missing.json")]) == 2
+
+
+def test_run_with_set_and_stats(tmp_path: Path) -> None:
+    stats_file = tmp_path / "out" / "stats.json"
+    code = cli.main(["run", str(toy_graph(tmp_path)), "--set", "add.amount=4", "--set", "source.count=9",
+                     "--stats", str(stats_file)])
+    assert code == 0
+    stats = json.loads(stats_file.read_text())
+    assert stats["frames"] == 9 and set(stats) >= {"frames", "seconds", "fps", "dropped", "latency_ms", "nodes"}
+    assert set(stats["latency_ms"]) == {"p50", "p95"}
+    assert set(stats["nodes"]["add"]) >= {"ms_mean", "ms_p95", "calls", "errors"}
+
+
+def test_run_frames_and_sequential(tmp_path: Path) -> None:
+    stats_file = tmp_path / "s.json"
+    assert cli.main(["run", str(toy_graph(tmp_path)), "--frames", "5", "--sequential", "--stats", str(stats_file)]) == 0
+    assert json.loads(stats_file.read_text())["frames"] == 5
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--set", "add.amount=lots"], "param 'amount'"),
+        (["--set", "ghost.x=1"], "no node 'ghost'"),
+        (["--set", "add"], "expected NODE.PARAM=VALUE"),
+        (["--set", "add.label=broken"], "node 'add': failed to load"),
+        (["--frames", "0"], "--frames must be at least 1"),
+    ],
+)
+def test_run_user_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str],
+                                expected: str) -> None:
+    assert cli.main(["run", str(toy_graph(tmp_path)), *args]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err
+
+
+def test_nodes_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["nodes", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert any(n["type"] == "test.add" for n in listing)
+    for entry in listing:
+        assert set(entry) >= {"type", "title", "category", "inputs", "outputs", "params"}
+        for p in entry["params"]:
+            assert set(p) >= {"name", "type", "default", "min", "max", "choices", "help"}
+    assert cli.main(["nodes"]) == 0
+    assert "test.add  (filter)" in capsys.readouterr().out
+
+
+def test_models_listing_and_fetch_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "facemesh" in out and "searched:" in out
+    assert cli.main(["models", "fetch"]) == 2
+    assert "name a model" in capsys.readouterr().err
+
+
+def test_internal_errors_show_no_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    def explode(args: object) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(cli.COMMANDS, "nodes", explode)
+    assert cli.main(["nodes"]) == 1
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: boom" in err and "Traceback" not in err
+
+
+def test_real_process_exit_code_and_message(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "nodeswap.graph", "version": 1, "nodes": {"x": {"type": "no.such"}}, "links": []}')
+    proc = subprocess.run([sys.executable, "run.py", "validate", str(bad)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "node 'x': unknown node type 'no.such'" in proc.stderr and "Traceback" not in proc.stderr
