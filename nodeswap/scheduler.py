@@ -106,9 +106,9 @@ class Scheduler:
 
     # -- lifecycle ----------------------------------------------------------
     def load(self) -> None:
-        """Create and load every node; raises NodeLoadError naming the node."""
+        """Create and load every node not bypassed; raises NodeLoadError naming the node."""
         for step in self.steps:
-            if step.node_id not in self.instances:
+            if step.node_id not in self.instances and not step.bypass:
                 self.instances[step.node_id] = self._make(step)
 
     def _make(self, step: Step) -> Node:
@@ -271,11 +271,17 @@ class Scheduler:
             self._pending.setdefault(node_id, {})[name] = value
 
     def set_bypass(self, node_id: str, bypass: bool) -> None:
-        for step in self.steps:
-            if step.node_id == node_id:
-                step.bypass = bypass
+        """Bypass a node from the next frame; a node never loaded loads in the background first."""
+        step = next((s for s in self.steps if s.node_id == node_id), None)
+        if step is None:
+            return
+        if bypass or node_id in self.instances:
+            step.bypass = bypass
+            return
+        params = self.graph.param_values(node_id)
+        threading.Thread(target=self._reload, args=(node_id, params, step), daemon=True).start()
 
-    def _reload(self, node_id: str, params: dict[str, Any]) -> None:
+    def _reload(self, node_id: str, params: dict[str, Any], unbypass: Step | None = None) -> None:
         step = next(s for s in self.steps if s.node_id == node_id)
         node = step.cls(node_id, params)
         try:
@@ -287,7 +293,11 @@ class Scheduler:
             self.events.put(("error", node_id, message))
             return
         with self._lock:
-            self._swaps[node_id] = node
+            if unbypass is not None and node_id not in self.instances:
+                self.instances[node_id] = node
+                unbypass.bypass = False
+            else:
+                self._swaps[node_id] = node
         self.events.put(("reloaded", node_id, ""))
 
     # -- queries ------------------------------------------------------------
@@ -384,16 +394,17 @@ class Scheduler:
                 return False
         return True
 
-    def _apply_changes(self, node_id: str) -> Node:
+    def _apply_changes(self, node_id: str) -> Node | None:
         with self._lock:
             fresh = self._swaps.pop(node_id, None)
             pending = self._pending.pop(node_id, None)
         if fresh is not None:
-            old = self.instances[node_id]
+            old = self.instances.get(node_id)
             self.instances[node_id] = fresh
-            threading.Thread(target=old.unload, daemon=True).start()
-        node = self.instances[node_id]
-        if pending:
+            if old is not None:
+                threading.Thread(target=old.unload, daemon=True).start()
+        node = self.instances.get(node_id)
+        if node is not None and pending:
             node.values = {**node.values, **pending}
             node.params_changed(set(pending))
         return node
@@ -402,7 +413,7 @@ class Scheduler:
         node = self._apply_changes(step.node_id)
         inputs = {port: packet.values[src] for port, src in step.sources.items() if src in packet.values}
         stats = self.node_stats[step.node_id]
-        if step.bypass and not step.is_source:
+        if node is None or (step.bypass and not step.is_source):
             outputs = step.fallback(inputs)
         else:
             began = time.perf_counter()

@@ -227,3 +227,21 @@ def test_rebuild_keeps_unchanged_nodes() -> None:
     s.stop()
     last = sink.received[-1]
     assert int(last.image[0, 0, 0]) == (last.index + 51) % 256
+
+
+def test_a_bypassed_node_is_not_loaded_until_enabled() -> None:
+    g = chain(400, amount=10, label="slow-load")
+    g.set_param("source", "interval_ms", 3.0)
+    g.set_bypass("add", True)
+    s = Scheduler(g)
+    s.start()
+    assert "add" not in s.instances
+    s.set_bypass("add", False)
+    deadline = time.time() + 5
+    while "add" not in s.instances and time.time() < deadline:
+        time.sleep(0.01)
+    assert s.wait(20)
+    sink = s.instances["sink"]
+    s.stop()
+    deltas = [(int(f.image[0, 0, 0]) - f.index % 256) % 256 for f in sink.received]
+    assert deltas[0] == 0 and deltas[-1] == 10
