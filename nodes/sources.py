@@ -66,12 +66,13 @@ class VideoReader:
                 break
             self.position += 1
 
-    def read(self) -> np.ndarray | None:
+    def read(self) -> tuple[int, np.ndarray] | None:
+        """(frame number, image) of the next frame, or None at the end."""
         ok, image = self.cap.read()
         if not ok or image is None:
             return None
         self.position += 1
-        return image
+        return self.position - 1, image
 
     def close(self) -> None:
         self.cap.release()
@@ -106,12 +107,12 @@ class ImageReader:
     def skip(self, n: int) -> None:
         self.position += n
 
-    def read(self) -> np.ndarray | None:
+    def read(self) -> tuple[int, np.ndarray] | None:
         while self.position < self.count:
             image = self._decode(self.position)
             self.position += 1
             if image is not None:
-                return image
+                return self.position - 1, image
             log.warning("skipping unreadable image %s", self.files[self.position - 1])
         return None
 
@@ -227,8 +228,8 @@ class MediaSource(Node):
                 if not loop:
                     raise EndOfStream
                 reader.seek(self.values["start"])
+                self._pacer.jump(nxt, reader.position)
                 nxt = reader.position
-                self._pacer.time0 = None
         if self._live and (self.values["real_time"] or reader.still):
             if self._pacer.fps != fps:
                 self._pacer = Pacer(fps)
@@ -241,8 +242,8 @@ class MediaSource(Node):
                     reader.skip(target - nxt)
         with self._lock:
             index = reader.position
-            image = reader.read()
-        if image is None:
+            got = reader.read()
+        if got is None:
             if reader.count and index < min(self._end(), reader.count):
                 log.warning(
                     "node '%s': %s ended early at frame %d of %d (truncated or corrupt)",
@@ -256,6 +257,7 @@ class MediaSource(Node):
                     reader.seek(self.values["start"])
                 return self.process()
             raise EndOfStream
+        index, image = got
         frame = Frame(
             image=fit_width(image, self.values["width"]),
             index=index,

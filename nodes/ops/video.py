@@ -125,6 +125,12 @@ class Pacer:
     def anchor(self, index: int, now: float) -> None:
         self.index0, self.time0 = index, now
 
+    def jump(self, from_index: int, to_index: int) -> None:
+        """Continue the timing at ``to_index`` where ``from_index`` was due (a loop back)."""
+        if self.time0 is not None:
+            self.time0 += (from_index - self.index0) / self.fps
+            self.index0 = to_index
+
     def plan(self, next_index: int, now: float) -> tuple[float, int]:
         """(seconds to wait, index to show). Anchors on first use."""
         if self.time0 is None:
