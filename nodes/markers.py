@@ -1,0 +1,191 @@
+"""Face marker node: dense landmarks and head pose for each detected face."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import cv2
+import numpy as np
+
+from nodes.detectors import frame_time
+from nodes.ops.pose import facemesh_pose, kps_from_landmarks, pnp_pose
+from nodes.ops.track import TrackSmoother
+from nodeswap.errors import NodeLoadError
+from nodeswap.models import model_path
+from nodeswap.node import LoadContext, Node, Param, Port
+from nodeswap.runtime import DEVICES, session
+from nodeswap.types import FACES, FRAME, Face, Frame
+
+
+@dataclass(frozen=True)
+class MarkerSpec:
+    """One landmark network: input size, colour order, layout, default crop coverage."""
+
+    name: str
+    file: str
+    size: int
+    rgb: bool
+    nhwc: bool
+    layout: str  # "facemesh", "68" or "106" (see nodes.ops.pose)
+    coverage: float
+    output: str = ""  # output name to read; "" = the first
+
+
+MARKERS = {
+    # FaceMesh: [1,192,192,3] NHWC [0,1] -> 468 x (x,y,z) in crop pixels. RGB measured
+    # slightly better than BGR against detector keypoints on the 50 photos.
+    "facemesh": MarkerSpec("facemesh", "facemesh", 192, rgb=True, nhwc=True, layout="facemesh", coverage=1.4),
+    # PFLD: [1,3,112,112] /255 -> points in 0..1 crop coordinates. Coverages measured on the
+    # 50 photos against detector keypoints (pfld68 RGB per MODELS.md, pfld106 BGR).
+    "pfld68": MarkerSpec("pfld68", "pfld68", 112, rgb=True, nhwc=False, layout="68", coverage=1.2),
+    "pfld106": MarkerSpec(
+        "pfld106", "pfld106", 112, rgb=False, nhwc=False, layout="106", coverage=1.0, output="output"
+    ),
+}
+
+
+def crop_matrix(box: tuple[float, float, float, float], coverage: float, size: int) -> np.ndarray:
+    """2x3 frame -> crop matrix of an upright square of side ``coverage`` x the
+    box's longer side, centred on the box, scaled to ``size`` pixels."""
+    x1, y1, x2, y2 = box
+    side = max(x2 - x1, y2 - y1, 1.0) * coverage
+    scale = size / side
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    return np.array([[scale, 0, size / 2 - scale * cx], [0, scale, size / 2 - scale * cy]], np.float64)
+
+
+def to_frame(points: np.ndarray, mat: np.ndarray) -> np.ndarray:
+    """Map crop points (N,2+) back to frame pixels with the inverse of ``mat``
+    (a further z column is scaled, not shifted)."""
+    inverse = cv2.invertAffineTransform(mat)
+    out = np.array(points, np.float64, copy=True)
+    out[:, :2] = out[:, :2] @ inverse[:, :2].T + inverse[:, 2]
+    if out.shape[1] > 2:
+        out[:, 2:] *= inverse[0, 0]
+    return out
+
+
+class FaceMarker(Node):
+    """Adds landmarks and head pose to each face (FaceMesh 468, PFLD 68 or 106 points).
+
+    Each face is cut from the frame as an upright square around its box (marker
+    coverage x box size), run through the network and mapped back to frame
+    pixels. Fills the 5 keypoints from the landmarks when the detector gave none.
+    """
+
+    type_id = "mark.face"
+    title = "Face Marker"
+    category = "marker"
+    inputs = (Port("frame", FRAME, "Frame the faces were found in"), Port("faces", FACES, "Faces with boxes"))
+    outputs = (Port("faces", FACES, "Faces with landmarks, landmarks_3d (FaceMesh), pose and kps"),)
+    params = (
+        Param("device", "choice", "auto", choices=DEVICES, reload=True, help="Where the model runs"),
+        Param(
+            "model",
+            "choice",
+            "facemesh",
+            choices=tuple(MARKERS),
+            reload=True,
+            help="facemesh: 468 3D points; pfld68: 68 points; pfld106: 106 points",
+        ),
+        Param(
+            "coverage",
+            "float",
+            0.0,
+            min=0.0,
+            max=3.0,
+            step=0.05,
+            help="Crop size around the box, times the box size (0 = the model's default: "
+            "facemesh 1.4, pfld68 1.2, pfld106 1.0)",
+        ),
+        Param("smoothing", "bool", True, help="Smooth landmarks over time (One-Euro filter)"),
+        Param(
+            "min_cutoff", "float", 1.5, min=0.01, max=30.0, step=0.1, help="Smoothing: lower = steadier when still (Hz)"
+        ),
+        Param(
+            "beta",
+            "float",
+            2.0,
+            min=0.0,
+            max=50.0,
+            step=0.1,
+            help="Smoothing: higher = less lag when moving (per face size per second)",
+        ),
+    )
+
+    def __init__(self, node_id: str = "", params: dict[str, Any] | None = None) -> None:
+        super().__init__(node_id, params)
+        self._session: Any = None
+        self._spec: MarkerSpec | None = None
+        self._input = self._output_name = ""
+        self._smoother = TrackSmoother()
+
+    def load(self, ctx: LoadContext) -> None:
+        spec = MARKERS[self.values["model"]]
+        path = model_path(spec.file, self.id)
+        try:
+            self._session = session(path, self.values["device"])
+        except NodeLoadError as exc:
+            raise NodeLoadError(self.id, str(exc)) from None
+        self._input = self._session.get_inputs()[0].name
+        names = [o.name for o in self._session.get_outputs()]
+        if spec.output and spec.output not in names:
+            raise NodeLoadError(self.id, f"model {path.name} has no output '{spec.output}' (outputs: {names})")
+        self._output_name = spec.output or names[0]
+        self._spec = spec
+        self._smoother.reset()
+
+    def unload(self) -> None:
+        self._session = None
+        self._smoother.reset()
+
+    def coverage(self) -> float:
+        assert self._spec is not None
+        return self.values["coverage"] or self._spec.coverage
+
+    def landmarks(self, image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+        """Landmarks (N,2) or (N,3) for FaceMesh, in frame pixels, for the face in ``box``."""
+        if self._session is None or self._spec is None:
+            raise NodeLoadError(self.id, "the marker is not loaded")
+        spec = self._spec
+        mat = crop_matrix(box, self.coverage(), spec.size)
+        crop = cv2.warpAffine(
+            image, mat, (spec.size, spec.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+        )
+        if spec.rgb:
+            crop = crop[..., ::-1]
+        blob = crop.astype(np.float32) / 255.0
+        blob = blob[None] if spec.nhwc else blob.transpose(2, 0, 1)[None]
+        raw = self._session.run([self._output_name], {self._input: np.ascontiguousarray(blob)})[0]
+        if spec.layout == "facemesh":
+            points = raw.reshape(-1, 3).astype(np.float64)
+        else:
+            points = raw.reshape(-1, 2).astype(np.float64) * spec.size
+        return to_frame(points, mat)
+
+    def process(self, frame: Frame, faces: tuple[Face, ...]) -> dict[str, Any]:
+        assert self._spec is not None
+        v = self.values
+        layout = self._spec.layout
+        now = frame_time(frame)
+        out = []
+        for face in faces:
+            points = self.landmarks(frame.image, face.box)
+            if v["smoothing"]:
+                size = float(max(face.width, face.height, 1.0))
+                points = self._smoother.smooth(face.track_id, "lm", points, now, size, v["min_cutoff"], v["beta"])
+            if layout == "facemesh":
+                pose = facemesh_pose(points)
+                lm3d = points.astype(np.float32)
+            else:
+                pose = pnp_pose(points, layout)
+                lm3d = None
+            landmarks = points[:, :2].astype(np.float32)
+            kps = face.kps if face.kps is not None else kps_from_landmarks(landmarks, layout)
+            out.append(replace(face, landmarks=landmarks, landmarks_3d=lm3d, pose=pose, kps=kps))
+        self._smoother.end_frame()
+        return {"faces": tuple(out)}
+
+
+NODE_TYPES = [FaceMarker]
