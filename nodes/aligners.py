@@ -1,0 +1,91 @@
+"""Face aligner: an upright face crop and its transforms, from landmarks or keypoints."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+import cv2
+import numpy as np
+
+from nodeswap.node import Node, Param, Port
+from nodeswap.types import FACES, FRAME, Aligned, Face, Frame
+
+from .ops import align
+
+log = logging.getLogger(__name__)
+
+_TEMPLATE_HELP = (
+    "facemesh: mean 468-point face by Umeyama (DeepFaceLive 'from points'; 68/106 landmarks or the 5 keypoints "
+    "when the face has no 468); dfl_whole_face: DeepFaceLab whole face from 68 points (or 468/106/5), what DFM "
+    "models are trained on; arcface_112 / arcface_128: insightface's 5-point crops (recognisers, inswapper)"
+)
+
+
+def align_face(image: np.ndarray, face: Face, template: str, size: int, coverage: float = align.STANDARD_COVERAGE,
+               x_offset: float = 0.0, y_offset: float = 0.0, exclude_moving: bool = False,
+               head_mode: bool = False, freeze_z: bool = False,
+               interpolation: int = cv2.INTER_CUBIC) -> Aligned | None:
+    """The aligned crop of ``face`` in ``image`` (HWC), or None when the face has neither landmarks nor keypoints."""
+    to_frame = align.template_to_frame(template, face.landmarks, face.kps, exclude_moving)
+    if to_frame is None:
+        return None
+    if head_mode:
+        coverage += 1.0
+        y_offset -= 0.25
+        if face.pose is not None:
+            x_offset += align.head_yaw_shift(face.pose[0])
+    mat = align.crop_matrix(to_frame, template, size, coverage, x_offset, y_offset, freeze_z)
+    crop = cv2.warpAffine(image, mat, (size, size), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
+    kps_fit = align.unit_to_frame(None, face.kps) if face.landmarks is None else None
+    points = align.hull_points(face.landmarks, kps_fit)
+    mask = align.hull_mask(align.transform_points(mat, points), size) if points is not None else None
+    return Aligned(image=crop, mat=mat, inverse=align.invert(mat), size=size, mask=mask)
+
+
+class FaceAligner(Node):
+    """Cuts an aligned face crop per face, with its frame<->crop transforms and a landmark-hull mask.
+
+    Faces with neither landmarks nor keypoints pass through without a crop.
+    """
+
+    type_id = "align.face"
+    title = "Face aligner"
+    category = "aligner"
+    inputs = (Port("frame", FRAME, "the frame the faces were found in"), Port("faces", FACES, "faces with landmarks"))
+    outputs = (Port("faces", FACES, "the faces with .aligned set"),)
+    params = (
+        Param("template", "choice", "facemesh", choices=align.TEMPLATES, help=_TEMPLATE_HELP),
+        Param("coverage", "float", 2.2, min=0.1, max=8.0, step=0.05,
+              help="Crop size around the face; 2.2 = the template's standard crop (DFL whole face, insightface crop)"),
+        Param("resolution", "int", 224, min=16, max=1024, step=16,
+              help="Crop size in pixels; match the swapper model's resolution"),
+        Param("x_offset", "float", 0.0, min=-10.0, max=10.0, step=0.01, help="Move the crop sideways (face units)"),
+        Param("y_offset", "float", 0.0, min=-10.0, max=10.0, step=0.01, help="Move the crop down (+) or up (-)"),
+        Param("exclude_moving_parts", "bool", True,
+              help="468 points: fit only points that do not move with expression (no lips, jaw, brows): steadier"),
+        Param("head_mode", "bool", False, help="Cover the whole head: coverage +1, crop raised, yaw-compensated"),
+        Param("freeze_z_rotation", "bool", False, help="Keep the crop upright instead of following head roll"),
+    )
+
+    def __init__(self, node_id: str = "", params: dict[str, Any] | None = None) -> None:
+        super().__init__(node_id, params)
+        self._warned = False
+
+    def process(self, frame: Frame, faces: tuple[Face, ...]) -> dict[str, Any]:
+        v = self.values
+        out = []
+        for face in faces:
+            aligned = align_face(
+                frame.image, face, v["template"], int(v["resolution"]), v["coverage"], v["x_offset"], v["y_offset"],
+                v["exclude_moving_parts"], v["head_mode"], v["freeze_z_rotation"],
+            )
+            if aligned is None and not self._warned:
+                self._warned = True
+                log.warning("node '%s': a face has no landmarks or keypoints; it passes without a crop", self.id)
+            out.append(face if aligned is None else replace(face, aligned=aligned))
+        return {"faces": tuple(out)}
+
+
+NODE_TYPES = [FaceAligner]
