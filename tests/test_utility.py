@@ -1,0 +1,134 @@
+"""Delay timing (unit and through the live scheduler), compare views, frame adjust on a real frame."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import cv2
+import numpy as np
+import pytest
+
+from nodes.sources import MediaSource
+from nodes.utility import Compare, Delay, FrameAdjust
+from nodeswap.graph import Graph
+from nodeswap.node import LoadContext, Node, Port
+from nodeswap.registry import Registry
+from nodeswap.scheduler import Scheduler
+from nodeswap.types import FRAME, Frame
+
+
+def first_frame(obama: Path, index: int = 0) -> Frame:
+    node = MediaSource("src", {"path": str(obama), "start": index})
+    node.load(LoadContext("src"))
+    frame = node.process()["frame"]
+    node.unload()
+    return frame
+
+
+def loaded(node: Node, live: bool) -> Node:
+    node.load(LoadContext(node.id, live))
+    return node
+
+
+# -- delay ----------------------------------------------------------------------
+def test_delay_passes_frames_straight_through_offline_or_at_zero() -> None:
+    frame = Frame(np.zeros((4, 4, 3), np.uint8), time=time.perf_counter())
+    assert loaded(Delay("d", {"ms": 500}), live=False).process(frame=frame)["frame"] is frame
+    assert loaded(Delay("d", {"ms": 0}), live=True).process(frame=frame)["frame"] is frame
+
+
+def test_delay_holds_frames_then_lets_them_out_on_time() -> None:
+    node = loaded(Delay("d", {"ms": 200}), live=True)
+    began = time.perf_counter()
+    out: list[tuple[float, Frame]] = []
+    for i in range(24):  # a 40 fps capture, called right at capture as a fast graph would
+        capture = began + i * 0.025
+        time.sleep(max(0.0, capture - time.perf_counter()))
+        result = node.process(frame=Frame(np.zeros((2, 2, 3), np.uint8), index=i, time=time.perf_counter()))
+        if result is not None:
+            out.append((time.perf_counter(), result["frame"]))
+    assert 14 <= len(out) <= 17  # the first ~200 ms of frames fill the buffer
+    assert [f.index for _, f in out] == list(range(len(out)))
+    errors = [(t - (f.time + 0.2)) * 1000 for t, f in out]
+    assert np.median(np.abs(errors)) < 15, errors
+    node.values = {"ms": 0}
+    assert node.process(frame=out[0][1]) is not None  # delay switched off: straight through
+
+
+class Recorder(Node):
+    """Test sink: records when each frame arrived."""
+
+    type_id = "test.recorder"
+    title = "Recorder"
+    category = "sink"
+    inputs = (Port("frame", FRAME),)
+    arrivals: ClassVar[list[tuple[float, Frame]]] = []
+
+    def process(self, frame: Frame) -> dict[str, Any]:
+        Recorder.arrivals.append((time.perf_counter(), frame))
+        return {}
+
+
+@pytest.mark.media
+def test_delay_in_a_live_graph_keeps_a_constant_latency(obama: Path) -> None:
+    """Benchmark-style: source (paced at 30 fps) -> adjust -> delay 300 ms -> recorder, real scheduler."""
+    graph = Graph(Registry([MediaSource, FrameAdjust, Delay, Recorder]))
+    graph.add_node("source.media", "src", {"path": str(obama)})
+    graph.add_node("filter.adjust", "adjust", {"median_blur": 50.0})
+    graph.add_node("utility.delay", "delay", {"ms": 300})
+    graph.add_node("test.recorder", "rec")
+    graph.link("src", "frame", "adjust", "frame")
+    graph.link("adjust", "frame", "delay", "frame")
+    graph.link("delay", "frame", "rec", "frame")
+    Recorder.arrivals = []
+    Scheduler(graph, live=True).run(frames=75)
+    arrivals = Recorder.arrivals
+    assert len(arrivals) >= 45, len(arrivals)  # 75 frames less the ~10 that filled the buffer
+    latency_ms = np.array([(t - f.time) * 1000 for t, f in arrivals[5:]])
+    gaps_ms = np.diff([t for t, _ in arrivals[5:]]) * 1000
+    indices = [f.index for _, f in arrivals]
+    assert indices == sorted(indices)
+    assert abs(np.median(latency_ms) - 300) < 15, latency_ms
+    assert abs(np.median(gaps_ms) - 1000 / 30) < 8, gaps_ms  # evenly spaced at the file's rate
+
+
+# -- compare --------------------------------------------------------------------
+def test_compare_split_and_side_by_side(obama: Path) -> None:
+    a = first_frame(obama, 0)
+    b_image = cv2.resize(first_frame(obama, 100).image, (256, 194))  # a different size
+    b = Frame(b_image, index=100)
+    split = Compare("cmp", {"position": 0.25, "line": False}).process(a=a, b=b)["frame"]
+    assert split.size == a.size and split.index == a.index
+    assert np.array_equal(split.image[:, :128], a.image[:, :128])
+    b_full = cv2.resize(b_image, a.size, interpolation=cv2.INTER_LINEAR)
+    assert np.array_equal(split.image[:, 128:], b_full[:, 128:])
+    lined = Compare("cmp", {"position": 0.5}).process(a=a, b=b)["frame"].image
+    assert (lined[:, 255:257] == 255).all()
+    for position, expected in ((0.0, b_full), (1.0, a.image)):
+        edge = Compare("cmp", {"position": position}).process(a=a, b=b)["frame"].image
+        assert np.array_equal(edge, expected)
+    both = Compare("cmp", {"mode": "side by side"}).process(a=a, b=b)["frame"]
+    assert both.size == (512 + 512, 388)
+    assert np.array_equal(both.image[:, :512], a.image)
+
+
+# -- frame adjust -------------------------------------------------------------------
+def sharpness(image: np.ndarray) -> float:
+    return float(cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.CV_64F).var())
+
+
+def test_frame_adjust_softens_more_as_the_percentages_rise(obama: Path) -> None:
+    frame = first_frame(obama, 50)
+    assert FrameAdjust("adj", {}).process(frame=frame)["frame"] is frame  # 0 %: untouched
+    full = FrameAdjust("adj", {"median_blur": 100.0}).process(frame=frame)["frame"]
+    assert np.array_equal(full.image, cv2.medianBlur(frame.image, 5)) and full.index == frame.index
+    values = [sharpness(frame.image)]
+    for percent in (25.0, 50.0, 100.0):
+        values.append(sharpness(FrameAdjust("adj", {"degrade": percent}).process(frame=frame)["frame"].image))
+    assert values == sorted(values, reverse=True) and values[-1] < values[0] / 5, values
+    both = FrameAdjust("adj", {"median_blur": 50.0, "degrade": 30.0}).process(frame=frame)["frame"]
+    assert both.image.shape == frame.image.shape and both.image.dtype == np.uint8
+    assert sharpness(both.image) < values[0]
+    assert frame.image.flags.writeable and np.array_equal(frame.image, first_frame(obama, 50).image)  # input intact
