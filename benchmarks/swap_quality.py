@@ -1,0 +1,230 @@
+"""Quality of a face swap, measured with an independent face embedder and FaceMesh.
+
+Runs the chain (YuNet -> FaceMesh -> swapper -> merger) over clips with several source photos
+and checks the issue's acceptance criteria per clip and photo:
+
+- a face in every output frame (YuNet on the output);
+- the output face closer (cosine, MobileFaceNet) to the source photo than to the input face in
+  at least 95% of frames;
+- mean cosine between output and input face at most 0.35;
+- correlation of mouth opening (inner-lip gap / face height, FaceMesh) between input and
+  output at least 0.85.
+
+Also reported: flicker (second temporal difference of the output face over that of the input
+face; about 1.0 = no wobble added) and milliseconds per stage.
+
+    python benchmarks/swap_quality.py [--clips Obama_speaking Twitch1] [--photos 000007 ...]
+        [--step 1] [--frames 0] [--out benchmarks/results/swap_quality.md] [--save DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.chain import Chain, YuNet, read_video
+from nodes.ops import morph
+from nodes.swap_morph import MorphSwap, facemesh_landmarks
+from nodeswap.models import model_path
+from nodeswap.runtime import session
+from nodeswap.types import Frame
+
+ARCFACE_112 = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
+                        [41.5493, 92.3655], [70.7299, 92.2041]], np.float32)
+DEFAULT_PHOTOS = ("000007", "000013", "000016", "000023", "000038")
+DEFAULT_CLIPS = ("Obama_speaking", "Twitch1")
+CRITERIA = {"found": 1.0, "closer": 0.95, "cos_in": 0.35, "mouth": 0.85}
+
+
+class Judge:
+    """The independent measure: YuNet, MobileFaceNet (ArcFace 5-point 112 crop) and FaceMesh."""
+
+    def __init__(self) -> None:
+        self.detect = YuNet()
+        self._emb = session(model_path("mobilefacenet"), "cpu")
+        self._emb_input = self._emb.get_inputs()[0].name
+
+    def embed(self, image: np.ndarray, kps: np.ndarray) -> np.ndarray:
+        mat, _ = cv2.estimateAffinePartial2D(kps.astype(np.float32), ARCFACE_112, method=cv2.LMEDS)
+        crop = cv2.warpAffine(image, mat, (112, 112), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        feed = ((cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32) - 127.5) / 128).transpose(2, 0, 1)[None]
+        vec = self._emb.run(None, {self._emb_input: feed})[0][0]
+        return vec / np.linalg.norm(vec)
+
+    def face(self, image: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """(embedding, mouth opening) of the largest face, or None when no face is found."""
+        found = self.detect(image)
+        if not found:
+            return None
+        box, kps, _ = found[0]
+        points = facemesh_landmarks(image, np.array([box[0], box[1], box[2] - box[0], box[3] - box[1]]), kps, "cpu")
+        return self.embed(image, kps), morph.mouth_opening(points[:, :2])
+
+    def box(self, image: np.ndarray) -> np.ndarray | None:
+        found = self.detect(image)
+        return found[0][0] if found else None
+
+
+@dataclass
+class Result:
+    clip: str
+    photo: str
+    frames: int
+    found: float  # share of output frames with a face
+    closer: float  # share of frames where output is closer to the source than to the input
+    cos_in: float  # mean cosine output-input
+    cos_in_p95: float
+    cos_src: float  # mean cosine output-source
+    mouth: float  # correlation of mouth opening input vs output
+    flicker: float  # output face wobble / input face wobble (second temporal difference)
+    ms: dict[str, float]
+
+    def passes(self) -> dict[str, bool]:
+        return {"found": self.found >= CRITERIA["found"], "closer": self.closer >= CRITERIA["closer"],
+                "cos_in": self.cos_in <= CRITERIA["cos_in"], "mouth": self.mouth >= CRITERIA["mouth"]}
+
+
+def measure(judge: Judge, chain: Chain, clip: str, photo_path: Path, frames: list[np.ndarray], step: int,
+            save: Path | None = None) -> Result:
+    source = judge.face(cv2.imread(str(photo_path)))
+    if source is None:
+        raise SystemExit(f"no face in {photo_path}")
+    src_emb = source[0]
+    closer, cos_in, cos_src, mouth_in, mouth_out, flicker = [], [], [], [], [], []
+    found = 0
+    history: list[tuple[np.ndarray, np.ndarray]] = []
+    chain.times.clear()
+    for index, image in enumerate(frames):
+        output, _ = chain.run(Frame(image=image, index=index, fps=30.0, source=clip))
+        history = [*history[-2:], (image, output)]
+        box = judge.box(image)
+        if box is not None and len(history) == 3:
+            flicker.append(_jitter(history, box))
+        if save is not None and index in (30, 120):
+            cv2.imwrite(str(save / f"{clip}_{photo_path.stem}_{index}.png"), np.hstack([image, output]))
+        if index % step:
+            continue
+        judged_out = judge.face(output)
+        if judged_out is None:
+            continue
+        found += 1
+        judged_in = judge.face(image)
+        if judged_in is None:
+            continue
+        out_emb, out_mouth = judged_out
+        in_emb, in_mouth = judged_in
+        cos_in.append(float(out_emb @ in_emb))
+        cos_src.append(float(out_emb @ src_emb))
+        closer.append(cos_src[-1] > cos_in[-1])
+        mouth_in.append(in_mouth)
+        mouth_out.append(out_mouth)
+    judged = len(range(0, len(frames), step))
+    return Result(
+        clip=clip, photo=photo_path.stem, frames=judged, found=found / max(judged, 1),
+        closer=float(np.mean(closer)) if closer else 0.0, cos_in=float(np.mean(cos_in)) if cos_in else 1.0,
+        cos_in_p95=float(np.percentile(cos_in, 95)) if cos_in else 1.0,
+        cos_src=float(np.mean(cos_src)) if cos_src else 0.0,
+        mouth=float(np.corrcoef(mouth_in, mouth_out)[0, 1]) if len(mouth_in) > 2 else 0.0,
+        flicker=float(np.median(flicker)) if flicker else 0.0,
+        ms={stage: float(np.median(v)) for stage, v in chain.times.items()},
+    )
+
+
+def _jitter(history: list[tuple[np.ndarray, np.ndarray]], box: np.ndarray) -> float:
+    """Second temporal difference (frame t - 2 t-1 + t-2) in the face box, output over input.
+
+    Steady motion cancels out; a swap that wobbles or flickers on top of the video's own change
+    scores above 1.0.
+    """
+    h, w = history[-1][0].shape[:2]
+    x1, y1, x2, y2 = (int(v) for v in np.clip(box, 0, [w, h, w, h]))
+    crop = (slice(y1, y2), slice(x1, x2))
+    i0, i1, i2 = (pair[0][crop].astype(np.float32) for pair in history)
+    o0, o1, o2 = (pair[1][crop].astype(np.float32) for pair in history)
+    d_in = np.abs(i2 - 2 * i1 + i0).mean()
+    d_out = np.abs(o2 - 2 * o1 + o0).mean()
+    return float(d_out / max(d_in, 1e-3))
+
+
+def table(results: list[Result], stages: dict[str, str]) -> str:
+    head = ("| clip | photo | frames | face found | closer to source | cos(out,in) mean / p95 | cos(out,src) "
+            "| mouth corr | flicker | swap ms | all pass |\n|---|---|---|---|---|---|---|---|---|---|---|")
+    rows = [head]
+    for r in results:
+        ok = all(r.passes().values())
+        rows.append(f"| {r.clip} | {r.photo} | {r.frames} | {r.found:.0%} | {r.closer:.0%} | {r.cos_in:.3f} / "
+                    f"{r.cos_in_p95:.3f} | {r.cos_src:.3f} | {r.mouth:.3f} | {r.flicker:.2f} | "
+                    f"{r.ms.get('swap', 0):.1f} | {'yes' if ok else 'NO'} |")
+    stage_ms = {s: np.median([r.ms.get(s, 0.0) for r in results]) for s in ("detect", "mark", "swap", "merge")}
+    lines = ["", "Median ms per frame per stage (one face, CPU):", ""]
+    lines += [f"- {s}: {stage_ms[s]:.1f} ms ({stages.get(s, '')})" for s in stage_ms]
+    return "\n".join(rows + lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clips", nargs="+", default=list(DEFAULT_CLIPS))
+    parser.add_argument("--photos", nargs="+", default=list(DEFAULT_PHOTOS))
+    parser.add_argument("--step", type=int, default=1, help="judge every Nth frame (all frames are swapped)")
+    parser.add_argument("--frames", type=int, default=0, help="only the first N frames (0 = all)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="PARAM=VALUE", help="swap.morph params")
+    parser.add_argument("--marker", nargs="*", default=[], metavar="PARAM=VALUE", help="mark.face params")
+    parser.add_argument("--out", type=Path, help="write the markdown table here")
+    parser.add_argument("--save", type=Path, help="write before/after PNGs of frames 30 and 120 here")
+    parser.add_argument("--fallback", action="store_true", help="use the stand-in detector/marker/merger")
+    args = parser.parse_args(argv)
+    media = Path(os.environ.get("NODESWAP_MEDIA", ROOT_MEDIA))
+    os.environ.setdefault("NODESWAP_MODELS", ROOT_MODELS)
+    params, marker = _pairs(args.set), _pairs(args.marker)
+    judge = Judge()
+    if args.save:
+        args.save.mkdir(parents=True, exist_ok=True)
+    results, stages = [], {}
+    for clip in args.clips:
+        frames = read_video(media / "videos" / f"{clip}.mp4", args.frames)
+        for photo in args.photos:
+            path = media / "photos" / f"{photo}.jpg"
+            chain = Chain(MorphSwap("swap", {**params, "source_image": str(path), "device": "cpu"}),
+                          use_project_nodes=not args.fallback, marker_params=marker)
+            result = measure(judge, chain, clip, path, frames, args.step, args.save)
+            stages = chain.stages
+            chain.close()
+            results.append(result)
+            print(f"{clip} {photo}: found {result.found:.0%} closer {result.closer:.0%} cos_in {result.cos_in:.3f} "
+                  f"(p95 {result.cos_in_p95:.3f}) cos_src {result.cos_src:.3f} mouth {result.mouth:.3f} "
+                  f"flicker {result.flicker:.2f} ms {result.ms} pass {result.passes()}", flush=True)
+    text = table(results, stages)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+    return 0 if all(all(r.passes().values()) for r in results) else 1
+
+
+def _pairs(items: list[str]) -> dict[str, Any]:
+    return {name: _parse(value) for name, _, value in (item.partition("=") for item in items)}
+
+
+def _parse(value: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(value.lower(), value)
+
+
+ROOT_MEDIA = str(Path(__file__).resolve().parents[2] / "shared" / "media")
+ROOT_MODELS = str(Path(__file__).resolve().parents[2] / "shared" / "models")
+
+if __name__ == "__main__":
+    raise SystemExit(main())

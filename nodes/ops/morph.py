@@ -1,0 +1,305 @@
+"""Pure math of the morph swap: FaceMesh regions, mesh triangulation, piecewise-affine warp,
+masks, colour matching and the landmark-based aligned crop. No model is needed here.
+
+Points are (N, 2) float arrays in pixels. Triangles are (T, 3) int arrays of point indices.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# MediaPipe FaceMesh (468 points) regions, image-left eye first.
+FACE_OVAL = (
+    10,
+    338,
+    297,
+    332,
+    284,
+    251,
+    389,
+    356,
+    454,
+    323,
+    361,
+    288,
+    397,
+    365,
+    379,
+    378,
+    400,
+    377,
+    152,
+    148,
+    176,
+    149,
+    150,
+    136,
+    172,
+    58,
+    132,
+    93,
+    234,
+    127,
+    162,
+    21,
+    54,
+    103,
+    67,
+    109,
+)
+# Oval points above the brows: the forehead edge, pulled down by `forehead` in face_mask (hair sits there).
+FOREHEAD = (10, 338, 297, 332, 284, 251, 21, 54, 103, 67, 109)
+INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
+OUTER_LIPS = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146)
+RIGHT_EYE = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)  # image-left
+LEFT_EYE = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)  # image-right
+BROW_CENTRE = (105, 334)  # mid-brow points, image-left first
+NOSE_TIP, CHIN, FOREHEAD_TOP = 1, 152, 10
+MOUTH_CORNERS = (61, 291)
+LIP_INNER_UP, LIP_INNER_DOWN = 13, 14
+
+
+def eye_centres(points: np.ndarray) -> np.ndarray:
+    """(2, 2): centres of the image-left and image-right eye contours."""
+    return np.stack([points[list(RIGHT_EYE)].mean(0), points[list(LEFT_EYE)].mean(0)])
+
+
+def five_points(points: np.ndarray) -> np.ndarray:
+    """(5, 2) ArcFace-style points from 468 landmarks: eyes, nose tip, mouth corners."""
+    return np.vstack([eye_centres(points), points[[NOSE_TIP, *MOUTH_CORNERS]]]).astype(np.float32)
+
+
+def mouth_opening(points: np.ndarray) -> float:
+    """Inner-lip gap divided by the face height (forehead top to chin)."""
+    gap = float(np.linalg.norm(points[LIP_INNER_UP] - points[LIP_INNER_DOWN]))
+    height = float(np.linalg.norm(points[FOREHEAD_TOP] - points[CHIN]))
+    return gap / max(height, 1e-6)
+
+
+# -- triangulation -----------------------------------------------------------------------------------------
+
+
+def triangulate(points: np.ndarray) -> np.ndarray:
+    """Delaunay triangles (T, 3) of ``points`` (indices into ``points``)."""
+    pts = np.asarray(points, np.float64)
+    lo, hi = pts.min(0) - 10, pts.max(0) + 10
+    subdiv = cv2.Subdiv2D((int(lo[0]), int(lo[1]), int(hi[0] - lo[0]) + 1, int(hi[1] - lo[1]) + 1))
+    # Subdiv2D returns vertex coordinates; map them back to indices (jitter-free: exact floats survive).
+    lookup: dict[tuple[float, float], int] = {}
+    for i, (x, y) in enumerate(pts):
+        key = (float(np.float32(x)), float(np.float32(y)))
+        if key not in lookup:  # duplicate points: keep the first
+            lookup[key] = i
+            subdiv.insert((float(x), float(y)))
+    tris = []
+    for t in subdiv.getTriangleList():
+        corners = [(float(np.float32(t[k])), float(np.float32(t[k + 1]))) for k in (0, 2, 4)]
+        if all(c in lookup for c in corners):  # skip triangles touching the outer super-triangle
+            tris.append([lookup[c] for c in corners])
+    return np.asarray(tris, np.int32).reshape(-1, 3)
+
+
+def inside_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """Bool per point: strictly inside ``polygon`` (K, 2)."""
+    poly = polygon.astype(np.float32).reshape(-1, 1, 2)
+    return np.array([cv2.pointPolygonTest(poly, (float(x), float(y)), False) > 0 for x, y in points], bool)
+
+
+def drop_region(tris: np.ndarray, points: np.ndarray, region: tuple[int, ...]) -> np.ndarray:
+    """Triangles whose centroid lies inside the polygon ``region`` (indices in order) removed."""
+    centroids = points[tris].mean(axis=1)
+    return tris[~inside_polygon(centroids, points[list(region)])]
+
+
+def face_triangles(points: np.ndarray) -> np.ndarray:
+    """Mesh of a (frontal) 468-point face without the inner mouth (the target keeps its own mouth)."""
+    return drop_region(triangulate(points), points, INNER_LIPS)
+
+
+# -- piecewise-affine warp ------------------------------------------------------------------------------------
+
+
+def triangle_affines(src: np.ndarray, dst: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    """(T, 2, 3) affine maps taking each triangle of ``dst`` onto the same triangle of ``src``.
+
+    Degenerate (zero-area) destination triangles get an all-zero map; they cover no pixel.
+    """
+    d = np.concatenate([dst[tris], np.ones((len(tris), 3, 1))], axis=2)  # (T, 3, 3) rows [x y 1]
+    s = src[tris].astype(np.float64)  # (T, 3, 2)
+    det = np.linalg.det(d)
+    ok = np.abs(det) > 1e-9
+    out = np.zeros((len(tris), 2, 3))
+    if ok.any():
+        out[ok] = np.transpose(np.linalg.solve(d[ok], s[ok]), (0, 2, 1))  # d @ A^T = s
+    return out
+
+
+def triangle_index_map(dst: np.ndarray, tris: np.ndarray, size: int, depth: np.ndarray | None = None) -> np.ndarray:
+    """(size, size) int32: which triangle covers each pixel, -1 for none.
+
+    depth: per-point z (larger = farther, as FaceMesh gives it); triangles are drawn far to near so the
+    near side of a turned head wins where the mesh folds over itself.
+    """
+    index = np.full((size, size), -1, np.int32)
+    order = np.arange(len(tris))
+    if depth is not None:
+        order = np.argsort(-depth[tris].mean(axis=1), kind="stable")
+    fixed = np.round(dst * 16).astype(np.int32)  # 4 fractional bits
+    for t in order:
+        cv2.fillConvexPoly(index, fixed[tris[t]], int(t), lineType=cv2.LINE_8, shift=4)
+    return index
+
+
+def warp_maps(index: np.ndarray, affines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """cv2.remap maps (float32) from a triangle index map and per-triangle dst->src affines.
+
+    Pixels outside every triangle map to -1 (outside the source: black with BORDER_CONSTANT).
+    """
+    h, w = index.shape
+    map_x = np.full((h, w), -1.0, np.float32)
+    map_y = np.full((h, w), -1.0, np.float32)
+    ys, xs = np.nonzero(index >= 0)
+    if len(xs):
+        a = affines[index[ys, xs]]
+        map_x[ys, xs] = a[:, 0, 0] * xs + a[:, 0, 1] * ys + a[:, 0, 2]
+        map_y[ys, xs] = a[:, 1, 0] * xs + a[:, 1, 1] * ys + a[:, 1, 2]
+    return map_x, map_y
+
+
+def warp_mesh(
+    src_img: np.ndarray,
+    src_pts: np.ndarray,
+    dst_pts: np.ndarray,
+    tris: np.ndarray,
+    size: int,
+    depth: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Warp ``src_img`` so each triangle of ``src_pts`` lands on ``dst_pts``; a (size, size) image.
+
+    Returns (image, covered) where covered is a bool map of pixels inside the mesh.
+    """
+    index = triangle_index_map(dst_pts, tris, size, depth)
+    map_x, map_y = warp_maps(index, triangle_affines(src_pts, dst_pts, tris))
+    image = cv2.remap(src_img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return image, index >= 0
+
+
+# -- masks -------------------------------------------------------------------------------------------------
+
+
+def hull_polygon(points: np.ndarray, forehead: float = 0.0) -> np.ndarray:
+    """The face oval (K, 2), its forehead points moved ``forehead`` of the way down to the brows."""
+    poly = points[list(FACE_OVAL)].astype(np.float64).copy()
+    if forehead > 0:
+        brow_y = points[list(BROW_CENTRE)].mean(0)
+        for k, idx in enumerate(FACE_OVAL):
+            if idx in FOREHEAD:
+                poly[k] += forehead * (brow_y - poly[k]) * np.array([0.25, 1.0])  # mostly down, a bit inward
+    return poly
+
+
+def fill_polygon(size: int, polygon: np.ndarray) -> np.ndarray:
+    """(size, size) float32 mask, 1 inside ``polygon``."""
+    mask = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(mask, [np.round(polygon * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+    return mask.astype(np.float32) / 255.0
+
+
+def feather(mask: np.ndarray, erode: float, blur: float) -> np.ndarray:
+    """Erode by ``erode`` px (negative dilates), then Gaussian-blur by ``blur`` px; float32 [0,1]."""
+    out = mask.astype(np.float32)
+    e = round(abs(erode))
+    if e:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * e + 1, 2 * e + 1))
+        out = cv2.erode(out, kernel) if erode > 0 else cv2.dilate(out, kernel)
+    b = round(blur)
+    if b:
+        out = cv2.GaussianBlur(out, (0, 0), b / 2.0)
+    return np.clip(out, 0.0, 1.0)
+
+
+def face_mask(
+    points: np.ndarray,
+    size: int,
+    forehead: float = 0.3,
+    mouth_hole: bool = True,
+    erode: float = 0.0,
+    blur: float = 0.0,
+) -> np.ndarray:
+    """Where the morphed face goes: the landmark hull (forehead lowered), minus the inner mouth."""
+    mask = fill_polygon(size, hull_polygon(points, forehead))
+    mask = feather(mask, erode, blur)
+    if mouth_hole:
+        mouth = fill_polygon(size, points[list(INNER_LIPS)])
+        mouth = feather(mouth, -max(1.0, size / 256), max(1.0, size / 128))
+        mask = mask * (1.0 - mouth)
+    return mask
+
+
+# -- colour ------------------------------------------------------------------------------------------------
+
+
+def colour_transfer(src: np.ndarray, target: np.ndarray, src_mask: np.ndarray, target_mask: np.ndarray) -> np.ndarray:
+    """Reinhard colour transfer in Lab: ``src`` (BGR uint8) given the mean/std of ``target`` under the masks.
+
+    Works on 8-bit Lab with one lookup table per channel, so it costs well under a millisecond.
+    """
+    s = cv2.cvtColor(src, cv2.COLOR_BGR2LAB)
+    t = cv2.cvtColor(target, cv2.COLOR_BGR2LAB)
+    sm, tm = (src_mask > 0.5).astype(np.uint8), (target_mask > 0.5).astype(np.uint8)
+    if cv2.countNonZero(sm) < 16 or cv2.countNonZero(tm) < 16:
+        return src.copy()
+    s_mean, s_std = (v.ravel() for v in cv2.meanStdDev(s, mask=sm))
+    t_mean, t_std = (v.ravel() for v in cv2.meanStdDev(t, mask=tm))
+    scale = np.clip((t_std + 1e-3) / (s_std + 1e-3), 0.5, 2.0)
+    levels = np.arange(256, dtype=np.float64)[:, None]
+    lut = np.clip((levels - s_mean) * scale + t_mean, 0, 255).astype(np.uint8).reshape(256, 1, 3)
+    return cv2.cvtColor(cv2.LUT(s, lut), cv2.COLOR_LAB2BGR)
+
+
+def shading_transfer(src: np.ndarray, target: np.ndarray, mask: np.ndarray, radius: float) -> np.ndarray:
+    """Replace the low frequencies (lighting, tint) of ``src`` with the target's, keep its detail.
+
+    Both blurs are normalised by the blurred mask so the face edge does not darken. The blur runs
+    at a quarter of the size (low frequencies only), which keeps it cheap.
+    """
+    h, w = mask.shape
+    small = (max(1, w // 4), max(1, h // 4))
+    m = cv2.resize(mask.astype(np.float32), small, interpolation=cv2.INTER_AREA)
+    s = cv2.resize(src, small, interpolation=cv2.INTER_AREA).astype(np.float32)
+    t = cv2.resize(target, small, interpolation=cv2.INTER_AREA).astype(np.float32)
+    sigma = max(radius / 4, 0.5)
+    weight = cv2.GaussianBlur(m, (0, 0), sigma)[..., None] + 1e-4
+    diff = cv2.GaussianBlur(t * m[..., None], (0, 0), sigma) - cv2.GaussianBlur(s * m[..., None], (0, 0), sigma)
+    diff = cv2.resize(diff / weight, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.clip(src.astype(np.float32) + diff, 0, 255).astype(np.uint8)
+
+
+# -- aligned crop ------------------------------------------------------------------------------------------
+
+
+def crop_transform(points: np.ndarray, size: int, coverage: float) -> tuple[np.ndarray, np.ndarray]:
+    """Similarity (mat frame->crop, inverse crop->frame) that puts the face upright in a square crop.
+
+    Rotation from the eye line; the face oval's larger side spans ``size / coverage`` pixels, centred.
+    """
+    eyes = eye_centres(points)
+    dx, dy = eyes[1] - eyes[0]
+    angle = np.arctan2(dy, dx)
+    c, s = np.cos(-angle), np.sin(-angle)
+    rot = np.array([[c, -s], [s, c]])
+    oval = points[list(FACE_OVAL)] @ rot.T
+    lo, hi = oval.min(0), oval.max(0)
+    extent = max(float((hi - lo).max()), 1.0)
+    scale = size / (coverage * extent)
+    centre = (lo + hi) / 2
+    mat = np.zeros((2, 3))
+    mat[:, :2] = scale * rot
+    mat[:, 2] = size / 2 - scale * centre
+    return mat, cv2.invertAffineTransform(mat)
+
+
+def transform_points(points: np.ndarray, mat: np.ndarray) -> np.ndarray:
+    """Apply a 2x3 affine to (N, 2) points."""
+    return points @ mat[:, :2].T + mat[:, 2]

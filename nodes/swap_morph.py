@@ -1,0 +1,238 @@
+"""Morph swap: a one-photo face swap without a swap model.
+
+The source photo's face is cut into a triangle mesh on its 468 FaceMesh landmarks and each
+triangle is warped onto the target face's landmarks, so the target keeps its pose and
+expression and the face texture comes from the photo. The target keeps its inner mouth, the
+warped area stops at the landmark hull (lowered at the forehead, where hair sits) and the
+colour is matched to the target. The result is an aligned crop the merger pastes back.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from nodes.ops import morph
+from nodeswap.errors import NodeLoadError
+from nodeswap.models import model_path
+from nodeswap.node import LoadContext, Node, Param, Port
+from nodeswap.runtime import DEVICES, session
+from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped
+
+log = logging.getLogger(__name__)
+
+SOURCE_SIZE = 512  # resolution of the source face crop kept after load
+COLOUR_MODES = ("rct", "shading", "none")
+
+
+# -- the source photo's landmarks (a minimal YuNet + FaceMesh pass, used once at load) ---------------------
+
+
+def _largest_face(image: np.ndarray, node_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """(box x,y,w,h, kps (5,2)) of the largest YuNet face in ``image``; NodeLoadError when none."""
+    detector = cv2.FaceDetectorYN.create(str(model_path("yunet", node_id)), "", (320, 320), 0.6, 0.3, 50)
+    scale = min(1.0, 1280 / max(image.shape[:2]))  # big photos: detect on a smaller copy
+    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
+    detector.setInputSize((small.shape[1], small.shape[0]))
+    _, found = detector.detect(small)
+    if found is None or not len(found):
+        raise NodeLoadError(node_id, "param 'source_image': no face found in the photo")
+    best = max(found, key=lambda row: row[2] * row[3])
+    return best[:4] / scale, best[4:14].reshape(5, 2) / scale
+
+
+def facemesh_landmarks(
+    image: np.ndarray, box: np.ndarray, kps: np.ndarray, device: str, node_id: str = ""
+) -> np.ndarray:
+    """(468, 3) FaceMesh landmarks (x, y in image pixels, z in the same scale) of the face in ``box``."""
+    sess = session(model_path("facemesh", node_id), device)
+    x, y, w, h = box
+    centre = np.array([x + w / 2, y + h / 2])
+    side = max(w, h) * 1.4
+    angle = np.degrees(np.arctan2(kps[1, 1] - kps[0, 1], kps[1, 0] - kps[0, 0]))
+    mat = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(angle), 192 / side)
+    mat[:, 2] += 96 - centre
+    crop = cv2.warpAffine(image, mat, (192, 192), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    feed = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32)[None] / 255.0
+    raw = sess.run(None, {sess.get_inputs()[0].name: feed})[0].reshape(468, 3)
+    inverse = cv2.invertAffineTransform(mat)
+    points = morph.transform_points(raw[:, :2].astype(np.float64), inverse)
+    return np.column_stack([points, raw[:, 2] * side / 192])
+
+
+# -- the node ----------------------------------------------------------------------------------------------
+
+
+class MorphSwap(Node):
+    """Swaps faces for the one in a photo by warping its landmark mesh (no swap model needed).
+
+    Needs 468 FaceMesh landmarks on each face (a FaceMesh marker before it). Faces without them
+    pass through unchanged. Builds its own aligned crop when no aligner ran.
+    """
+
+    type_id = "swap.morph"
+    title = "Morph swap"
+    category = "swapper"
+    inputs = (
+        Port("frame", FRAME, "The frame the faces are in"),
+        Port("faces", FACES, "Faces with 468 FaceMesh landmarks"),
+    )
+    outputs = (Port("faces", FACES, "Faces with the swapped crop (Face.swapped)"),)
+    params = (
+        Param(
+            "source_image",
+            "path",
+            "",
+            required=True,
+            reload=True,
+            help="Photo of the face to put on the targets (the largest face in it is used)",
+        ),
+        Param(
+            "device",
+            "choice",
+            "auto",
+            choices=DEVICES,
+            reload=True,
+            help="Where the landmark model runs for the source photo",
+        ),
+        Param(
+            "resolution",
+            "int",
+            256,
+            min=64,
+            max=1024,
+            step=16,
+            help="Size of the aligned crop the face is built in (when no aligner ran)",
+        ),
+        Param(
+            "coverage",
+            "float",
+            1.3,
+            min=1.0,
+            max=3.0,
+            step=0.05,
+            help="Crop size relative to the face (when no aligner ran)",
+        ),
+        Param("mouth_from_target", "bool", True, help="Keep the target's inner mouth (teeth, tongue) for speech"),
+        Param("eyes_from_target", "bool", False, help="Keep the target's eyes too (gaze follows the target)"),
+        Param(
+            "colour",
+            "choice",
+            "rct",
+            choices=COLOUR_MODES,
+            help="Colour match to the target: rct (mean/spread in Lab), shading (target's lighting), none",
+        ),
+        Param(
+            "forehead",
+            "float",
+            0.3,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            help="How far the top edge moves down from the hairline to the brows (keeps hair out)",
+        ),
+        Param(
+            "edge_blur",
+            "float",
+            0.04,
+            min=0.0,
+            max=0.2,
+            step=0.01,
+            help="Feather of the mask edge, relative to the crop size",
+        ),
+        Param("opacity", "float", 1.0, min=0.0, max=1.0, step=0.05, help="Strength of the swapped face"),
+    )
+
+    def __init__(self, node_id: str = "", params: dict[str, Any] | None = None) -> None:
+        super().__init__(node_id, params)
+        self._crop: np.ndarray | None = None  # source face crop, SOURCE_SIZE square
+        self._points: np.ndarray | None = None  # its 468 landmarks in crop pixels
+        self._tris_all: np.ndarray | None = None
+        self._tris_open: np.ndarray | None = None  # without the inner mouth
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+    def load(self, ctx: LoadContext) -> None:
+        node_id = ctx.node_id or self.id
+        path = str(self.values["source_image"] or "")
+        if not path:
+            raise NodeLoadError(node_id, "param 'source_image' is empty: set it to a photo of a face")
+        if not Path(path).expanduser().is_file():
+            raise NodeLoadError(node_id, f"param 'source_image': file not found: {path}")
+        image = cv2.imread(str(Path(path).expanduser()), cv2.IMREAD_COLOR)
+        if image is None:
+            raise NodeLoadError(node_id, f"param 'source_image': not an image OpenCV can read: {path}")
+        box, kps = _largest_face(image, node_id)
+        landmarks = facemesh_landmarks(image, box, kps, self.values["device"], node_id)
+        self._set_source(image, landmarks[:, :2])
+
+    def _set_source(self, image: np.ndarray, points: np.ndarray) -> None:
+        """Keep the source face as an upright crop and triangulate its landmarks."""
+        mat, _ = morph.crop_transform(points, SOURCE_SIZE, 1.3)
+        scale = float(np.hypot(*mat[:, 0]))
+        if scale < 0.5:  # photo face much larger than the crop: shrink first to avoid aliasing
+            image = cv2.resize(image, None, fx=scale * 1.5, fy=scale * 1.5, interpolation=cv2.INTER_AREA)
+            points = points * scale * 1.5
+            mat, _ = morph.crop_transform(points, SOURCE_SIZE, 1.3)
+        self._crop = cv2.warpAffine(
+            image, mat, (SOURCE_SIZE, SOURCE_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        self._points = morph.transform_points(points, mat)
+        self._tris_all = morph.triangulate(self._points)
+        self._tris_open = morph.drop_region(self._tris_all, self._points, morph.INNER_LIPS)
+
+    def unload(self) -> None:
+        self._crop = self._points = self._tris_all = self._tris_open = None
+
+    # -- per frame --------------------------------------------------------------------------------------
+    def process(self, frame: Frame, faces: tuple[Face, ...]) -> dict[str, Any]:
+        if self._crop is None:
+            raise NodeLoadError(self.id, "the source face is not loaded")
+        return {"faces": tuple(self.swap_face(frame.image, face) for face in faces)}
+
+    def swap_face(self, image: np.ndarray, face: Face) -> Face:
+        """``face`` with Face.swapped (and Face.aligned when it had none); unchanged without 468 landmarks."""
+        if face.landmarks is None or len(face.landmarks) < 468:
+            return face
+        v = self.values
+        landmarks = np.asarray(face.landmarks[:468], np.float64)
+        aligned = face.aligned or self._align(image, landmarks)
+        size = aligned.size
+        target = morph.transform_points(landmarks, aligned.mat)
+        depth = None
+        if face.landmarks_3d is not None and len(face.landmarks_3d) >= 468 and face.landmarks_3d.shape[1] >= 3:
+            depth = np.asarray(face.landmarks_3d[:468, 2], np.float64)
+        tris = self._tris_open if v["mouth_from_target"] else self._tris_all
+        warped, covered = morph.warp_mesh(self._crop, self._points, target, tris, size, depth)
+        region = morph.face_mask(target, size, v["forehead"], v["mouth_from_target"])
+        if v["eyes_from_target"]:
+            for eye in (morph.RIGHT_EYE, morph.LEFT_EYE):
+                region *= 1.0 - morph.feather(morph.fill_polygon(size, target[list(eye)]), -size / 64, size / 64)
+        region *= covered
+        warped = self._match_colour(warped, aligned.image, region, size)
+        edge = v["edge_blur"] * size
+        mask = morph.feather(region, edge / 2, edge) * v["opacity"]
+        swapped = Swapped(image=warped, mask=mask.astype(np.float32))
+        return replace(face, aligned=aligned, swapped=swapped)
+
+    def _align(self, image: np.ndarray, landmarks: np.ndarray) -> Aligned:
+        size = int(self.values["resolution"])
+        mat, inverse = morph.crop_transform(landmarks, size, self.values["coverage"])
+        crop = cv2.warpAffine(image, mat, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        hull = morph.fill_polygon(size, morph.hull_polygon(morph.transform_points(landmarks, mat)))
+        return Aligned(image=crop, mat=mat, inverse=inverse, size=size, mask=hull)
+
+    def _match_colour(self, warped: np.ndarray, target: np.ndarray, region: np.ndarray, size: int) -> np.ndarray:
+        mode = self.values["colour"]
+        if mode == "rct":
+            return morph.colour_transfer(warped, target, region, region)
+        if mode == "shading":
+            return morph.shading_transfer(warped, target, region, size / 16)
+        return warped
+
+
+NODE_TYPES = [MorphSwap]
