@@ -206,7 +206,7 @@ def test_detect_every_n_stays_close_to_per_frame(models_dir, obama, monkeypatch)
         size = b[0].width
         errors.append(np.abs(np.subtract(a[0].box, b[0].box)).max() / size)
         errors.append(np.linalg.norm(a[0].kps - b[0].kps, axis=1).max() / size)
-    assert np.median(errors) < 0.04 and max(errors) < 0.12
+    assert np.median(errors) < 0.02 and max(errors) < 0.08
 
 
 def test_corrupt_model_gives_a_node_load_error(tmp_path, monkeypatch):

@@ -22,36 +22,48 @@ from .detect import Detections
 Outputs = dict[str, np.ndarray]
 
 
-def _nchw(image: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(image.transpose(2, 0, 1)[None], dtype=np.float32)
+def _nchw(
+    canvas: np.ndarray, rgb: bool = False, mean: float | tuple[float, ...] = 0.0, scale: float = 1.0
+) -> np.ndarray:
+    """float32 [1,3,H,W] = (pixel - mean) * scale; transposing the uint8 image first is ~8x faster."""
+    image = canvas[..., ::-1] if rgb else canvas
+    blob = np.ascontiguousarray(image.transpose(2, 0, 1)[None], dtype=np.float32)
+    if np.any(mean):
+        blob -= np.asarray(mean, np.float32).reshape(1, -1, 1, 1)
+    if scale != 1.0:
+        blob *= np.float32(scale)
+    return blob
 
 
 def _bgr_raw(canvas: np.ndarray) -> np.ndarray:
-    return _nchw(canvas.astype(np.float32))
+    return _nchw(canvas)
 
 
 def _bgr_mean(canvas: np.ndarray) -> np.ndarray:
-    return _nchw(canvas.astype(np.float32) - np.array([104, 117, 123], np.float32))
+    return _nchw(canvas, mean=(104.0, 117.0, 123.0))
 
 
 def _rgb_scrfd(canvas: np.ndarray) -> np.ndarray:
-    return _nchw((canvas[..., ::-1].astype(np.float32) - 127.5) / 128.0)
+    return _nchw(canvas, rgb=True, mean=127.5, scale=1 / 128)
 
 
 def _rgb_ultraface(canvas: np.ndarray) -> np.ndarray:
-    return _nchw((canvas[..., ::-1].astype(np.float32) - 127.0) / 128.0)
+    return _nchw(canvas, rgb=True, mean=127.0, scale=1 / 128)
 
 
 def _rgb_raw(canvas: np.ndarray) -> np.ndarray:
-    return _nchw(canvas[..., ::-1].astype(np.float32))
+    return _nchw(canvas, rgb=True)
 
 
 def _rgb_unit(canvas: np.ndarray) -> np.ndarray:
-    return _nchw(canvas[..., ::-1].astype(np.float32) / 255.0)
+    return _nchw(canvas, rgb=True, scale=1 / 255)
 
 
 def _rgb_signed_nhwc(canvas: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(canvas[None, ..., ::-1], dtype=np.float32) / 127.5 - 1.0
+    blob = np.ascontiguousarray(canvas[None, ..., ::-1], dtype=np.float32)
+    blob *= np.float32(1 / 127.5)
+    blob -= np.float32(1.0)
+    return blob
 
 
 def _yunet(out: Outputs, w: int, h: int, thr: float) -> Detections:
