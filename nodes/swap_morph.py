@@ -208,14 +208,16 @@ class MorphSwap(Node):
             depth = np.asarray(face.landmarks_3d[:468, 2], np.float64)
         tris = self._tris_open if v["mouth_from_target"] else self._tris_all
         warped, covered = morph.warp_mesh(self._crop, self._points, target, tris, size, depth)
-        region = morph.face_mask(target, size, v["forehead"], v["mouth_from_target"])
+        mouth = v["mouth_from_target"]
+        region = morph.face_mask(target, size, v["forehead"], mouth) * covered  # hard edge: colour statistics
+        edge = v["edge_blur"] * size
+        mask = morph.face_mask(target, size, v["forehead"], mouth, erode=edge / 2, blur=edge) * covered
         if v["eyes_from_target"]:
             for eye in (morph.RIGHT_EYE, morph.LEFT_EYE):
-                region *= 1.0 - morph.feather(morph.fill_polygon(size, target[list(eye)]), -size / 64, size / 64)
-        region *= covered
+                hole = 1.0 - morph.feather(morph.fill_polygon(size, target[list(eye)]), -size / 64, size / 64)
+                region, mask = region * hole, mask * hole
         warped = self._match_colour(warped, aligned.image, region, size)
-        edge = v["edge_blur"] * size
-        mask = morph.feather(region, edge / 2, edge) * v["opacity"]
+        mask = mask * v["opacity"]
         swapped = Swapped(image=warped, mask=mask.astype(np.float32))
         return replace(face, aligned=aligned, swapped=swapped)
 
