@@ -218,6 +218,8 @@ class ImageSequenceSink(Node):
         return self._folder / f"{index:0{self.values['digits']}d}.{self.values['format']}"
 
     def process(self, frame: Frame) -> dict[str, Any]:
+        if self._last is None and frame.source and same_file(frame.source, self._folder or ""):
+            raise NodeLoadError(self.id, f"output folder {self._folder} is the input folder: choose another")
         fmt = self.values["format"]
         options = [cv2.IMWRITE_JPEG_QUALITY, self.values["quality"]] if fmt == "jpg" else []
         ok, data = cv2.imencode(f".{fmt}", frame.image, options)
@@ -319,6 +321,8 @@ class FaceDataSink(Node):
 
     def load(self, ctx: LoadContext) -> None:
         path = output_path(self.id, self.values["path"], "file")
+        if path.suffix.lower() not in (".jsonl", ".ndjson", ".json"):
+            raise NodeLoadError(self.id, f"output {path}: use a .jsonl file name (never overwrites other files)")
         try:
             self._file = open(path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 - closed in unload
         except OSError as exc:

@@ -217,10 +217,19 @@ def test_image_sequence_names_formats_and_gap_fill(tmp_path: Path, obama: Path) 
     assert sizes[30] < sizes[95] / 2
 
 
-def test_image_sequence_path_that_is_a_file(tmp_path: Path) -> None:
+def test_image_sequence_refuses_a_file_or_the_input_folder(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(NodeLoadError, match="is a file"):
         loaded(ImageSequenceSink("seq", {"path": str(tmp_path / "file")}))
+    sink = loaded(ImageSequenceSink("seq", {"path": str(tmp_path)}))
+    with pytest.raises(NodeLoadError, match="is the input folder"):
+        sink.process(frame=Frame(np.zeros((4, 4, 3), np.uint8), source=str(tmp_path)))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_face_data_never_overwrites_a_non_jsonl_file(tmp_path: Path, obama: Path) -> None:
+    with pytest.raises(NodeLoadError, match=r"use a \.jsonl file name"):
+        loaded(FaceDataSink("fd", {"path": str(obama)}))
 
 
 # -- face data --------------------------------------------------------------------
