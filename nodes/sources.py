@@ -61,6 +61,10 @@ class MediaSource(Node):
             count = self._reader.count
             self.unload()
             raise NodeLoadError(self.id, f"start frame {start} is past the end of {path} ({count} frames)")
+        end = self.values["end"]
+        if 0 < end <= start:
+            self.unload()
+            raise NodeLoadError(self.id, f"end frame {end} must be after the start frame {start} (or 0 for the end)")
         self._reader.seek(start)
 
     # -- editor controls --------------------------------------------------

@@ -105,7 +105,7 @@ def test_single_image_is_one_frame_offline_and_repeats_live(photos: list[Path]) 
     node = media(photos[0], live=True, fps=50.0)  # a still image repeats live, paced to the fps
     began = time.perf_counter()
     assert len(drain(node, limit=11)) == 11
-    assert 0.15 < time.perf_counter() - began < 0.5
+    assert 0.15 < time.perf_counter() - began < 0.8
     node.unload()
 
 
@@ -167,6 +167,8 @@ def test_empty_path_and_start_past_end(obama: Path) -> None:
         media("")
     with pytest.raises(NodeLoadError, match="start frame 300 is past the end"):
         media(obama, start=300)
+    with pytest.raises(NodeLoadError, match="end frame 10 must be after the start frame 50"):
+        media(obama, start=50, end=10)
 
 
 def test_file_broken_midway_ends_cleanly_with_the_frames_so_far(tmp_path: Path, obama: Path, caplog) -> None:
@@ -191,7 +193,7 @@ def test_live_paces_to_the_file_rate_and_skips_late_frames(obama: Path) -> None:
     indices = [f.index for f in drain(node, limit=16)]
     took = time.perf_counter() - began
     assert indices == list(range(16))
-    assert 0.4 < took < 0.8, took  # 15 intervals at 30 fps = 0.5 s
+    assert 0.4 < took < 1.0, took  # 15 intervals at 30 fps = 0.5 s
     slow = []
     for _ in range(5):
         time.sleep(0.1)  # a consumer at 10 fps: the source skips ~2 frames a call
@@ -202,7 +204,7 @@ def test_live_paces_to_the_file_rate_and_skips_late_frames(obama: Path) -> None:
     node = media(obama, live=True, real_time=False)
     began = time.perf_counter()
     assert [f.index for f in drain(node, limit=30)] == list(range(30))
-    assert time.perf_counter() - began < 0.6  # unpaced
+    assert time.perf_counter() - began < 0.9  # unpaced (paced would take 0.97 s)
     node.unload()
 
 
