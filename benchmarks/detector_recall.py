@@ -2,10 +2,13 @@
 
     NODESWAP_MODELS=... NODESWAP_MEDIA=... python benchmarks/detector_recall.py [--models yunet scrfd]
         [--window 480] [--threshold 0.5] [--repeat 3]
+    python benchmarks/detector_recall.py --video $NODESWAP_MEDIA/videos/Obama_speaking.mp4 [--every-n 1]
 
 Prints one row per model: photos with at least one face, faces found in all,
 median milliseconds per photo (the whole node: resize, network, decoding, NMS),
 and the photos where nothing was found. Default settings = the node's defaults.
+With --video: median and 90th-percentile ms per frame of the default detector and
+of each marker model on that video (one face track, frames in order).
 """
 
 from __future__ import annotations
@@ -21,7 +24,10 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np
+
 from nodes.detectors import FaceDetector
+from nodes.markers import MARKERS, FaceMarker
 from nodes.ops.detect_models import MODEL_CHOICES
 from nodeswap.node import LoadContext
 from nodeswap.types import Frame
@@ -49,6 +55,45 @@ def measure(model: str, photos: list[Path], params: dict, repeat: int) -> dict:
     return {"model": model, "found": found, "faces": total, "ms": statistics.median(times), "missed": missed}
 
 
+def video_timings(path: str, params: dict) -> None:
+    """Per-frame cost of the detector and of each marker on a real video."""
+    capture = cv2.VideoCapture(path)
+    frames = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        frames.append(image)
+    capture.release()
+    if not frames:
+        print(f"cannot read frames from {path!r}", file=sys.stderr)
+        return
+    detector = FaceDetector("det", {"device": "cpu", **params})
+    detector.load(LoadContext("det"))
+    markers = {name: FaceMarker(name, {"model": name, "device": "cpu"}) for name in MARKERS}
+    for marker in markers.values():
+        marker.load(LoadContext(marker.id))
+    times: dict[str, list[float]] = {"detect.face": [], **{f"mark.face {m}": [] for m in markers}}
+    counts = []
+    for index, image in enumerate(frames):
+        frame = Frame(image, index, fps=30.0, source=path)
+        start = time.perf_counter()
+        faces = detector.process(frame=frame)["faces"]
+        times["detect.face"].append(time.perf_counter() - start)
+        counts.append(len(faces))
+        for name, marker in markers.items():
+            start = time.perf_counter()
+            marker.process(frame=frame, faces=faces)
+            times[f"mark.face {name}"].append(time.perf_counter() - start)
+    print(
+        f"{path}: {len(frames)} frames {frames[0].shape[1]}x{frames[0].shape[0]}, faces per frame "
+        f"{min(counts)}..{max(counts)}, detector params {params or 'default'}"
+    )
+    for name, values in times.items():
+        ms = np.array(values[1:]) * 1000  # the first call warms up
+        print(f"{name:<22} median {np.median(ms):6.2f} ms   p90 {np.percentile(ms, 90):6.2f} ms")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", nargs="*", default=list(MODEL_CHOICES), choices=MODEL_CHOICES)
@@ -56,20 +101,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, help="detection size (default: the node's)")
     parser.add_argument("--threshold", type=float, help="score threshold (default: the node's)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per photo; the fastest counts")
+    parser.add_argument("--video", help="time the detector and markers per frame on this video instead")
+    parser.add_argument("--every-n", type=int, help="detector every_n for --video")
     args = parser.parse_args(argv)
+    if args.video:
+        extra = {} if args.every_n is None else {"every_n": args.every_n}
+        video_timings(args.video, {**extra, **({"window": args.window} if args.window else {})})
+        return 0
     photos = sorted(Path(args.photos).glob("*.jpg"))
     if not photos:
         print(f"no photos in {args.photos!r}: set NODESWAP_MEDIA or --photos", file=sys.stderr)
         return 2
     params = {k: v for k, v in (("window", args.window), ("threshold", args.threshold)) if v is not None}
     defaults = {p.name: p.default for p in FaceDetector.params}
-    print(f"{len(photos)} photos, window {params.get('window', defaults['window'])}, "
-          f"threshold {params.get('threshold', defaults['threshold'])}, cv2 threads {cv2.getNumThreads()}")
+    print(
+        f"{len(photos)} photos, window {params.get('window', defaults['window'])}, "
+        f"threshold {params.get('threshold', defaults['threshold'])}, cv2 threads {cv2.getNumThreads()}"
+    )
     print(f"{'model':<12} {'photos with a face':>18} {'faces':>6} {'ms/photo':>9}  missed")
     for model in args.models:
         row = measure(model, photos, params, args.repeat)
-        print(f"{row['model']:<12} {row['found']:>13} / {len(photos):<2} {row['faces']:>6} {row['ms']:>9.1f}  "
-              f"{' '.join(row['missed'])}")
+        print(
+            f"{row['model']:<12} {row['found']:>13} / {len(photos):<2} {row['faces']:>6} {row['ms']:>9.1f}  "
+            f"{' '.join(row['missed'])}"
+        )
     return 0
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cv2
@@ -213,6 +213,7 @@ class FaceDetector(Node):
     def _output(self, frame: Frame) -> tuple[Face, ...]:
         v = self.values
         now = frame_time(frame)
+        extra = {"kps_estimated": True} if self._spec is not None and self._spec.kps_estimated else {}
         faces = []
         for tracked in self._tracked:
             box, kps = tracked.box, tracked.kps
@@ -227,6 +228,7 @@ class FaceDetector(Node):
                     score=tracked.score,
                     kps=None if kps is None else np.asarray(kps, np.float32),
                     track_id=tracked.track_id,
+                    extra=dict(extra),
                 )
             )
         self._smoother.end_frame()
@@ -235,7 +237,7 @@ class FaceDetector(Node):
         if v["max_faces"]:
             faces = faces[: v["max_faces"]]
         if not v["track_ids"]:
-            faces = [Face(f.box, f.score, f.kps, index) for index, f in enumerate(faces)]
+            faces = [replace(f, track_id=index) for index, f in enumerate(faces)]
         return tuple(faces)
 
 

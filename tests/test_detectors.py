@@ -166,7 +166,7 @@ def test_sorting_and_max_faces(models_dir, media_dir, monkeypatch):
     height = max(left.shape[0], right.shape[0])
     canvas = np.zeros((height, left.shape[1] + right.shape[1], 3), np.uint8)
     canvas[: left.shape[0], : left.shape[1]] = left
-    canvas[: right.shape[0], left.shape[1]:] = right
+    canvas[: right.shape[0], left.shape[1] :] = right
     node = make(smoothing=False, window=640, track_ids=False)
     frame = Frame(canvas, source="pair")
     by_size = node.process(frame=frame)["faces"]

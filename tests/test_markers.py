@@ -70,8 +70,10 @@ def test_landmarks_sit_on_the_face(model, photo_faces):
         x1, y1, x2, y2 = face.box
         pad = 0.25 * face.width
         inside = (
-            (out.landmarks[:, 0] > x1 - pad) & (out.landmarks[:, 0] < x2 + pad)
-            & (out.landmarks[:, 1] > y1 - pad) & (out.landmarks[:, 1] < y2 + pad)
+            (out.landmarks[:, 0] > x1 - pad)
+            & (out.landmarks[:, 0] < x2 + pad)
+            & (out.landmarks[:, 1] > y1 - pad)
+            & (out.landmarks[:, 1] < y2 + pad)
         )
         assert inside.all(), f"{model} on {name}: {int((~inside).sum())} points outside the enlarged box"
         kps = kps_from_landmarks(out.landmarks, node._spec.layout)
@@ -114,9 +116,9 @@ def test_frontal_photo_has_a_pose_near_zero(models_dir, media_dir, monkeypatch):
     image = cv2.imread(str(media_dir / "photos" / "000010.jpg"))
     face = max(detect_faces(image), key=lambda f: f.width)
     for model in ("facemesh", "pfld68", "pfld106"):
-        yaw, pitch, roll = make_marker(model, smoothing=False).process(frame=Frame(image), faces=(face,))["faces"][
-            0
-        ].pose
+        yaw, pitch, roll = (
+            make_marker(model, smoothing=False).process(frame=Frame(image), faces=(face,))["faces"][0].pose
+        )
         assert abs(yaw) < 10 and abs(pitch) < 15 and abs(roll) < 10, (model, yaw, pitch, roll)
 
 
@@ -139,7 +141,7 @@ def test_several_faces_per_frame(models_dir, media_dir, monkeypatch):
     height = max(a.shape[0], b.shape[0])
     canvas = np.zeros((height, a.shape[1] + b.shape[1], 3), np.uint8)
     canvas[: a.shape[0], : a.shape[1]] = a
-    canvas[: b.shape[0], a.shape[1]:] = b
+    canvas[: b.shape[0], a.shape[1] :] = b
     faces = detect_faces(canvas, window=640)
     assert len(faces) == 2
     out = make_marker(smoothing=False).process(frame=Frame(canvas), faces=faces)["faces"]

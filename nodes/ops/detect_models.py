@@ -141,6 +141,7 @@ class DetectorSpec:
     has_kps: bool = True
     prepare: Callable[[bytes], bytes] | None = None
     note: str = ""
+    kps_estimated: bool = False  # some keypoints are guessed, not predicted
 
 
 DETECTORS: dict[str, DetectorSpec] = {
@@ -162,6 +163,7 @@ DETECTORS: dict[str, DetectorSpec] = {
             _rgb_signed_nhwc,
             _blazeface,
             note="close-up faces only; mouth corners estimated from the mouth centre",
+            kps_estimated=True,
         ),
         DetectorSpec(
             "ultraface",

@@ -104,8 +104,9 @@ def pnp_pose(landmarks: np.ndarray, layout: str) -> tuple[float, float, float] |
     model_span = float(np.linalg.norm(GENERIC_HEAD[3] - GENERIC_HEAD[0]))
     rvec = np.zeros((3, 1))
     tvec = np.array([[0.0], [0.0], [focal * model_span / eye_span]])
-    ok, rvec, _ = cv2.solvePnP(GENERIC_HEAD, points, camera, None, rvec, tvec, useExtrinsicGuess=True,
-                               flags=cv2.SOLVEPNP_ITERATIVE)
+    ok, rvec, _ = cv2.solvePnP(
+        GENERIC_HEAD, points, camera, None, rvec, tvec, useExtrinsicGuess=True, flags=cv2.SOLVEPNP_ITERATIVE
+    )
     if not ok:
         return None
     rotation, _ = cv2.Rodrigues(rvec)
