@@ -1,0 +1,287 @@
+"""What the user can do: edits through the undo history, files, run controls.
+
+A mixin of EditorApp (app.py), kept apart to keep each file short. Every edit
+goes through ``self.history`` so it can be undone; errors become status-bar
+messages, never tracebacks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import dearpygui.dearpygui as dpg
+
+from .. import graph_io
+from ..errors import GraphError, LinkError, UserError
+from ..graph import Graph, Link
+from . import clipboard
+from .files import PRESETS, open_graph
+from .history import AddLink, AddNode, Batch, History, Move, RemoveLink, RemoveNodes, SetBypass, SetParam
+from .runner import run_problems
+
+log = logging.getLogger(__name__)
+
+
+class Actions:
+    """Mixed into EditorApp; relies on its attributes (graph, history, canvas, runner, ...)."""
+
+    graph: Graph
+    history: History
+    path: str | None
+    canvas: Any
+    runner: Any
+    dialogs: Any
+    inspector: Any
+    recent: Any
+    clip: dict[str, Any] | None
+
+    # -- edits --------------------------------------------------------------------
+    def add_node(self, type_id: str, pos: Any = None) -> str | None:
+        cls = self.graph.registry.get(type_id)
+        if cls is None:
+            self.status(f"unknown node type '{type_id}'", error=True)
+            return None
+        pos = self.canvas.free_spot(tuple(pos) if pos is not None else None)
+        command = AddNode(type_id, self.graph.free_id(cls.category), pos=(float(pos[0]), float(pos[1])),
+                          label=f"add {cls.title or type_id}")
+        self.edit(command)
+        self.status(f"added '{command.node_id}' ({type_id})")
+        return command.node_id
+
+    def edit(self, command: Any, merge_key: Any = None) -> bool:
+        """Apply an undoable command; a refusal becomes a status message. True when applied."""
+        try:
+            self.history.do(command, merge_key=merge_key)
+        except UserError as exc:
+            self.status(str(exc), error=True)
+            return False
+        return True
+
+    def request_link(self, link: Link | None) -> None:
+        if link is None:
+            self.refuse("a link goes from an output pin to an input pin")
+            return
+        try:
+            self.history.do(AddLink(link))
+        except LinkError as exc:
+            self.refuse(f"link refused: {exc}")
+            return
+        except UserError as exc:
+            self.refuse(str(exc))
+            return
+        self.status(f"linked {link}")
+
+    def request_unlink(self, links: list[Link]) -> None:
+        if links:
+            self.edit(Batch([RemoveLink(x) for x in links], "unlink"))
+
+    def request_param(self, node_id: str, name: str, value: Any, reset: bool = False) -> None:
+        if node_id not in self.graph.nodes:
+            return
+        spec = self.graph.node_class(node_id).param_spec(name)
+        command = SetParam(node_id, name, spec.default if reset else value, reset=reset,
+                           label=f"{'reset' if reset else 'set'} {node_id}.{name}")
+        if not self.edit(command, merge_key=None if reset else (node_id, name)):
+            self.canvas._on_event(self.graph, "param", (node_id, name, self.graph.param_values(node_id)[name]))
+            self.inspector.on_param(node_id, name, self.graph.param_values(node_id)[name])
+
+    def request_bypass(self, node_ids: list[str], value: bool | None = None) -> None:
+        ids = [n for n in node_ids if n in self.graph.nodes]
+        if not ids:
+            return
+        if value is None:
+            value = not all(self.graph.nodes[n].bypass for n in ids)
+        self.edit(Batch([SetBypass(n, value) for n in ids], "bypass"))
+
+    def delete_selected(self, node_ids: list[str] | None = None) -> None:
+        nodes = node_ids if node_ids is not None else self.canvas.selected_nodes()
+        links = [x for x in self.canvas.selected_links() if x.src not in nodes and x.dst not in nodes]
+        if not nodes and not links:
+            self.status("select nodes or links to delete (click, Ctrl+click, or drag a box)")
+            return
+        commands: list[Any] = [RemoveLink(x) for x in links]
+        if nodes:
+            commands.append(RemoveNodes(list(nodes)))
+        if self.edit(Batch(commands, "delete")):
+            self.status(f"deleted {len(nodes)} node(s), {len(links)} link(s)")
+
+    def commit_moves(self) -> None:
+        moves = self.canvas.moved_nodes()
+        if moves:
+            self.history.do(Batch([Move(n, new, old) for n, new, old in moves], "move"))
+
+    def copy_selected(self, node_ids: list[str] | None = None) -> None:
+        ids = node_ids if node_ids is not None else self.canvas.selected_nodes()
+        if not ids:
+            self.status("select nodes to copy")
+            return
+        self.clip = clipboard.copy_nodes(self.graph, ids)
+        with contextlib.suppress(Exception):  # no system clipboard: the internal one still works
+            dpg.set_clipboard_text(clipboard.to_text(self.clip))
+        self.status(f"copied {len(ids)} node(s)")
+
+    def paste(self, at: Any = None) -> None:
+        clip = self.clip
+        with contextlib.suppress(Exception):
+            clip = clipboard.from_text(dpg.get_clipboard_text() or "") or clip
+        if not clip:
+            self.status("nothing to paste")
+            return
+        command, renamed = clipboard.paste_command(self.graph, clip, origin=at)
+        if renamed and self.edit(command):
+            self.status(f"pasted {', '.join(renamed.values())}")
+
+    def duplicate_selected(self, node_ids: list[str] | None = None) -> None:
+        ids = node_ids if node_ids is not None else self.canvas.selected_nodes()
+        if not ids:
+            self.status("select nodes to duplicate")
+            return
+        command, renamed = clipboard.paste_command(self.graph, clipboard.copy_nodes(self.graph, ids))
+        if self.edit(command):
+            self.status(f"duplicated as {', '.join(renamed.values())}")
+
+    def undo(self) -> None:
+        try:
+            command = self.history.undo()
+        except UserError as exc:
+            self.status(f"cannot undo: {exc}", error=True)
+            return
+        self.status(f"undid {command.label}" if command else "nothing to undo")
+
+    def redo(self) -> None:
+        try:
+            command = self.history.redo()
+        except UserError as exc:
+            self.status(f"cannot redo: {exc}", error=True)
+            return
+        self.status(f"redid {command.label}" if command else "nothing to redo")
+
+    # -- files ------------------------------------------------------------------
+    def guard_unsaved(self, then: Any, doing: str = "continue") -> None:
+        """Run ``then()`` now, or after asking to save unsaved changes."""
+        if not self.dirty:
+            then()
+            return
+        name = Path(self.path).name if self.path else "this new graph"
+
+        def choice(answer: str) -> None:
+            if answer == "Save":
+                if self.save():
+                    then()
+            elif answer == "Discard":
+                then()
+
+        self.dialogs.ask(f"Save the changes to {name} before you {doing}?", ("Save", "Discard", "Cancel"), choice,
+                         title="Unsaved changes")
+
+    def new_graph(self) -> None:
+        self.guard_unsaved(lambda: self.set_graph(Graph(self.registry), None), "start a new graph")
+
+    def open_dialog(self) -> None:
+        start = self.path or (PRESETS if PRESETS.is_dir() else Path.cwd())
+        self.guard_unsaved(lambda: self.dialogs.choose_file("Open graph", self.open_path, start=start), "open another")
+
+    def open_path(self, path: str, guard: bool = False) -> None:
+        if guard:
+            self.guard_unsaved(lambda: self.open_path(path), "open another")
+            return
+        file = Path(path)
+        try:
+            graph, issues = open_graph(file)
+        except GraphError as exc:
+            self.dialogs.message("Cannot open", f"{path}:\n" + "\n".join(str(i.message) for i in exc.issues))
+            self.status(f"cannot open {path}: {exc.issues[0].message if exc.issues else exc}", error=True)
+            return
+        is_preset = file.resolve().parent == PRESETS.resolve()
+        self.set_graph(graph, None if is_preset else str(file))
+        if is_preset:
+            self.doc_name = f"{file.stem} (preset: Save As to keep your changes)"
+            self.update_title()
+        else:
+            self.recent.add(file)
+            self.rebuild_recent_menu()
+        if issues:
+            text = "\n".join(f"- {i}" for i in issues)
+            self.dialogs.message(f"Problems in {file.name}", f"{file.name} opened with {len(issues)} problem(s); "
+                                 f"the valid part is shown.\n\n{text}")
+            self.status(f"opened {file.name} with {len(issues)} problem(s)", error=True)
+        else:
+            self.status(f"opened {file}")
+
+    def save(self) -> bool:
+        if not self.path:
+            self.save_as()
+            return False
+        return self.save_to(self.path)
+
+    def save_as(self) -> None:
+        start = self.path or str(Path.cwd() / "graph.json")
+        self.dialogs.choose_file("Save graph as", self.save_to, start=start, save=True)
+
+    def save_to(self, path: str) -> bool:
+        self.commit_moves()
+        try:
+            graph_io.save(self.graph, path)
+        except OSError as exc:
+            self.status(f"cannot save {path}: {exc.strerror or exc}", error=True)
+            self.dialogs.message("Cannot save", f"{path}: {exc.strerror or exc}")
+            return False
+        self.path, self.doc_name = str(path), ""
+        self.history.mark_saved()
+        self.restored = False
+        self.recent.add(path)
+        self.rebuild_recent_menu()
+        self.update_title()
+        self.status(f"saved {path}")
+        return True
+
+    # -- running ----------------------------------------------------------------
+    def run(self, live: bool) -> None:
+        if self.runner.busy:
+            self.status("already running: stop first (Shift+F5)")
+            return
+        self.commit_moves()
+        problems = run_problems(self.graph)
+        if problems:
+            first = problems[0]
+            more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+            self.status(f"cannot run: {first}{more}", error=True)
+            node_id = _node_in(first.where)
+            if node_id in self.graph.nodes:
+                self.inspect(node_id)
+            for node_id in self.graph.nodes:
+                self.canvas.refresh_node(node_id)
+            return
+        self.canvas.clear_errors()
+        self.runner.start(self.graph.copy(), live=live)
+        self.status(f"starting {'live' if live else 'offline'} run...")
+
+    def toggle_pause(self) -> None:
+        state = self.runner.state
+        if state == "running":
+            self.runner.pause()
+        elif state == "paused":
+            self.runner.resume()
+        else:
+            self.run(live=True)
+
+    def step(self) -> None:
+        if self.runner.busy:
+            self.runner.step()
+        else:
+            self.status("run first, then step frame by frame")
+
+    def stop(self) -> None:
+        if self.runner.busy:
+            self.runner.stop()
+            self.status("stopping...")
+
+
+def _node_in(where: str) -> str:
+    """'node 'x' param 'y'' -> 'x'."""
+    if where.startswith("node '"):
+        return where.split("'")[1]
+    return ""

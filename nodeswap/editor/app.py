@@ -1,0 +1,381 @@
+"""The editor window: dearpygui context, layout, menus, keyboard, and the render loop.
+
+The GUI thread owns dearpygui and runs every widget callback itself (manual
+callback management), so callbacks never race the drawing. The graph model is
+the single source of truth; the Runner thread owns the Scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import dearpygui.dearpygui as dpg
+
+from ..errors import UserError
+from ..graph import Graph
+from ..registry import default_registry
+from .actions import Actions
+from .canvas import Canvas
+from .dialogs import Dialogs
+from .files import RecentFiles, Recovery, presets
+from .history import History
+from .inspector import Inspector
+from .palette import Palette, QuickAdd
+from .preview import Preview
+from .probe import Probe
+from .runner import Runner
+from .ui import build_menus, build_toolbar, handle_key, open_context_menu
+from .widgets import ParamWidgets
+
+log = logging.getLogger(__name__)
+FPS_CAP = 30.0  # the GUI redraws at most this often, leaving the CPU to the pipeline
+
+
+class EditorApp(Actions):
+    def __init__(self, graph_path: str | None = None) -> None:
+        self.registry = default_registry()
+        self.graph = Graph(self.registry)
+        self.history = History(self.graph)
+        self.path: str | None = None
+        self.doc_name = ""
+        self.restored = False  # the graph came from a crash recovery and is not saved yet
+        self.clip: dict[str, Any] | None = None
+        self.selected: list[str] = []
+        self.inspected: str | None = None
+        self.message = ""
+        self.message_error = False
+        self.quitting = False
+        self.runner = Runner()
+        self.recent = RecentFiles()
+        self.recovery = Recovery()
+        self.autosave_every = float(os.environ.get("NODESWAP_AUTOSAVE_SECONDS", "30"))
+        self._last_autosave = time.monotonic()
+        self._autosaved_version: Any = None
+        self._rebuild_due: float | None = None
+        self._slow_tick = 0.0
+        self._refuse_until = 0.0
+        self._build_ui()
+        self.probe = Probe(self, os.environ.get("NODESWAP_EDITOR_PROBE", ""))
+        self._start_document(graph_path)
+
+    # -- layout -------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        dpg.create_context()
+        dpg.configure_app(manual_callback_management=True)
+        width, height = _viewport_size()
+        dpg.create_viewport(title="nodeswap", width=width, height=height, x_pos=0, y_pos=0, disable_close=True,
+                            vsync=True)
+        dpg.set_exit_callback(lambda *_: self.request_quit())
+        self.widgets = ParamWidgets(self.request_param, self._slider_released, self._browse)
+        self.dialogs = Dialogs()
+        with dpg.window(tag="main", no_scrollbar=True) as self.window:
+            self.menus = build_menus(self)
+            self.toolbar = build_toolbar(self)
+            with dpg.group(horizontal=True):
+                with dpg.child_window(width=220, height=-30) as self.left:
+                    self.palette = Palette(self.registry, self.left, self.add_node)
+                with dpg.child_window(width=-440, height=-30, no_scrollbar=True) as self.middle:
+                    self.canvas = Canvas(self, self.middle)
+                with dpg.child_window(width=-1, height=-30) as self.right:
+                    self.preview = Preview(self.right)
+                    dpg.add_separator()
+                    self.inspector = Inspector(self, self.right)
+            with dpg.group(horizontal=True):
+                self.run_text = dpg.add_text("idle", color=(170, 170, 170))
+                self.status_text = dpg.add_text("")
+        self.quick_add = QuickAdd(self.registry, self.add_node)
+        with dpg.window(no_title_bar=True, show=False, autosize=True, no_focus_on_appearing=True,
+                        no_saved_settings=True) as self.refuse_window:
+            self.refuse_text = dpg.add_text("", color=(255, 120, 120), wrap=420)
+        with dpg.window(popup=True, show=False, autosize=True, no_saved_settings=True) as self.context_window:
+            self.context_items: dict[str, int | str] = {}
+        with dpg.handler_registry():
+            dpg.add_key_press_handler(callback=lambda s, key: handle_key(self, key))
+            dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Right, callback=lambda *_: open_context_menu(self))
+            dpg.add_mouse_double_click_handler(button=dpg.mvMouseButton_Left, callback=self._double_click)
+        dpg.set_primary_window(self.window, True)
+        dpg.setup_dearpygui()
+        dpg.show_viewport()
+
+    def _viewport_ok(self) -> bool:
+        return bool(dpg.is_dearpygui_running())
+
+    # -- documents ----------------------------------------------------------------
+    def _start_document(self, graph_path: str | None) -> None:
+        pending = self.recovery.pending()
+        if graph_path and Path(graph_path).exists():
+            self.open_path(graph_path)
+        elif graph_path:
+            self.set_graph(Graph(self.registry), graph_path)
+            self.status(f"new graph: {graph_path} will be created when you save")
+        else:
+            self.set_graph(Graph(self.registry), None)
+        if pending and not _alive(int(pending.get("pid", 0) or 0)):
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(float(pending["time"])))
+            doc = pending.get("document") or "an unsaved graph"
+            self.dialogs.ask(f"nodeswap did not close cleanly. Restore the unsaved work on {doc} from {when}?",
+                             ("Restore", "Discard"), self._recovery_choice, title="Restore unsaved work")
+
+    def _recovery_choice(self, answer: str) -> None:
+        if answer != "Restore":
+            self.recovery.clear()
+            return
+        try:
+            graph, issues = self.recovery.load()
+        except UserError as exc:
+            self.status(f"cannot restore: {exc}", error=True)
+            return
+        document = (self.recovery.pending() or {}).get("document") or None
+        self.set_graph(graph, document)
+        self.restored = True
+        self.update_title()
+        self.status("restored the unsaved work: save it to keep it" + (f" ({len(issues)} problems)" if issues else ""))
+
+    def set_graph(self, graph: Graph, path: str | None) -> None:
+        """Show a new document (the caller has dealt with unsaved changes)."""
+        if self.runner.busy:
+            self.runner.stop()
+        self.graph = graph
+        self.history = History(graph)
+        self.path, self.doc_name, self.restored = path, "", False
+        self.selected, self.inspected = [], None
+        self.canvas.attach(graph)
+        graph.subscribe(lambda event, detail, g=graph: self._graph_changed(g, event, detail))
+        self.inspector.show(graph, None)
+        self.update_title()
+
+    @property
+    def dirty(self) -> bool:
+        return self.history.dirty or self.restored
+
+    def update_title(self) -> None:
+        name = self.doc_name or (Path(self.path).name if self.path else "untitled")
+        dpg.set_viewport_title(f"nodeswap - {name}{' *' if self.dirty else ''}")
+
+    def rebuild_recent_menu(self) -> None:
+        dpg.delete_item(self.menus["recent"], children_only=True)
+        items = self.recent.existing()
+        for path in items:
+            dpg.add_menu_item(label=path, parent=self.menus["recent"], callback=lambda s, a, u: self.open_path(u, True),
+                              user_data=path)
+        if not items:
+            dpg.add_menu_item(label="(none)", parent=self.menus["recent"], enabled=False)
+
+    def preset_paths(self) -> list[Path]:
+        return presets()
+
+    # -- reacting to graph edits ----------------------------------------------------
+    def _graph_changed(self, graph: Graph, event: str, detail: Any) -> None:
+        if graph is not self.graph:
+            return
+        if event == "param":
+            node_id, name, value = detail
+            self.inspector.on_param(node_id, name, value)
+            if self.runner.busy:
+                self.runner.set_param(node_id, name, value)
+        elif event == "bypass":
+            if self.runner.busy:
+                self.runner.set_bypass(*detail)
+        elif event in ("node_added", "node_removed", "linked", "unlinked"):
+            if self.runner.busy:
+                self._rebuild_due = time.monotonic() + 0.3  # rewire once the edit burst is over
+            if event == "node_removed" and detail == self.inspected:
+                self.inspect(None)
+            elif self.inspected and event in ("linked", "unlinked"):
+                self.inspect(self.inspected)
+
+    def inspect(self, node_id: str | None) -> None:
+        self.inspected = node_id
+        self.inspector.show(self.graph, node_id)
+
+    def _slider_released(self) -> None:
+        self.history.seal()
+
+    def _browse(self, node_id: str, spec: Any) -> None:
+        current = self.graph.param_values(node_id).get(spec.name) or ""
+        extensions = (".*",) if not spec.must_exist else (".*", ".mp4", ".mkv", ".avi", ".mov", ".jpg", ".png")
+        self.dialogs.choose_file(f"{node_id}: {spec.name}", lambda path: self.request_param(node_id, spec.name, path),
+                                 extensions=extensions, start=current or Path.cwd(), save=not spec.must_exist)
+
+    def _double_click(self, *_: Any) -> None:
+        mouse = dpg.get_mouse_pos(local=False)
+        if self.canvas.hovered() and self.canvas.node_at(mouse) is None and not self.dialogs.active:
+            self.quick_add.open(mouse, self.canvas.to_grid(mouse))
+
+    # -- messages ---------------------------------------------------------------------
+    def status(self, text: str, error: bool = False) -> None:
+        self.message, self.message_error = text, error
+        dpg.set_value(self.status_text, text)
+        dpg.configure_item(self.status_text, color=(255, 110, 110) if error else (220, 220, 220))
+        (log.warning if error else log.info)("%s", text)
+
+    def refuse(self, text: str) -> None:
+        """A refused edit: the reason in the status bar and next to the cursor for a few seconds."""
+        self.status(text, error=True)
+        x, y = dpg.get_mouse_pos(local=False)
+        dpg.set_value(self.refuse_text, text)
+        dpg.configure_item(self.refuse_window, show=True, pos=[int(x) + 16, int(y) + 16])
+        self._refuse_until = time.monotonic() + 4.0
+
+    def report(self, exc: BaseException) -> None:
+        """Any exception from a callback: a status message, never a crash or a traceback."""
+        if isinstance(exc, UserError):
+            self.status(str(exc), error=True)
+        else:
+            log.debug("editor callback failed", exc_info=exc)
+            self.status(f"internal error: {type(exc).__name__}: {exc}", error=True)
+
+    def request_quit(self) -> None:
+        self.guard_unsaved(self._quit_now, "quit")
+
+    def _quit_now(self) -> None:
+        self.quitting = True
+
+    # -- render loop ------------------------------------------------------------------
+    def run_loop(self) -> None:
+        budget = 1.0 / FPS_CAP
+        while dpg.is_dearpygui_running() and not self.quitting:
+            began = time.perf_counter()
+            for job in dpg.get_callback_queue() or []:
+                self._run_job(job)
+            try:
+                self.tick()
+            except Exception as exc:  # keep the window alive whatever happens
+                self.report(exc)
+            dpg.render_dearpygui_frame()
+            spare = budget - (time.perf_counter() - began)
+            if spare > 0:
+                time.sleep(spare)
+
+    def _run_job(self, job: Any) -> None:
+        callback = job[0]
+        if callback is None:
+            return
+        try:
+            import inspect
+
+            count = len(inspect.signature(callback).parameters)
+            callback(*job[1 : 1 + count])
+        except Exception as exc:
+            self.report(exc)
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if not dpg.is_mouse_button_down(dpg.mvMouseButton_Left):
+            self.commit_moves()
+        selected = self.canvas.selected_nodes()
+        if selected != self.selected:
+            self.selected = selected
+            if selected and selected[-1] != self.inspected:
+                self.inspect(selected[-1])
+        self._drain_runner_events()
+        if self._rebuild_due is not None and now >= self._rebuild_due and self.runner.busy:
+            self._rebuild_due = None
+            self.runner.rebuild(self.graph.copy())
+        self.preview.update(self.graph, self.inspected, self.runner.latest)
+        if now >= self._slow_tick:
+            self._slow_tick = now + 0.25
+            self._slow_updates(now)
+        self.probe.maybe_write(now)
+
+    def _slow_updates(self, now: float) -> None:
+        self.canvas.align_outputs()
+        stats = self.runner.stats() if self.runner.busy or self.runner.stats() else {}
+        self.canvas.show_stats(stats.get("nodes", {}))
+        self.inspector.update(stats, self.canvas.errors)
+        dpg.set_value(self.run_text, _run_line(self.runner.state, stats))
+        dpg.configure_item(self.toolbar["pause"], label="Resume" if self.runner.state == "paused" else "Pause")
+        self.update_title()
+        if self._refuse_until and now > self._refuse_until:
+            self._refuse_until = 0.0
+            dpg.configure_item(self.refuse_window, show=False)
+        if self.dirty and now - self._last_autosave >= self.autosave_every:
+            self._autosave(now)
+
+    def _autosave(self, now: float) -> None:
+        self._last_autosave = now
+        version = (id(self.history._undo[-1]) if self.history._undo else None, len(self.history._undo))
+        if version == self._autosaved_version:
+            return
+        try:
+            self.recovery.save(self.graph, self.path)
+            self._autosaved_version = version
+        except OSError as exc:
+            log.warning("autosave failed: %s", exc)
+
+    def _drain_runner_events(self) -> None:
+        for _ in range(100):
+            try:
+                kind, node_id, message = self.runner.events.get_nowait()
+            except Exception:
+                return
+            if kind == "state":
+                self.status({"loading": "loading the nodes...", "running": "running", "paused": "paused",
+                             "idle": "stopped"}.get(message, message))
+            elif kind in ("error", "load_failed"):
+                if node_id and node_id in self.graph.nodes:
+                    self.canvas.set_error(node_id, message)
+                prefix = "cannot run: " if kind == "load_failed" else ""
+                self.status(prefix + message, error=True)
+            elif kind == "reloaded":
+                self.canvas.set_error(node_id, None)
+                self.status(f"'{node_id}' reloaded")
+            elif kind == "finished":
+                self.status(f"finished: {message}")
+            elif kind == "problem":
+                self.status(message, error=True)
+            elif kind == "rebuilt":
+                self.status("rewired while running")
+
+    def close(self) -> None:
+        self.runner.shutdown()
+        self.recovery.clear()
+        dpg.destroy_context()
+
+
+def _run_line(state: str, stats: dict[str, Any]) -> str:
+    if not stats or (state == "idle" and not stats.get("frames")):
+        return state
+    fps = stats.get("live_fps") or stats.get("fps", 0.0)
+    latency = stats.get("latency_ms", {})
+    return (f"{state} | {fps:5.1f} fps | latency {latency.get('p50', 0):.0f} ms (p95 {latency.get('p95', 0):.0f}) | "
+            f"{stats.get('frames', 0)} frames | dropped {stats.get('dropped', 0)} |")
+
+
+def _viewport_size() -> tuple[int, int]:
+    size = os.environ.get("NODESWAP_EDITOR_SIZE", "1600x1000")
+    try:
+        w, h = (int(v) for v in size.lower().split("x"))
+        return w, h
+    except ValueError:
+        return 1600, 1000
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def main(graph_path: str | None = None) -> int:
+    """Open the editor on ``graph_path`` (a missing file becomes a new graph saved there)."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise UserError("the editor needs a display (DISPLAY is not set); to run a graph without it: "
+                        "python run.py run GRAPH")
+    app = EditorApp(graph_path)
+    try:
+        app.run_loop()
+    finally:
+        app.close()
+    return 0

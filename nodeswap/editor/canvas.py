@@ -1,0 +1,401 @@
+"""The node editor view: draws the Graph with dearpygui and follows its change events.
+
+The canvas keeps no graph state of its own, only the TagMap from item tags to
+node ids, ports, links and param widgets. Edits the user makes on the canvas
+(a link dragged, a node moved) go to the app, which applies them to the Graph
+through the undo history; the Graph's events then update the drawing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dearpygui.dearpygui as dpg
+
+from ..graph import Graph, Link
+from ..types import PORT_COLORS
+from .runner import path_problems
+from .tagmap import IN, OUT, TagMap, auto_layout, free_spot
+
+NODE_PAD = 8  # imnodes' default node padding, pixels
+WIDGET_WIDTH = 140
+CATEGORY_COLORS = {
+    "source": (45, 105, 175), "detector": (170, 100, 30), "marker": (140, 80, 160), "aligner": (40, 130, 120),
+    "swapper": (175, 60, 80), "merger": (60, 130, 60), "filter": (95, 95, 140), "sink": (90, 90, 90),
+    "utility": (70, 95, 115),
+}
+ERROR_COLOR = (205, 45, 45)
+WARN_TEXT = (255, 110, 110)
+
+
+def _title_theme(color: tuple[int, int, int], dim: bool = False) -> int:
+    with dpg.theme() as theme, dpg.theme_component(dpg.mvNode):
+        lift = tuple(min(255, c + 30) for c in color)
+        dpg.add_theme_color(dpg.mvNodeCol_TitleBar, color, category=dpg.mvThemeCat_Nodes)
+        dpg.add_theme_color(dpg.mvNodeCol_TitleBarHovered, lift, category=dpg.mvThemeCat_Nodes)
+        dpg.add_theme_color(dpg.mvNodeCol_TitleBarSelected, lift, category=dpg.mvThemeCat_Nodes)
+        if dim:
+            dpg.add_theme_color(dpg.mvNodeCol_NodeBackground, (40, 40, 40), category=dpg.mvThemeCat_Nodes)
+            dpg.add_theme_color(dpg.mvThemeCol_Text, (150, 150, 150))
+    return theme
+
+
+def _pin_theme(color: tuple[int, int, int]) -> int:
+    with dpg.theme() as theme, dpg.theme_component(dpg.mvAll):
+        dpg.add_theme_color(dpg.mvNodeCol_Pin, color, category=dpg.mvThemeCat_Nodes)
+        dpg.add_theme_color(dpg.mvNodeCol_PinHovered, (255, 255, 255), category=dpg.mvThemeCat_Nodes)
+    return theme
+
+
+def _link_theme(color: tuple[int, int, int]) -> int:
+    with dpg.theme() as theme, dpg.theme_component(dpg.mvNodeLink):
+        dpg.add_theme_color(dpg.mvNodeCol_Link, color, category=dpg.mvThemeCat_Nodes)
+        dpg.add_theme_color(dpg.mvNodeCol_LinkHovered, (255, 255, 255), category=dpg.mvThemeCat_Nodes)
+        dpg.add_theme_color(dpg.mvNodeCol_LinkSelected, (255, 255, 160), category=dpg.mvThemeCat_Nodes)
+    return theme
+
+
+class Canvas:
+    """The node editor item and the drawing of one Graph."""
+
+    def __init__(self, app: Any, parent: int | str) -> None:
+        self.app = app
+        self.parent = parent
+        self.graph: Graph | None = None
+        self.map = TagMap(dpg.generate_uuid)
+        self.errors: dict[str, str] = {}  # node id -> last run/load error
+        self.editor = dpg.add_node_editor(parent=parent, callback=self._link_dragged, delink_callback=self._delinked,
+                                          minimap=True, minimap_location=dpg.mvNodeMiniMap_Location_BottomRight,
+                                          width=-1, height=-1)
+        self._category_themes = {c: _title_theme(col) for c, col in CATEGORY_COLORS.items()}
+        self._bypass_theme = _title_theme((70, 70, 70), dim=True)
+        self._error_theme = _title_theme(ERROR_COLOR)
+        self._pin_themes = {t: _pin_theme(col) for t, col in PORT_COLORS.items()}
+        self._link_themes = {t: _link_theme(col) for t, col in PORT_COLORS.items()}
+        with dpg.theme() as self._warn_theme, dpg.theme_component(dpg.mvAll):
+            dpg.add_theme_color(dpg.mvThemeCol_Text, WARN_TEXT)
+            dpg.add_theme_color(dpg.mvThemeCol_TextDisabled, WARN_TEXT)
+            dpg.add_theme_color(dpg.mvThemeCol_FrameBg, (90, 30, 30))
+        self._aligned: set[str] = set()
+
+    # -- whole graph --------------------------------------------------------------
+    def attach(self, graph: Graph) -> None:
+        """Draw ``graph`` (replacing what was drawn) and follow its events."""
+        self.clear()
+        self.graph = graph
+        graph.layout.update(auto_layout(graph))  # nodes saved without a position
+        graph.subscribe(lambda event, detail, g=graph: self._on_event(g, event, detail))
+        for node_id in graph.nodes:
+            self._add_node(node_id)
+        for link in graph.links:
+            self._add_link(link)
+
+    def clear(self) -> None:
+        for node_id in list(self.map.nodes):
+            self._forget_node(node_id)
+        for link in list(self.map.links):
+            tag = self.map.remove_link(link)
+            if tag is not None and dpg.does_item_exist(tag):
+                dpg.delete_item(tag)
+        self.map.clear()
+        self.errors.clear()
+        self._aligned.clear()
+
+    def _on_event(self, graph: Graph, event: str, detail: Any) -> None:
+        if graph is not self.graph:
+            return  # a graph that was closed
+        if event == "node_added":
+            self._add_node(detail)
+        elif event == "node_removed":
+            self._forget_node(detail)
+            self.errors.pop(detail, None)
+        elif event == "linked":
+            self._add_link(detail)
+        elif event == "unlinked":
+            tag = self.map.remove_link(detail)
+            if tag is not None and dpg.does_item_exist(tag):
+                dpg.delete_item(tag)
+        elif event == "param":
+            node_id, name, value = detail
+            spec = graph.node_class(node_id).param_spec(name)
+            for tag in self.map.param_tags(node_id, name):
+                self.app.widgets.set(tag, spec, value)
+            self.refresh_node(node_id)
+        elif event in ("bypass", "title"):
+            self.refresh_node(detail[0])
+        elif event == "moved":
+            node_id, x, y = detail
+            tag = self.map.node_tag(node_id)
+            if tag is not None and list(dpg.get_item_pos(tag)) != [x, y]:
+                dpg.set_item_pos(tag, [x, y])
+
+    # -- nodes ------------------------------------------------------------------
+    def _label(self, node_id: str) -> str:
+        assert self.graph is not None
+        entry = self.graph.nodes[node_id]
+        title = entry.title or self.graph.node_class(node_id).title or entry.type
+        return f"{'[bypassed] ' if entry.bypass else ''}{title}  ({node_id})"
+
+    def _add_node(self, node_id: str) -> None:
+        graph = self.graph
+        assert graph is not None
+        cls = graph.node_class(node_id)
+        values = graph.param_values(node_id)
+        if node_id not in graph.layout:
+            graph.layout[node_id] = self.free_spot()
+        tags = self.map.add_node(node_id)
+        with dpg.node(tag=tags.node, label=self._label(node_id), parent=self.editor, pos=list(graph.layout[node_id])):
+            with dpg.node_attribute(attribute_type=dpg.mvNode_Attr_Static):
+                tags.extra["badge"] = dpg.add_text("", color=(150, 150, 150))
+                with dpg.tooltip(tags.extra["badge"]):
+                    tags.extra["badge_tip"] = dpg.add_text(cls.__doc__.strip().split("\n")[0] if cls.__doc__ else "",
+                                                           wrap=420)
+            for direction, ports in ((IN, cls.inputs), (OUT, cls.outputs)):
+                kind = dpg.mvNode_Attr_Input if direction == IN else dpg.mvNode_Attr_Output
+                for port in ports:
+                    attr = self.map.add_port(node_id, direction, port.name)
+                    with dpg.node_attribute(tag=attr, attribute_type=kind, shape=dpg.mvNode_PinShape_CircleFilled):
+                        text = port.name + (" (optional)" if port.optional else "")
+                        label = dpg.add_text(text, color=PORT_COLORS.get(port.type, (200, 200, 200)))
+                        tags.extra[f"{direction}:{port.name}"] = label
+                        with dpg.tooltip(label):
+                            dpg.add_text(f"{direction}put '{port.name}': {port.type}\n{port.help}".strip(), wrap=360)
+                    dpg.bind_item_theme(attr, self._pin_themes.get(port.type, self._pin_themes["any"]))
+            if cls.params:
+                with dpg.node_attribute(attribute_type=dpg.mvNode_Attr_Static) as params_attr:
+                    for spec in cls.params:
+                        tag = self.app.widgets.add(node_id, spec, values[spec.name], WIDGET_WIDTH, params_attr)
+                        self.map.add_param_widget(node_id, spec.name, tag)
+        self.refresh_node(node_id)
+
+    def _forget_node(self, node_id: str) -> None:
+        tags = self.map.nodes.get(node_id)
+        if tags is not None:
+            self.app.widgets.forget([t for ts in tags.params.values() for t in ts])
+        tag = self.map.remove_node(node_id)
+        self._aligned.discard(node_id)
+        if tag is not None and dpg.does_item_exist(tag):
+            dpg.delete_item(tag)
+
+    def refresh_node(self, node_id: str) -> None:
+        """Title, colour and warnings of a node after its params, bypass or errors changed."""
+        graph, tags = self.graph, self.map.nodes.get(node_id)
+        if graph is None or tags is None or node_id not in graph.nodes:
+            return
+        entry = graph.nodes[node_id]
+        dpg.configure_item(tags.node, label=self._label(node_id))
+        problems = path_problems(graph, node_id)
+        for name, widget_tags in tags.params.items():
+            for tag in widget_tags:
+                dpg.bind_item_theme(tag, self._warn_theme if name in problems else 0)
+        if node_id in self.errors or problems:
+            theme = self._error_theme
+        elif entry.bypass:
+            theme = self._bypass_theme
+        else:
+            theme = self._category_themes.get(graph.node_class(node_id).category, 0)
+        dpg.bind_item_theme(tags.node, theme)
+        if problems and node_id not in self.errors:
+            name, problem = next(iter(problems.items()))
+            self._badge(node_id, f"set '{name}'", WARN_TEXT, f"param '{name}': {problem}")
+
+    def _badge(self, node_id: str, text: str, color: tuple[int, int, int], tip: str) -> None:
+        tags = self.map.nodes.get(node_id)
+        if tags is None:
+            return
+        dpg.set_value(tags.extra["badge"], text)
+        dpg.configure_item(tags.extra["badge"], color=color)
+        dpg.set_value(tags.extra["badge_tip"], tip)
+
+    def show_stats(self, node_stats: dict[str, dict[str, Any]]) -> None:
+        """Per-node badges: ms per frame, or the error in red (the message on hover)."""
+        graph = self.graph
+        if graph is None:
+            return
+        for node_id in self.map.nodes:
+            if node_id not in graph.nodes:
+                continue
+            stats = node_stats.get(node_id)
+            error = self.errors.get(node_id)
+            if error:
+                count = f" x{stats['errors']}" if stats and stats.get("errors") else ""
+                self._badge(node_id, f"error{count} (hover)", ERROR_COLOR, error)
+            elif path_problems(graph, node_id):
+                self.refresh_node(node_id)
+            elif graph.nodes[node_id].bypass:
+                self._badge(node_id, "bypassed", (150, 150, 150), "bypassed: inputs pass through")
+            elif stats and stats.get("calls"):
+                text = f"{stats['ms_mean']:.1f} ms  p95 {stats['ms_p95']:.1f}"
+                self._badge(node_id, text, (120, 220, 120), f"{stats['calls']} frames, {stats['errors']} errors")
+            else:
+                self._badge(node_id, "", (150, 150, 150), "")
+
+    def set_error(self, node_id: str, message: str | None) -> None:
+        if message:
+            self.errors[node_id] = message
+            self._badge(node_id, "error (hover)", ERROR_COLOR, message)
+        else:
+            self.errors.pop(node_id, None)
+        self.refresh_node(node_id)
+
+    def clear_errors(self) -> None:
+        for node_id in list(self.errors):
+            self.set_error(node_id, None)
+
+    def align_outputs(self) -> None:
+        """Right-align output labels once a node has been drawn (the pins sit on the right edge)."""
+        for node_id, tags in self.map.nodes.items():
+            if node_id in self._aligned:
+                continue
+            width = dpg.get_item_rect_size(tags.node)[0]
+            if width <= 0:
+                continue
+            self._aligned.add(node_id)
+            for key, label in tags.extra.items():
+                if key.startswith(f"{OUT}:"):
+                    text_w = dpg.get_item_rect_size(label)[0]
+                    dpg.configure_item(label, indent=max(0, int(width - 2 * NODE_PAD - text_w)))
+
+    # -- links ------------------------------------------------------------------
+    def _add_link(self, link: Link) -> None:
+        graph = self.graph
+        assert graph is not None
+        a = self.map.port_tag(link.src, OUT, link.src_port)
+        b = self.map.port_tag(link.dst, IN, link.dst_port)
+        if a is None or b is None:
+            return
+        tag = self.map.add_link(link)
+        dpg.add_node_link(a, b, parent=self.editor, tag=tag)
+        port = graph.node_class(link.src).output_port(link.src_port)
+        dpg.bind_item_theme(tag, self._link_themes.get(port.type if port else "any", 0))
+
+    def _link_dragged(self, sender: Any, app_data: Any, user_data: Any = None) -> None:
+        a, b = app_data
+        link = self.map.link_for_pins(_tag(a), _tag(b))
+        self.app.request_link(link)
+
+    def _delinked(self, sender: Any, app_data: Any, user_data: Any = None) -> None:
+        link = self.map.link_of(_tag(app_data))
+        if link is not None:
+            self.app.request_unlink([link])
+
+    # -- selection and geometry -------------------------------------------------
+    def selected_nodes(self) -> list[str]:
+        ids = (self.map.node_of(_tag(t)) for t in dpg.get_selected_nodes(self.editor))
+        return [n for n in ids if n is not None]
+
+    def selected_links(self) -> list[Link]:
+        links = (self.map.link_of(_tag(t)) for t in dpg.get_selected_links(self.editor))
+        return [x for x in links if x is not None]
+
+    def moved_nodes(self) -> list[tuple[str, tuple[float, float], tuple[float, float] | None]]:
+        """Nodes whose drawn position differs from the graph's layout: (id, new, old)."""
+        graph = self.graph
+        if graph is None:
+            return []
+        out = []
+        for node_id, tags in self.map.nodes.items():
+            x, y = dpg.get_item_pos(tags.node)
+            old = graph.layout.get(node_id)
+            if old is None or abs(old[0] - x) > 0.5 or abs(old[1] - y) > 0.5:
+                out.append((node_id, (float(x), float(y)), old))
+        return out
+
+    def origin(self) -> tuple[float, float]:
+        """Screen position of grid (0, 0) (follows panning)."""
+        for tags in self.map.nodes.values():
+            state = dpg.get_item_state(tags.node)
+            if state.get("visible") and state.get("rect_min") is not None:
+                gx, gy = dpg.get_item_pos(tags.node)
+                rx, ry = state["rect_min"]
+                return (rx - NODE_PAD - gx, ry - NODE_PAD - gy)
+        x, y, _, _ = item_rect(self.parent) or (0.0, 0.0, 0.0, 0.0)
+        return (x + NODE_PAD, y + NODE_PAD)
+
+    def to_grid(self, screen: tuple[float, float]) -> tuple[float, float]:
+        ox, oy = self.origin()
+        return (round(screen[0] - ox), round(screen[1] - oy))
+
+    def node_sizes(self) -> dict[str, tuple[float, float]]:
+        return {n: (r[2], r[3]) for n in self.map.nodes if (r := self.node_rect(n))}
+
+    def free_spot(self, near: tuple[float, float] | None = None) -> tuple[float, float]:
+        """Where a new node goes: ``near``, or right of the newest node, or the view's left side; never on
+        top of another node."""
+        graph = self.graph
+        assert graph is not None
+        if near is None:
+            newest = next(reversed([n for n in graph.nodes if n in graph.layout]), None)
+            rect = self.node_rect(newest) if newest else None
+            if newest and rect:
+                x, y = graph.layout[newest]
+                near = (x + rect[2] + 60.0, y)
+            else:
+                x, y, _w, _h = item_rect(self.parent) or (0.0, 0.0, 800.0, 600.0)
+                near = self.to_grid((x + 40.0, y + 40.0))
+        return free_spot(graph, near, self.node_sizes())
+
+    def hovered(self) -> bool:
+        return bool(dpg.is_item_hovered(self.parent))
+
+    def node_rect(self, node_id: str) -> list[float] | None:
+        """[x, y, w, h] of the node's box in viewport pixels."""
+        tags = self.map.nodes.get(node_id)
+        if tags is None:
+            return None
+        state = dpg.get_item_state(tags.node)
+        if not state.get("visible") or state.get("rect_min") is None:
+            return None
+        (x, y), (w, h) = state["rect_min"], state["rect_size"]
+        return [x - NODE_PAD, y - NODE_PAD, w, h]
+
+    def node_at(self, screen: tuple[float, float]) -> str | None:
+        for node_id in self.map.nodes:
+            rect = self.node_rect(node_id)
+            if rect and rect[0] <= screen[0] <= rect[0] + rect[2] and rect[1] <= screen[1] <= rect[1] + rect[3]:
+                return node_id
+        return None
+
+    def pin_points(self) -> dict[str, list[float]]:
+        """'node.port:in|out' -> [x, y]: where each pin is drawn (for the test probe)."""
+        out = {}
+        for ref, _ in self.map.ports():
+            rect = self.node_rect(ref.node_id)
+            label = self.map.nodes[ref.node_id].extra.get(f"{ref.direction}:{ref.port}")
+            if rect is None or label is None:
+                continue
+            label_rect = item_rect(label)
+            if label_rect is None:
+                continue
+            ly, lh = label_rect[1], label_rect[3]
+            x = rect[0] if ref.direction == IN else rect[0] + rect[2]
+            out[f"{ref.node_id}.{ref.port}:{ref.direction}"] = [float(x), float(ly + lh / 2)]
+        return out
+
+    def param_rects(self) -> dict[str, list[float]]:
+        out = {}
+        for node_id, tags in self.map.nodes.items():
+            for name, widget_tags in tags.params.items():
+                state = dpg.get_item_state(widget_tags[0])
+                if state.get("visible") and state.get("rect_min") is not None:
+                    out[f"{node_id}.{name}"] = [*state["rect_min"], *state["rect_size"]]
+        return out
+
+
+def item_rect(tag: Any) -> list[float] | None:
+    """[x, y, w, h] of an item in viewport pixels, or None when it is not drawn."""
+    if not tag or not dpg.does_item_exist(tag) or not dpg.is_item_shown(tag):
+        return None
+    state = dpg.get_item_state(tag)
+    corner = state.get("rect_min") or state.get("pos")  # child windows report only pos
+    size = state.get("rect_size")
+    if corner is None or size is None or state.get("visible") is False:
+        return None
+    return [float(corner[0]), float(corner[1]), float(size[0]), float(size[1])]
+
+
+def _tag(value: Any) -> Any:
+    """dearpygui hands tags back as ints or alias strings; ours are ints."""
+    if isinstance(value, str):
+        return dpg.get_alias_id(value) if dpg.does_alias_exist(value) else value
+    return value

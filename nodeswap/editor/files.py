@@ -1,0 +1,132 @@
+"""Editor files that are not graphs: recent files, the crash-recovery autosave, presets (no GUI)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import graph_io
+from ..graph import Graph
+
+log = logging.getLogger(__name__)
+PRESETS = Path(__file__).resolve().parent.parent.parent / "graphs"
+MAX_RECENT = 10
+
+
+def config_dir() -> Path:
+    """The user config folder (``NODESWAP_CONFIG_DIR`` overrides it, for tests)."""
+    override = os.environ.get("NODESWAP_CONFIG_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("nodeswap", appauthor=False))
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def presets(folder: Path = PRESETS) -> list[Path]:
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
+class RecentFiles:
+    """The most recently opened or saved graphs, newest first."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or config_dir() / "recent.json"
+        self.items: list[str] = self._read()
+
+    def _read(self) -> list[str]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        return [str(x) for x in data if isinstance(x, str)][:MAX_RECENT] if isinstance(data, list) else []
+
+    def add(self, path: str | Path) -> None:
+        text = str(Path(path).resolve())
+        self.items = [text, *[x for x in self.items if x != text]][:MAX_RECENT]
+        try:
+            _write_json(self.path, self.items)
+        except OSError as exc:
+            log.warning("cannot write the recent files list %s: %s", self.path, exc)
+
+    def existing(self) -> list[str]:
+        return [x for x in self.items if Path(x).is_file()]
+
+
+class Recovery:
+    """Autosave of unsaved work, offered back after a crash.
+
+    The recovery file is a normal graph file plus a small side file telling
+    which document it belongs to and when it was written. A clean exit removes both.
+    """
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder or config_dir()
+        self.graph_path = self.folder / "recovery.json"
+        self.meta_path = self.folder / "recovery.meta.json"
+
+    def save(self, graph: Graph, document: str | None) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        graph_io.save(graph, self.graph_path)
+        _write_json(self.meta_path, {"document": document or "", "time": time.time(), "pid": os.getpid()})
+
+    def pending(self) -> dict[str, Any] | None:
+        """What a previous session left (document, time), or None."""
+        if not self.graph_path.is_file():
+            return None
+        try:
+            meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            meta = {}
+        if not isinstance(meta, dict):
+            meta = {}
+        meta.setdefault("document", "")
+        meta.setdefault("time", self.graph_path.stat().st_mtime)
+        return meta
+
+    def load(self) -> tuple[Graph, list[Any]]:
+        text = self.graph_path.read_text(encoding="utf-8")
+        return graph_io.build(graph_io.parse_text(text, str(self.graph_path)))
+
+    def clear(self) -> None:
+        for path in (self.graph_path, self.meta_path):
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                log.warning("cannot remove %s: %s", path, exc)
+
+
+def open_graph(path: str | Path) -> tuple[Graph, list[Any]]:
+    """A graph from a file plus its problems; a broken file still gives its valid part.
+
+    Raises GraphError only when there is nothing to show (unreadable file, not JSON).
+    """
+    from ..errors import GraphError
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GraphError("file not found", str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GraphError(f"cannot read: {exc}", str(path)) from None
+    return graph_io.build(graph_io.parse_text(text, str(path)))

@@ -1,0 +1,109 @@
+"""The inspector: the selected node's params (the right widget per kind, help as tooltip,
+reset to default), its ports, its run stats and its last error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dearpygui.dearpygui as dpg
+
+from ..graph import Graph
+from ..types import PORT_COLORS
+from .runner import path_problems
+
+WIDTH = 200
+
+
+class Inspector:
+    def __init__(self, app: Any, parent: int | str) -> None:
+        self.app = app
+        self.node_id: str | None = None
+        self.graph: Graph | None = None
+        self._param_tags: dict[str, int | str] = {}
+        self.header = dpg.add_text("Inspector: select a node", parent=parent)
+        self.body = dpg.add_group(parent=parent)
+        self._stats_text: int | str = 0
+        self._error_text: int | str = 0
+
+    def show(self, graph: Graph, node_id: str | None) -> None:
+        """Rebuild the panel for ``node_id`` (None: nothing selected)."""
+        self.app.widgets.forget(list(self._param_tags.values()))
+        self._param_tags.clear()
+        dpg.delete_item(self.body, children_only=True)
+        self.graph, self.node_id = graph, node_id
+        if node_id is None or node_id not in graph.nodes:
+            self.node_id = None
+            dpg.set_value(self.header, "Inspector: select a node")
+            return
+        cls = graph.node_class(node_id)
+        entry = graph.nodes[node_id]
+        dpg.set_value(self.header, f"{cls.title or cls.type_id}  ({node_id})")
+        values = graph.param_values(node_id)
+        with dpg.group(parent=self.body):
+            dpg.add_text(f"{cls.type_id} - {cls.category}", color=(160, 160, 160))
+            doc = (cls.__doc__ or "").strip().split("\n")[0]
+            if doc:
+                dpg.add_text(doc, wrap=380, color=(160, 160, 160))
+            dpg.add_checkbox(label="bypass (inputs pass through)", default_value=entry.bypass,
+                             callback=lambda s, a: self.app.request_bypass([node_id], bool(a)))
+            if cls.params:
+                dpg.add_separator()
+                dpg.add_text("Params")
+            for spec in cls.params:
+                with dpg.group(horizontal=True):
+                    dpg.add_button(label="R", width=20, callback=self._reset, user_data=spec.name)
+                    with dpg.tooltip(dpg.last_item()):
+                        dpg.add_text(f"reset to the default: {spec.default!r}")
+                    with dpg.group() as cell:
+                        tag = self.app.widgets.add(node_id, spec, values[spec.name], WIDTH, cell)
+                self._param_tags[spec.name] = tag
+            dpg.add_separator()
+            dpg.add_text("Ports")
+            for direction, ports in (("in", cls.inputs), ("out", cls.outputs)):
+                for port in ports:
+                    end = (lambda x: (x.dst, x.dst_port)) if direction == "in" else (lambda x: (x.src, x.src_port))
+                    linked = [str(x) for x in graph.links if end(x) == (node_id, port.name)]
+                    text = f"{direction:>3} {port.name}: {port.type}{' (optional)' if port.optional else ''}"
+                    dpg.add_text(text, color=PORT_COLORS.get(port.type, (200, 200, 200)))
+                    if port.help or linked:
+                        with dpg.tooltip(dpg.last_item()):
+                            dpg.add_text("\n".join([port.help, *linked]).strip(), wrap=360)
+            dpg.add_separator()
+            self._stats_text = dpg.add_text("not run yet")
+            self._error_text = dpg.add_text("", wrap=390, color=(255, 110, 110))
+        self.refresh_problems()
+
+    def _reset(self, sender: Any, app_data: Any, user_data: str) -> None:
+        if self.node_id is not None:
+            self.app.request_param(self.node_id, user_data, None, reset=True)
+
+    def on_param(self, node_id: str, name: str, value: Any) -> None:
+        if node_id == self.node_id and name in self._param_tags and self.graph is not None:
+            spec = self.graph.node_class(node_id).param_spec(name)
+            self.app.widgets.set(self._param_tags[name], spec, value)
+            self.refresh_problems()
+
+    def refresh_problems(self) -> None:
+        if self.graph is None or self.node_id is None:
+            return
+        problems = path_problems(self.graph, self.node_id)
+        for name, tag in self._param_tags.items():
+            if dpg.does_item_exist(tag):
+                dpg.bind_item_theme(tag, self.app.canvas._warn_theme if name in problems else 0)
+
+    def update(self, stats: dict[str, Any], errors: dict[str, str]) -> None:
+        """Stats (ms mean/p95, frames, errors) and the last error of the shown node."""
+        if self.node_id is None or not dpg.does_item_exist(self._stats_text):
+            return
+        node = stats.get("nodes", {}).get(self.node_id)
+        if node:
+            text = (f"{node['ms_mean']:.2f} ms mean, {node['ms_p95']:.2f} ms p95\n"
+                    f"{node['calls']} frames, {node['errors']} errors")
+        else:
+            text = "not run yet"
+        dpg.set_value(self._stats_text, text)
+        problems = path_problems(self.graph, self.node_id) if self.graph else {}
+        message = errors.get(self.node_id) or (node or {}).get("last_error", "")
+        lines = [f"last error: {message}"] if message else []
+        lines += [f"param '{k}': {v}" for k, v in problems.items()]
+        dpg.set_value(self._error_text, "\n".join(lines))

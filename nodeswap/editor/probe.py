@@ -1,0 +1,92 @@
+"""Test hook: with NODESWAP_EDITOR_PROBE=/path/file.json the editor writes, twice a second,
+where its pins, nodes, palette entries, buttons and preview are on screen (viewport pixels)
+and what state it is in. GUI tests read it to aim real X mouse events; nothing else uses it."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import dearpygui.dearpygui as dpg
+
+from .. import graph_io
+from .canvas import item_rect
+
+PERIOD = 0.5
+
+
+_rect = item_rect
+
+
+class Probe:
+    def __init__(self, app: Any, path: str) -> None:
+        self.app = app
+        self.path = Path(path) if path else None
+        self._next = 0.0
+        self.writes = 0
+
+    def maybe_write(self, now: float) -> None:
+        if self.path is None or now < self._next:
+            return
+        self._next = now + PERIOD
+        try:
+            self.write()
+        except Exception as exc:  # a test hook must never break the editor
+            self.app.status(f"probe: {type(exc).__name__}: {exc}", error=True)
+
+    def snapshot(self) -> dict[str, Any]:
+        app = self.app
+        buttons = {name: _rect(tag) for name, tag in app.toolbar.items()}
+        buttons.update({f"dialog:{name}": _rect(tag) for name, tag in app.dialogs.buttons.items()})
+        buttons.update({f"menu:{name}": _rect(tag) for name, tag in app.menus.items()})
+        buttons.update({f"context:{name}": _rect(tag) for name, tag in app.context_items.items()})
+        stats = app.runner.stats()
+        return {
+            "time": time.time(),
+            "pid": os.getpid(),
+            "frame": dpg.get_frame_count(),
+            "title": dpg.get_viewport_title(),
+            "viewport": [dpg.get_viewport_client_width(), dpg.get_viewport_client_height()],
+            "buttons": {k: v for k, v in buttons.items() if v},
+            "palette": {t: r for t, tag in app.palette.entries.items() if (r := _rect(tag))},
+            "search": _rect(app.palette.search_box),
+            "quick_add": {"shown": app.quick_add.shown, "box": _rect(app.quick_add.box)},
+            "canvas": _rect(app.middle),
+            "nodes": {n: r for n in app.graph.nodes if (r := app.canvas.node_rect(n))},
+            "pins": app.canvas.pin_points(),
+            "params": app.canvas.param_rects(),
+            "inspector": {"node": app.inspected,
+                          "params": {k: r for k, tag in app.inspector._param_tags.items() if (r := _rect(tag))}},
+            "selected": app.selected,
+            "preview": {"node": app.preview.node_id, "rect": app.preview.rect(), "updates": app.preview.updates,
+                        "placement": asdict(app.preview.placement)},
+            "state": app.runner.state,
+            "stats": {k: stats.get(k) for k in ("frames", "fps", "live_fps", "dropped", "latency_ms")},
+            "node_stats": stats.get("nodes", {}),
+            "status": app.message,
+            "status_error": app.message_error,
+            "refusal_shown": bool(app._refuse_until),
+            "errors": dict(app.canvas.errors),
+            "modal": app.dialogs.active,
+            "dialog_text": dpg.get_value(app.dialogs.confirm_text) if app.dialogs.active == "confirm" else
+            dpg.get_value(app.dialogs.message_text) if app.dialogs.active == "message" else "",
+            "dirty": app.dirty,
+            "path": app.path,
+            "history": {"undo": len(app.history._undo), "redo": len(app.history._redo)},
+            "graph": graph_io.to_dict(app.graph),
+        }
+
+    def write(self) -> None:
+        assert self.path is not None
+        data = self.snapshot()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".probe.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, default=str)
+        os.replace(tmp, self.path)
+        self.writes += 1

@@ -1,0 +1,164 @@
+"""Menus, the run toolbar, keyboard shortcuts and the canvas context menu of the editor window."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dearpygui.dearpygui as dpg
+
+Tag = int | str
+
+
+def build_menus(app: Any) -> dict[str, Tag]:
+    """The menu bar; returns the tags of menus that change (recent files, presets)."""
+    tags: dict[str, Tag] = {}
+    with dpg.menu_bar():
+        with dpg.menu(label="File") as tags["file"]:
+            dpg.add_menu_item(label="New", shortcut="Ctrl+N", callback=app.new_graph)
+            dpg.add_menu_item(label="Open...", shortcut="Ctrl+O", callback=app.open_dialog)
+            with dpg.menu(label="Presets") as tags["presets"]:
+                paths = app.preset_paths()
+                for path in paths:
+                    dpg.add_menu_item(label=path.stem, callback=lambda s, a, u: app.open_path(u, True),
+                                      user_data=str(path))
+                if not paths:
+                    dpg.add_menu_item(label="(no presets in graphs/)", enabled=False)
+            with dpg.menu(label="Recent") as tags["recent"]:
+                pass
+            dpg.add_separator()
+            dpg.add_menu_item(label="Save", shortcut="Ctrl+S", callback=app.save)
+            dpg.add_menu_item(label="Save As...", shortcut="Ctrl+Shift+S", callback=app.save_as)
+            dpg.add_separator()
+            dpg.add_menu_item(label="Quit", shortcut="Ctrl+Q", callback=app.request_quit)
+        with dpg.menu(label="Edit") as tags["edit"]:
+            dpg.add_menu_item(label="Undo", shortcut="Ctrl+Z", callback=app.undo)
+            dpg.add_menu_item(label="Redo", shortcut="Ctrl+Y", callback=app.redo)
+            dpg.add_separator()
+            dpg.add_menu_item(label="Copy", shortcut="Ctrl+C", callback=lambda: app.copy_selected())
+            dpg.add_menu_item(label="Paste", shortcut="Ctrl+V", callback=lambda: app.paste())
+            dpg.add_menu_item(label="Duplicate", shortcut="Ctrl+D", callback=lambda: app.duplicate_selected())
+            dpg.add_menu_item(label="Delete", shortcut="Delete", callback=lambda: app.delete_selected())
+            dpg.add_menu_item(label="Bypass on/off", shortcut="Ctrl+B",
+                              callback=lambda: app.request_bypass(app.canvas.selected_nodes()))
+        with dpg.menu(label="Run") as tags["run"]:
+            dpg.add_menu_item(label="Run live", shortcut="Space", callback=lambda: app.run(live=True))
+            dpg.add_menu_item(label="Run offline (every frame)", shortcut="F5", callback=lambda: app.run(live=False))
+            dpg.add_menu_item(label="Pause / resume", shortcut="Space", callback=app.toggle_pause)
+            dpg.add_menu_item(label="Step one frame", shortcut="F10", callback=app.step)
+            dpg.add_menu_item(label="Stop", shortcut="Shift+F5", callback=app.stop)
+        with dpg.menu(label="Help") as tags["help"]:
+            dpg.add_menu_item(label="Keyboard and mouse", shortcut="F1", callback=app.dialogs.toggle_help)
+    app.menus = tags
+    app.rebuild_recent_menu()
+    return tags
+
+
+def build_toolbar(app: Any) -> dict[str, Tag]:
+    tags: dict[str, Tag] = {}
+    with dpg.group(horizontal=True):
+        tags["run_live"] = dpg.add_button(label="Run live", callback=lambda: app.run(live=True))
+        tags["run_offline"] = dpg.add_button(label="Run offline", callback=lambda: app.run(live=False))
+        tags["pause"] = dpg.add_button(label="Pause", width=70, callback=app.toggle_pause)
+        tags["step"] = dpg.add_button(label="Step", callback=app.step)
+        tags["stop"] = dpg.add_button(label="Stop", callback=app.stop)
+        dpg.add_spacer(width=20)
+        tags["undo"] = dpg.add_button(label="Undo", callback=app.undo)
+        tags["redo"] = dpg.add_button(label="Redo", callback=app.redo)
+        tags["help"] = dpg.add_button(label="? Help", callback=app.dialogs.toggle_help)
+    for name, tip in (("run_live", "real time: newest frame wins, late frames dropped (Space)"),
+                      ("run_offline", "every frame in order, as fast as possible (F5)"),
+                      ("pause", "pause / resume (Space); a param change re-renders the paused frame"),
+                      ("step", "one frame (F10)"), ("stop", "stop and finalise outputs (Shift+F5)")):
+        with dpg.tooltip(tags[name]):
+            dpg.add_text(tip)
+    return tags
+
+
+def typing(app: Any) -> bool:
+    """True while a text field has the keyboard (plain keys belong to it then)."""
+    fields = [*app.widgets.text_inputs, app.palette.search_box, app.quick_add.box]
+    return any(dpg.does_item_exist(t) and dpg.is_item_active(t) for t in fields)
+
+
+def handle_key(app: Any, key: int) -> None:
+    if app.dialogs.active in ("confirm", "file"):
+        return
+    ctrl = dpg.is_key_down(dpg.mvKey_ModCtrl)
+    shift = dpg.is_key_down(dpg.mvKey_ModShift)
+    if key == dpg.mvKey_F1:
+        app.dialogs.toggle_help()
+        return
+    if key == dpg.mvKey_Escape:
+        app.quick_add.hide()
+        if app.dialogs.active in ("help", "message"):
+            app.dialogs.toggle_help() if app.dialogs.active == "help" else app.dialogs.close_message()
+        return
+    if ctrl:
+        files = {dpg.mvKey_S: (app.save_as if shift else app.save), dpg.mvKey_O: app.open_dialog,
+                 dpg.mvKey_N: app.new_graph, dpg.mvKey_Q: app.request_quit}
+        if key in files:
+            files[key]()
+            return
+        if typing(app):
+            return  # Ctrl+Z/C/V in a text field edit the text
+        edits = {dpg.mvKey_Z: (app.redo if shift else app.undo), dpg.mvKey_Y: app.redo,
+                 dpg.mvKey_C: lambda: app.copy_selected(), dpg.mvKey_V: lambda: app.paste(_mouse_grid(app)),
+                 dpg.mvKey_D: lambda: app.duplicate_selected(),
+                 dpg.mvKey_B: lambda: app.request_bypass(app.canvas.selected_nodes())}
+        if key in edits:
+            edits[key]()
+        return
+    if typing(app):
+        return
+    if key == dpg.mvKey_Delete:
+        app.delete_selected()
+    elif key == dpg.mvKey_Spacebar:
+        app.toggle_pause()
+    elif key == dpg.mvKey_F5:
+        app.stop() if shift else app.run(live=False)
+    elif key == dpg.mvKey_F10:
+        app.step()
+    elif key == dpg.mvKey_Tab:
+        mouse = dpg.get_mouse_pos(local=False)
+        app.quick_add.open(mouse, app.canvas.to_grid(mouse))
+
+
+def _mouse_grid(app: Any) -> Any:
+    mouse = dpg.get_mouse_pos(local=False)
+    return app.canvas.to_grid(mouse) if app.canvas.hovered() else None
+
+
+def open_context_menu(app: Any) -> None:
+    """Right-click on the canvas: actions on the node under the cursor, or on the selection."""
+    if not app.canvas.hovered() or app.dialogs.active:
+        return
+    mouse = dpg.get_mouse_pos(local=False)
+    grid = app.canvas.to_grid(mouse)
+    under = app.canvas.node_at(mouse)
+    selection = app.canvas.selected_nodes()
+    targets = [under] if under and under not in selection else (selection or ([under] if under else []))
+    window = app.context_window
+    dpg.delete_item(window, children_only=True)
+    items = app.context_items
+    items.clear()
+    what = f"'{targets[0]}'" if len(targets) == 1 else f"{len(targets)} nodes"
+    items["add"] = dpg.add_menu_item(label="Add node here...", parent=window,
+                                     callback=lambda: app.quick_add.open(mouse, grid))
+    items["paste"] = dpg.add_menu_item(label="Paste here", parent=window, callback=lambda: app.paste(grid))
+    if targets:
+        dpg.add_separator(parent=window)
+        items["inspect"] = dpg.add_menu_item(label=f"Inspect {what}", parent=window,
+                                             callback=lambda: app.inspect(targets[-1]))
+        items["copy"] = dpg.add_menu_item(label=f"Copy {what}", parent=window,
+                                          callback=lambda: app.copy_selected(targets))
+        items["duplicate"] = dpg.add_menu_item(label=f"Duplicate {what}", parent=window,
+                                               callback=lambda: app.duplicate_selected(targets))
+        items["bypass"] = dpg.add_menu_item(label=f"Bypass on/off {what}", parent=window,
+                                            callback=lambda: app.request_bypass(targets))
+        items["delete"] = dpg.add_menu_item(label=f"Delete {what}", parent=window,
+                                            callback=lambda: app.delete_selected(targets))
+    links = app.canvas.selected_links()
+    if links:
+        items["unlink"] = dpg.add_menu_item(label=f"Delete {len(links)} selected link(s)", parent=window,
+                                            callback=lambda: app.request_unlink(links))
+    dpg.configure_item(window, show=True, pos=[int(mouse[0]), int(mouse[1])])
