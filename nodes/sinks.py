@@ -64,7 +64,7 @@ class VideoSink(Node):
     params = (
         Param("path", "path", "", required=True, must_exist=False, reload=True, help="Output video (.mp4, .mkv...)"),
         Param("crf", "int", 18, min=0, max=51, help="H.264 quality: lower is better and bigger (used at start)"),
-        Param("preset", "choice", "medium", choices=PRESETS, help="H.264 speed/size trade-off (used at start)"),
+        Param("preset", "choice", "veryfast", choices=PRESETS, help="H.264 speed/size trade-off (used at start)"),
         Param("audio", "bool", True, help="Copy the source's audio track, in sync"),
         Param("fill_gaps", "bool", True, help="Repeat the previous frame for skipped frames, keeping the timing"),
     )

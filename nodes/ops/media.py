@@ -7,6 +7,7 @@ Opening checks the file and raises NodeLoadError naming it; reading returns
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import cv2
@@ -16,6 +17,10 @@ from nodes.ops.video import IMAGE_EXTENSIONS, list_images
 from nodeswap.errors import NodeLoadError
 
 log = logging.getLogger(__name__)
+
+# OpenCV's FFmpeg prints decoder chatter ("moov atom not found", NAL errors) to stderr; the
+# readers report those problems themselves, naming the file. Set it yourself to see them.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 
 def read_image(path: Path) -> np.ndarray | None:
