@@ -1,0 +1,202 @@
+"""Merging math: face masks, erode/blur, colour transfer, paste-back, Poisson, colour compression.
+
+Crop-space images are HWC BGR; floats are in [0, 1]. Masks are HW float32 in [0, 1].
+Everything here works on the face's crop or on the face's bounding region of the
+frame, never on the whole frame, so the cost per face does not grow with the frame.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+INTERPOLATIONS = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC, "lanczos": cv2.INTER_LANCZOS4}
+_EPS = 1e-6
+
+
+def erode_blur(mask: np.ndarray, erode: int, blur: int) -> np.ndarray:
+    """Shrink (erode > 0) or grow (erode < 0) a mask by ``|erode|`` pixels, then feather it.
+
+    The outer ``0.75 * blur`` pixels (3 sigma) are cleared first so the feathered
+    edge fades out inside the crop instead of being cut at its border.
+    """
+    out = np.asarray(mask, np.float32)
+    if erode:
+        radius = abs(int(erode))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+        out = cv2.erode(out, kernel) if erode > 0 else cv2.dilate(out, kernel)
+    if blur > 0:
+        out = out.copy() if out is mask else out
+        border = min(int(blur * 0.75), min(out.shape) // 2)
+        if border:
+            out[:border] = 0
+            out[-border:] = 0
+            out[:, :border] = 0
+            out[:, -border:] = 0
+        out = cv2.GaussianBlur(out, (0, 0), blur * 0.25)
+    return np.clip(out, 0.0, 1.0)
+
+
+def _stats_region(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
+    """Pixels to take colour statistics from: where the mask is at least 0.5 (all when too few)."""
+    if mask is None:
+        return np.ones(shape, bool)
+    region = mask >= 0.5
+    return region if region.sum() >= 16 else np.ones(shape, bool)
+
+
+def rct(source: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Reinhard colour transfer: give ``source`` the LAB mean and spread of ``target``.
+
+    source, target: HWC BGR float32 in [0, 1], same size; statistics come from
+    the pixels where ``mask`` >= 0.5. Returns float32 BGR in [0, 1].
+    """
+    region = _stats_region(mask, source.shape[:2]).astype(np.uint8)
+    src_lab = cv2.cvtColor(np.ascontiguousarray(source, np.float32), cv2.COLOR_BGR2LAB)
+    tgt_lab = cv2.cvtColor(np.ascontiguousarray(target, np.float32), cv2.COLOR_BGR2LAB)
+    src_mean, src_std = (x.reshape(3) for x in cv2.meanStdDev(src_lab, mask=region))
+    tgt_mean, tgt_std = (x.reshape(3) for x in cv2.meanStdDev(tgt_lab, mask=region))
+    gain = tgt_std / np.maximum(src_std, 1e-3)
+    out_lab = src_lab * gain.astype(np.float32) + (tgt_mean - src_mean * gain).astype(np.float32)
+    out_lab[..., 0] = np.clip(out_lab[..., 0], 0.0, 100.0)
+    return np.clip(cv2.cvtColor(out_lab.astype(np.float32), cv2.COLOR_LAB2BGR), 0.0, 1.0)
+
+
+def _sqrtm(cov: np.ndarray, inverse: bool = False) -> np.ndarray:
+    values, vectors = np.linalg.eigh(cov)
+    values = np.maximum(values, _EPS)
+    power = -0.5 if inverse else 0.5
+    return (vectors * values**power) @ vectors.T
+
+
+def lct(source: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Linear colour transfer: match the mean and the 3x3 colour covariance of ``target``.
+
+    Same arguments as ``rct``; works in BGR with the map C_t^1/2 C_s^-1/2.
+    """
+    region = _stats_region(mask, source.shape[:2])
+    src = np.asarray(source, np.float32)
+    src_px, tgt_px = src[region].astype(np.float64), np.asarray(target)[region].astype(np.float64)
+    src_mean, tgt_mean = src_px.mean(0), tgt_px.mean(0)
+    transfer = _sqrtm(np.cov(tgt_px.T) + np.eye(3) * _EPS) @ _sqrtm(np.cov(src_px.T) + np.eye(3) * _EPS, inverse=True)
+    out = (src.reshape(-1, 3) - src_mean) @ transfer.T.astype(np.float32) + tgt_mean
+    return np.clip(out.reshape(src.shape), 0.0, 1.0).astype(np.float32)
+
+
+def color_compress(image: np.ndarray, amount: int) -> np.ndarray:
+    """Posterise a float image into ``max(4, 128 - amount)`` levels, mimicking codec loss (0 = off)."""
+    if amount <= 0:
+        return image
+    levels = max(4, 128 - int(amount))
+    return ((np.floor(image * levels) + 0.5) / levels).astype(np.float32)
+
+
+def adjust_inverse(inverse: np.ndarray, size: int, x_offset: float = 0.0, y_offset: float = 0.0,
+                   scale: float = 1.0) -> np.ndarray:
+    """Crop -> frame affine with the face moved by (x, y) x crop size and scaled about the crop centre."""
+    if x_offset == 0.0 and y_offset == 0.0 and scale == 1.0:
+        return np.asarray(inverse, np.float64)
+    centre = size / 2.0
+    adjust = np.array([[scale, 0.0, centre * (1 - scale) + x_offset * size],
+                       [0.0, scale, centre * (1 - scale) + y_offset * size]])
+    return (np.vstack([inverse, [0, 0, 1]]) @ np.vstack([adjust, [0, 0, 1]]))[:2]
+
+
+def frame_region(inverse: np.ndarray, width: int, height: int,
+                 frame_shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1): the frame pixels a ``width`` x ``height`` crop covers through ``inverse``,
+    clipped to the frame; None when it lies outside."""
+    corners = np.array([[0, 0], [width, 0], [0, height], [width, height]], np.float64)
+    points = corners @ np.asarray(inverse)[:, :2].T + np.asarray(inverse)[:, 2]
+    frame_h, frame_w = frame_shape[:2]
+    x0 = max(math.floor(points[:, 0].min()) - 1, 0)
+    y0 = max(math.floor(points[:, 1].min()) - 1, 0)
+    x1 = min(math.ceil(points[:, 0].max()) + 2, frame_w)
+    y1 = min(math.ceil(points[:, 1].max()) + 2, frame_h)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return x0, y0, x1, y1
+
+
+def mask_bounds(mask: np.ndarray, margin: int = 2) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) of the mask's non-zero pixels plus ``margin``; None when it is empty."""
+    x, y, w, h = cv2.boundingRect((mask > 0).astype(np.uint8))
+    if w == 0 or h == 0:
+        return None
+    rows, cols = mask.shape[:2]
+    return max(x - margin, 0), max(y - margin, 0), min(x + w + margin, cols), min(y + h + margin, rows)
+
+
+def shift_inverse(inverse: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    """Crop -> frame affine for a sub-crop whose origin is crop pixel (dx, dy)."""
+    out = np.asarray(inverse, np.float64).copy()
+    out[:, 2] += out[:, :2] @ np.array([dx, dy], np.float64)
+    return out
+
+
+def paste_face(frame: np.ndarray, face: np.ndarray, mask: np.ndarray, inverse: np.ndarray,
+               interpolation: int = cv2.INTER_LINEAR, poisson: bool = False) -> None:
+    """Blend a crop-space ``face`` (uint8 BGR, any H x W) into ``frame`` (uint8, changed in place)
+    through ``inverse`` (crop -> frame) with the crop-space ``mask`` (its values are the opacity).
+
+    Only the frame pixels under the mask's bounding box are touched.
+    """
+    bounds = mask_bounds(mask)
+    if bounds is None:
+        return
+    cx0, cy0, cx1, cy1 = bounds
+    face, mask = face[cy0:cy1, cx0:cx1], mask[cy0:cy1, cx0:cx1]
+    inverse = shift_inverse(inverse, cx0, cy0)
+    region = frame_region(inverse, cx1 - cx0, cy1 - cy0, frame.shape)
+    if region is None:
+        return
+    x0, y0, x1, y1 = region
+    shifted = inverse.copy()
+    shifted[:, 2] -= (x0, y0)
+    # one warp of face + mask packed as BGRA: OpenCV's 4-channel uint8 path is about 3x faster
+    packed = cv2.cvtColor(np.ascontiguousarray(face), cv2.COLOR_BGR2BGRA)
+    packed[..., 3] = np.clip(mask * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    warped = cv2.warpAffine(packed, shifted, (x1 - x0, y1 - y0), flags=interpolation, borderMode=cv2.BORDER_CONSTANT,
+                            borderValue=0)
+    alpha = warped[..., 3].astype(np.float32) * np.float32(1.0 / 255.0)
+    colour = cv2.cvtColor(warped, cv2.COLOR_BGRA2BGR)
+    roi = frame[y0:y1, x0:x1]
+    if poisson:
+        colour = seamless(colour, roi, alpha)
+    np.copyto(roi, cv2.blendLinear(colour, roi, alpha, 1.0 - alpha))
+
+
+def seamless(face: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Poisson blend (cv2.seamlessClone) of ``face`` into ``background`` where ``alpha`` > 0.5;
+    returns ``face`` unchanged when the region is too small or touches the border."""
+    binary = (alpha > 0.5).astype(np.uint8) * 255
+    binary[[0, -1]] = 0
+    binary[:, [0, -1]] = 0
+    ys, xs = np.nonzero(binary)
+    if len(xs) < 16:
+        return face
+    x, y, w, h = cv2.boundingRect(np.column_stack([xs, ys]))
+    centre = (x + w // 2, y + h // 2)
+    try:
+        return cv2.seamlessClone(face, background, binary, centre, cv2.NORMAL_CLONE)
+    except cv2.error:
+        return face
+
+
+def compose(frame: np.ndarray, face: np.ndarray, mask: np.ndarray, inverse: np.ndarray, opacity: float = 1.0,
+            interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """A new frame with ``face`` pasted at ``opacity``; opacity 0 returns an equal copy."""
+    out = frame.copy()
+    if opacity > 0:
+        paste_face(out, face, mask * np.float32(opacity), inverse, interpolation)
+    return out
+
+
+def to_float(image: np.ndarray) -> np.ndarray:
+    return image.astype(np.float32) * np.float32(1.0 / 255.0)
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
