@@ -4,7 +4,8 @@
         [--window 480] [--threshold 0.5] [--repeat 3]
     python benchmarks/detector_recall.py --video $NODESWAP_MEDIA/videos/Obama_speaking.mp4 [--every-n 1]
 
-Prints one row per model: photos with at least one face, faces found in all,
+Prints one row per model (plus yunet-2023mar: the fixed 640x640 YuNet file letterboxed,
+which the node uses only when yunet_s_dynamic.onnx is missing): photos with at least one face, faces found in all,
 median milliseconds per photo (the whole node: resize, network, decoding, NMS),
 and the photos where nothing was found. Default settings = the node's defaults.
 With --video: median and 90th-percentile ms per frame of the default detector and
@@ -28,14 +29,21 @@ import numpy as np
 
 from nodes.detectors import FaceDetector
 from nodes.markers import MARKERS, FaceMarker
-from nodes.ops.detect_models import MODEL_CHOICES
+from nodes.ops.detect_models import DETECTORS, MODEL_CHOICES
+from nodeswap.models import model_path
 from nodeswap.node import LoadContext
+from nodeswap.runtime import session
 from nodeswap.types import Frame
+
+FIXED_YUNET = "yunet-2023mar"  # the fixed 640x640 YuNet file, letterboxed (the node's fallback)
 
 
 def measure(model: str, photos: list[Path], params: dict, repeat: int) -> dict:
-    node = FaceDetector("det", {"model": model, "device": "cpu", **params})
+    node = FaceDetector("det", {"model": "yunet" if model == FIXED_YUNET else model, "device": "cpu", **params})
     node.load(LoadContext("det"))
+    if model == FIXED_YUNET:
+        node._variant = DETECTORS["yunet"].variants[1]
+        node._session = session(model_path(node._variant.file), "cpu")
     images = [(p.name, cv2.imread(str(p))) for p in photos]
     node.process(frame=Frame(images[0][1], source="warm-up"))
     found, total, missed, times = 0, 0, [], []
@@ -96,7 +104,8 @@ def video_timings(path: str, params: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", nargs="*", default=list(MODEL_CHOICES), choices=MODEL_CHOICES)
+    choices = [*MODEL_CHOICES, FIXED_YUNET]
+    parser.add_argument("--models", nargs="*", default=choices, choices=choices)
     parser.add_argument("--photos", default=os.path.join(os.environ.get("NODESWAP_MEDIA", ""), "photos"))
     parser.add_argument("--window", type=int, help="detection size (default: the node's)")
     parser.add_argument("--threshold", type=float, help="score threshold (default: the node's)")

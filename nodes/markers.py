@@ -71,7 +71,8 @@ class FaceMarker(Node):
 
     Each face is cut from the frame as an upright square around its box (marker
     coverage x box size), run through the network and mapped back to frame
-    pixels. Fills the 5 keypoints from the landmarks when the detector gave none.
+    pixels. Fills the 5 keypoints from the landmarks when the detector gave none
+    (or only estimated them, as BlazeFace does for the mouth corners).
     """
 
     type_id = "mark.face"
@@ -165,7 +166,8 @@ class FaceMarker(Node):
         return to_frame(points, mat)
 
     def process(self, frame: Frame, faces: tuple[Face, ...]) -> dict[str, Any]:
-        assert self._spec is not None
+        if self._spec is None:
+            raise NodeLoadError(self.id, "the marker is not loaded")
         v = self.values
         layout = self._spec.layout
         now = frame_time(frame)
@@ -182,8 +184,10 @@ class FaceMarker(Node):
                 pose = pnp_pose(points, layout)
                 lm3d = None
             landmarks = points[:, :2].astype(np.float32)
-            kps = face.kps if face.kps is not None else kps_from_landmarks(landmarks, layout)
-            out.append(replace(face, landmarks=landmarks, landmarks_3d=lm3d, pose=pose, kps=kps))
+            estimated = face.kps is None or face.extra.get("kps_estimated", False)
+            kps = kps_from_landmarks(landmarks, layout) if estimated else face.kps
+            extra = {key: value for key, value in face.extra.items() if key != "kps_estimated"}
+            out.append(replace(face, landmarks=landmarks, landmarks_3d=lm3d, pose=pose, kps=kps, extra=extra))
         self._smoother.end_frame()
         return {"faces": tuple(out)}
 

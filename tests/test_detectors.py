@@ -209,6 +209,20 @@ def test_detect_every_n_stays_close_to_per_frame(models_dir, obama, monkeypatch)
     assert np.median(errors) < 0.02 and max(errors) < 0.08
 
 
+def test_yunet_falls_back_to_the_fixed_640_file(models_dir, media_dir, tmp_path, monkeypatch):
+    (tmp_path / "face_detection_yunet_2023mar.onnx").symlink_to(models_dir / "face_detection_yunet_2023mar.onnx")
+    monkeypatch.setenv("NODESWAP_MODELS", str(tmp_path))
+    monkeypatch.setattr("nodeswap.models.user_models_dir", lambda: tmp_path / "user")
+    monkeypatch.setattr("nodeswap.models.cache_dir", lambda: tmp_path / "cache")
+    node = make()
+    assert node._variant.fixed == (640, 640)
+    image = cv2.imread(str(media_dir / "photos" / PHOTOS[0]))
+    fixed = largest(node.process(frame=Frame(image))["faces"])
+    monkeypatch.setenv("NODESWAP_MODELS", str(models_dir))
+    dynamic = largest(make().process(frame=Frame(image))["faces"])
+    assert detect.iou_matrix(np.array([fixed.box]), np.array([dynamic.box]))[0, 0] > 0.8
+
+
 def test_corrupt_model_gives_a_node_load_error(tmp_path, monkeypatch):
     (tmp_path / "yunet_s_dynamic.onnx").write_bytes(b"not a model at all")
     monkeypatch.setenv("NODESWAP_MODELS", str(tmp_path))

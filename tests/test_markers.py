@@ -188,3 +188,13 @@ def test_smoothing_reduces_landmark_jitter_on_obama(models_dir, obama, monkeypat
     lag = float(np.linalg.norm(np.stack(tracks["raw"]) - np.stack(tracks["smooth"]), axis=2).mean() / width)
     assert jitter(tracks["smooth"]) < 0.6 * jitter(tracks["raw"])
     assert lag < 0.02
+
+
+def test_marker_replaces_blazeface_estimated_mouth_corners(models_dir, media_dir, monkeypatch):
+    monkeypatch.setenv("NODESWAP_MODELS", str(models_dir))
+    image = cv2.imread(str(media_dir / "photos" / "000010.jpg"))
+    face = max(detect_faces(image, model="blazeface"), key=lambda f: f.width)
+    assert face.extra.get("kps_estimated") is True
+    out = make_marker(smoothing=False).process(frame=Frame(image), faces=(face,))["faces"][0]
+    assert "kps_estimated" not in out.extra
+    np.testing.assert_allclose(out.kps, kps_from_landmarks(out.landmarks, "facemesh"))

@@ -12,6 +12,7 @@ mouth corner, image-right mouth corner.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -170,6 +171,7 @@ def decode_yunet(outputs: dict[str, np.ndarray], width: int, height: int, thresh
     return Detections(np.concatenate(boxes), np.concatenate(scores), np.concatenate(kps))
 
 
+@lru_cache(maxsize=8)
 def retinaface_priors(width: int, height: int) -> np.ndarray:
     """RetinaFace anchors (cx, cy, w, h) in 0..1: sizes 16,32 / 64,128 / 256,512 at strides 8/16/32."""
     priors = []
@@ -263,6 +265,7 @@ def decode_centerface(
     return Detections(boxes, heat[rows, cols], kps)
 
 
+@lru_cache(maxsize=1)
 def blazeface_anchors() -> np.ndarray:
     """BlazeFace front (128 px) anchor centres in pixels: 2 per cell at stride 8, 6 per cell at stride 16."""
     centres = []
