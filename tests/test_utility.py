@@ -49,8 +49,10 @@ def test_delay_holds_frames_then_lets_them_out_on_time() -> None:
         result = node.process(frame=Frame(np.zeros((2, 2, 3), np.uint8), index=i, time=time.perf_counter()))
         if result is not None:
             out.append((time.perf_counter(), result["frame"]))
-    assert 14 <= len(out) <= 17  # the first ~200 ms of frames fill the buffer
-    assert [f.index for _, f in out] == list(range(len(out)))
+    assert 10 <= len(out) <= 17  # the first ~200 ms of frames fill the buffer
+    indices = [f.index for _, f in out]
+    assert indices[0] == 0 and indices == sorted(set(indices))  # in order (a stall may skip overdue ones)
+    assert node.skipped == indices[-1] + 1 - len(out)
     errors = [(t - (f.time + 0.2)) * 1000 for t, f in out]
     assert np.median(np.abs(errors)) < 15, errors
     node.values = {"ms": 0}
