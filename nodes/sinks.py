@@ -90,6 +90,8 @@ class VideoSink(Node):
             raise NodeLoadError(self.id, f"output {out}: use one of {', '.join(VIDEO_CONTAINERS)}")
         if out.is_dir():
             raise NodeLoadError(self.id, f"output {out} is a folder: give a file name")
+        if any(same_file(src, out) for src in ctx.source_paths):
+            raise NodeLoadError(self.id, f"output {out} is the input file: choose another path")
         self._out = out
         self._ffmpeg = shutil.which("ffmpeg")
         if self._ffmpeg is None:
@@ -213,6 +215,8 @@ class ImageSequenceSink(Node):
         if str(self.values["path"] or "").strip() and folder.is_file():
             raise NodeLoadError(self.id, f"output {folder} is a file: give a folder")
         self._folder = output_path(self.id, self.values["path"], "folder")
+        if any(same_file(src, self._folder) for src in ctx.source_paths):
+            raise NodeLoadError(self.id, f"output folder {self._folder} is the input folder: choose another")
 
     def name(self, index: int) -> Path:
         assert self._folder is not None

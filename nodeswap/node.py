@@ -118,10 +118,12 @@ def _short(value: Any) -> str:
 
 @dataclass
 class LoadContext:
-    """What ``Node.load`` may use: the node's id and the live/offline mode."""
+    """What ``Node.load`` may use: the node's id, the live/offline mode, and the
+    media paths the graph's sources read (so a sink can refuse to overwrite them)."""
 
     node_id: str = ""
     live: bool = False
+    source_paths: tuple[str, ...] = ()
 
 
 class Node:

@@ -111,10 +111,16 @@ class Scheduler:
             if step.node_id not in self.instances and not step.bypass:
                 self.instances[step.node_id] = self._make(step)
 
+    def _context(self, node_id: str) -> LoadContext:
+        paths = tuple(
+            str(self.graph.param_values(s.node_id).get("path") or "") for s in self.steps if s.is_source
+        )
+        return LoadContext(node_id, self.live, tuple(p for p in paths if p))
+
     def _make(self, step: Step) -> Node:
         node = step.cls(step.node_id, self.graph.param_values(step.node_id))
         try:
-            node.load(LoadContext(step.node_id, self.live))
+            node.load(self._context(step.node_id))
         except NodeLoadError as exc:
             node.unload()
             if not exc.node_id:
@@ -285,7 +291,7 @@ class Scheduler:
         step = next(s for s in self.steps if s.node_id == node_id)
         node = step.cls(node_id, params)
         try:
-            node.load(LoadContext(node_id, self.live))
+            node.load(self._context(node_id))
         except Exception as exc:  # report and keep the old instance running
             node.unload()
             message = str(exc) if isinstance(exc, NodeLoadError) else f"failed to load: {exc}"

@@ -120,3 +120,18 @@ def test_real_process_exit_code_and_message(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "run.py", "validate", str(bad)], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2
     assert "node 'x': unknown node type 'no.such'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_run_refuses_to_overwrite_its_input(tmp_path: Path, obama: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = {
+        "format": "nodeswap.graph",
+        "version": 1,
+        "nodes": {"source": {"type": "source.media"}, "sink": {"type": "sink.video"}},
+        "links": [{"from": "source.frame", "to": "sink.frame"}],
+    }
+    graph = tmp_path / "copy.json"
+    graph.write_text(json.dumps(data))
+    before = obama.stat().st_mtime
+    assert cli.main(["run", str(graph), "--set", f"source.path={obama}", "--set", f"sink.path={obama}"]) == 2
+    assert "is the input file" in capsys.readouterr().err
+    assert obama.stat().st_mtime == before
