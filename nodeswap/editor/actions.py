@@ -190,7 +190,7 @@ class Actions:
             return
         file = Path(path)
         try:
-            graph, issues = open_graph(file)
+            graph, issues = open_graph(file, self.registry)
         except GraphError as exc:
             self.dialogs.message("Cannot open", f"{path}:\n" + "\n".join(str(i.message) for i in exc.issues))
             self.status(f"cannot open {path}: {exc.issues[0].message if exc.issues else exc}", error=True)

@@ -126,7 +126,7 @@ class EditorApp(Actions):
             self.recovery.clear()
             return
         try:
-            graph, issues = self.recovery.load()
+            graph, issues = self.recovery.load(self.registry)
         except UserError as exc:
             self.status(f"cannot restore: {exc}", error=True)
             return

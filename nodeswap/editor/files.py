@@ -12,6 +12,7 @@ from typing import Any
 
 from .. import graph_io
 from ..graph import Graph
+from ..registry import Registry
 
 log = logging.getLogger(__name__)
 PRESETS = Path(__file__).resolve().parent.parent.parent / "graphs"
@@ -101,9 +102,9 @@ class Recovery:
         meta.setdefault("time", self.graph_path.stat().st_mtime)
         return meta
 
-    def load(self) -> tuple[Graph, list[Any]]:
+    def load(self, registry: Registry | None = None) -> tuple[Graph, list[Any]]:
         text = self.graph_path.read_text(encoding="utf-8")
-        return graph_io.build(graph_io.parse_text(text, str(self.graph_path)))
+        return graph_io.build(graph_io.parse_text(text, str(self.graph_path)), registry)
 
     def clear(self) -> None:
         for path in (self.graph_path, self.meta_path):
@@ -115,7 +116,7 @@ class Recovery:
                 log.warning("cannot remove %s: %s", path, exc)
 
 
-def open_graph(path: str | Path) -> tuple[Graph, list[Any]]:
+def open_graph(path: str | Path, registry: Registry | None = None) -> tuple[Graph, list[Any]]:
     """A graph from a file plus its problems; a broken file still gives its valid part.
 
     Raises GraphError only when there is nothing to show (unreadable file, not JSON).
@@ -129,4 +130,4 @@ def open_graph(path: str | Path) -> tuple[Graph, list[Any]]:
         raise GraphError("file not found", str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise GraphError(f"cannot read: {exc}", str(path)) from None
-    return graph_io.build(graph_io.parse_text(text, str(path)))
+    return graph_io.build(graph_io.parse_text(text, str(path)), registry)

@@ -34,6 +34,12 @@ def unset_param(graph: Graph, node_id: str, name: str) -> None:
     graph._emit("param", (node_id, name, default))
 
 
+def _restore_order(graph: Graph, order: list[Link]) -> None:
+    """Put the links back in their earlier order (undo gives the same file, byte for byte)."""
+    rank = {link: i for i, link in enumerate(order)}
+    graph.links.sort(key=lambda link: rank.get(link, len(rank)))
+
+
 @dataclass
 class AddNode:
     type_id: str
@@ -58,9 +64,11 @@ class RemoveNodes:
     _entries: dict[str, NodeEntry] = field(default_factory=dict)
     _layout: dict[str, Pos] = field(default_factory=dict)
     _links: list[Link] = field(default_factory=list)
+    _order: list[Link] = field(default_factory=list)
 
     def do(self, graph: Graph) -> None:
         ids = [n for n in self.node_ids if n in graph.nodes]
+        self._order = list(graph.links)
         self._entries = {n: graph.nodes[n] for n in ids}
         self._layout = {n: graph.layout[n] for n in ids if n in graph.layout}
         self._links = [link for link in graph.links if link.src in ids or link.dst in ids]
@@ -72,6 +80,7 @@ class RemoveNodes:
             graph.add_node(e.type, node_id, dict(e.params), self._layout.get(node_id), e.title, e.bypass)
         for link in self._links:
             graph.link(link.src, link.src_port, link.dst, link.dst_port)
+        _restore_order(graph, self._order)
 
 
 @dataclass
@@ -79,9 +88,11 @@ class AddLink:
     link: Link
     label: str = "link"
     _replaced: list[Link] = field(default_factory=list)
+    _order: list[Link] = field(default_factory=list)
 
     def do(self, graph: Graph) -> None:
         graph.check_link(self.link)  # raises LinkError before anything changes
+        self._order = list(graph.links)
         new = self.link
         self._replaced = [x for x in graph.links if x.dst == new.dst and x.dst_port == new.dst_port and x != new]
         graph.link(new.src, new.src_port, new.dst, new.dst_port)
@@ -90,18 +101,22 @@ class AddLink:
         graph.unlink(self.link)
         for old in self._replaced:
             graph.link(old.src, old.src_port, old.dst, old.dst_port)
+        _restore_order(graph, self._order)
 
 
 @dataclass
 class RemoveLink:
     link: Link
     label: str = "unlink"
+    _order: list[Link] = field(default_factory=list)
 
     def do(self, graph: Graph) -> None:
+        self._order = list(graph.links)
         graph.unlink(self.link)
 
     def undo(self, graph: Graph) -> None:
         graph.link(self.link.src, self.link.src_port, self.link.dst, self.link.dst_port)
+        _restore_order(graph, self._order)
 
 
 _UNSET = object()

@@ -258,7 +258,8 @@ class Runner:
             except queue.Empty:
                 return
             if kind == "finished":
-                if scheduler is self._scheduler:
+                # a rebuild halts and restarts the threads, which leaves a stale "finished" behind
+                if scheduler is self._scheduler and not scheduler.running:
                     self._stop()
                     stats = self._stats
                     self._emit("finished", "", f"{stats.get('frames', 0)} frames in {stats.get('seconds', 0):.1f} s")

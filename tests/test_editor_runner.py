@@ -1,0 +1,153 @@
+"""The editor's Runner thread on real Scheduler runs of small nodes (no display)."""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from nodeswap.editor.runner import Runner, path_problems, run_problems
+from nodeswap.graph import Graph
+from tests.gui.toys import Collect, toy_registry
+
+
+@pytest.fixture
+def runner() -> Iterator[Runner]:
+    r = Runner()
+    yield r
+    r.shutdown()
+
+
+def chain(frames: int = 100000, delay_ms: int = 5) -> Graph:
+    g = Graph(toy_registry())
+    g.add_node("source.counter", "src", {"frames": frames, "delay_ms": delay_ms})
+    g.add_node("filter.gain", "gain", {"gain": 1.0})
+    g.add_node("sink.collect", "out")
+    g.link("src", "frame", "gain", "frame")
+    g.link("gain", "frame", "out", "frame")
+    return g
+
+
+def wait_event(r: Runner, kind: str, timeout: float = 10.0) -> tuple[str, str, str]:
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        try:
+            event = r.events.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        seen.append(event)
+        if event[0] == kind:
+            return event
+    raise AssertionError(f"no '{kind}' event in {timeout} s; saw {seen}")
+
+
+def wait_until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def test_offline_run_to_the_end(runner: Runner) -> None:
+    Collect.seen.clear()
+    runner.start(chain(frames=30, delay_ms=0), live=False)
+    wait_event(runner, "finished")
+    assert [i for i, _ in Collect.seen] == list(range(30))
+    assert runner.state == "idle" and runner.stats()["frames"] == 30
+    assert runner.latest("out") == {} and runner.latest("gain")["frame"].index == 29  # kept for the preview
+
+
+def test_param_change_applies_on_next_frame_without_restart(runner: Runner) -> None:
+    Collect.seen.clear()
+    runner.start(chain(), live=True)
+    wait_until(lambda: len(Collect.seen) > 3)
+    runner.set_param("gain", "gain", 2.0)
+    wait_until(lambda: Collect.seen[-1][1] == 200)
+    first_new = next(i for i, (_, v) in enumerate(Collect.seen) if v == 200)
+    assert all(v == 100 for _, v in Collect.seen[:first_new])
+    assert Collect.seen[first_new][0] > 0  # same run: the frame counter went on
+    runner.stop()
+    wait_until(lambda: runner.state == "idle")
+
+
+def test_paused_run_rerenders_the_current_frame_on_param_change(runner: Runner) -> None:
+    Collect.seen.clear()
+    runner.start(chain(), live=True)
+    wait_until(lambda: len(Collect.seen) > 3)
+    runner.pause()
+    wait_until(lambda: runner.state == "paused")
+    time.sleep(0.3)
+    count = len(Collect.seen)
+    time.sleep(0.3)
+    assert len(Collect.seen) == count  # really paused
+    runner.set_param("gain", "gain", 0.5)
+    wait_until(lambda: len(Collect.seen) > count)
+    time.sleep(0.2)
+    assert Collect.seen[-1][1] == 50
+    assert Collect.seen[-1][0] == Collect.seen[count - 1][0]  # the same frame again
+    runner.step()
+    wait_until(lambda: Collect.seen[-1][0] > Collect.seen[count - 1][0])
+    runner.resume()
+    wait_until(lambda: runner.state == "running")
+
+
+def test_reload_param_loads_in_background_and_a_failed_load_keeps_running(runner: Runner) -> None:
+    Collect.seen.clear()
+    runner.start(chain(), live=True)
+    wait_until(lambda: len(Collect.seen) > 3)
+    runner.set_param("gain", "model", "b")
+    wait_event(runner, "reloaded")
+    runner.set_param("gain", "model", "broken")
+    kind, node_id, message = wait_event(runner, "error")
+    assert node_id == "gain" and "models fetch broken" in message
+    count = len(Collect.seen)
+    wait_until(lambda: len(Collect.seen) > count + 3)  # frames keep flowing on the old instance
+    assert runner.state == "running"
+
+
+def test_rewiring_while_running(runner: Runner) -> None:
+    Collect.seen.clear()
+    g = chain()
+    runner.start(g.copy(), live=True)
+    wait_until(lambda: len(Collect.seen) > 3)
+    g.remove_node("gain")
+    runner.rebuild(g.copy())  # sink unlinked: not applied, the old wiring runs on
+    kind, _, message = wait_event(runner, "problem")
+    assert "required input is not linked" in message
+    g.link("src", "frame", "out", "frame")
+    g.add_node("detect.toy", "find")
+    g.link("src", "frame", "find", "frame")
+    g.link("find", "faces", "out", "faces")
+    runner.rebuild(g.copy())
+    wait_event(runner, "rebuilt")
+    wait_until(lambda: runner.latest("find") is not None and runner.state == "running")
+    assert "gain" not in runner._scheduler.instances
+
+
+def test_load_failure_names_the_node(runner: Runner) -> None:
+    g = chain()
+    g.set_param("gain", "model", "broken")
+    runner.start(g, live=False)
+    kind, node_id, message = wait_event(runner, "load_failed")
+    assert node_id == "gain" and "node 'gain'" in message
+    assert runner.state == "idle"
+
+
+def test_run_problems_name_the_param_to_set() -> None:
+    g = Graph(toy_registry())
+    g.add_node("source.file", "src")
+    g.add_node("sink.collect", "out")
+    g.link("src", "frame", "out", "frame")
+    problems = run_problems(g)
+    assert [str(p) for p in problems] == ["node 'src' param 'path': is empty: set it to a file"]
+    assert path_problems(g, "src") == {"path": "is empty: set it to a file"}
+    g.set_param("src", "path", "/no/such/file.mp4")
+    assert "file not found" in str(run_problems(g)[0])
+    assert path_problems(g, "out") == {}  # an output path may be empty
+    g.remove_node("out")
+    assert "no sink" in str(run_problems(g)[0])
