@@ -28,6 +28,7 @@ from .graph import Graph
 from .node import LoadContext, Node
 from .plan import Step, compile_plan
 from .stats import GraphStats, NodeStats, stats_report
+from .types import Frame
 
 log = logging.getLogger(__name__)
 _STOP = object()
@@ -441,6 +442,8 @@ class Scheduler:
         if outputs is None:
             return False
         for port, value in outputs.items():
+            if isinstance(value, Frame) and value.image.flags.writeable:
+                value.image.flags.writeable = False  # downstream nodes must not mutate their inputs
             packet.values[(step.node_id, port)] = value
         self._latest[step.node_id] = outputs
         if step.is_source and "frame" in outputs:

@@ -245,3 +245,35 @@ def test_a_bypassed_node_is_not_loaded_until_enabled() -> None:
     s.stop()
     deltas = [(int(f.image[0, 0, 0]) - f.index % 256) % 256 for f in sink.received]
     assert deltas[0] == 0 and deltas[-1] == 10
+
+
+def test_frames_are_read_only_downstream_so_inputs_cannot_be_mutated() -> None:
+    from dataclasses import replace as dc_replace
+
+    from nodeswap.node import Node, Port
+    from nodeswap.types import FRAME, Frame
+
+    class Scribble(Node):
+        """Writes into its input: a bug the scheduler must catch."""
+
+        type_id = "test.scribble"
+        title = "Scribble"
+        category = "filter"
+        inputs = (Port("frame", FRAME),)
+        outputs = (Port("frame", FRAME),)
+
+        def process(self, frame: Frame) -> dict[str, object]:
+            frame.image[0, 0, 0] = 255
+            return {"frame": dc_replace(frame)}
+
+    reg = toy_registry()
+    reg.add(Scribble)
+    g = Graph(reg)
+    g.add_node("test.counter", "source", {"count": 3})
+    g.add_node("test.scribble", "bad")
+    g.add_node("test.recorder", "sink")
+    g.link("source", "frame", "bad", "frame")
+    g.link("bad", "frame", "sink", "frame")
+    s, sink = run_and_keep(g)
+    assert s.stats()["nodes"]["bad"]["errors"] == 3
+    assert [int(f.image[0, 0, 0]) for f in sink.received] == [0, 1, 2]
