@@ -151,7 +151,7 @@ def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
 
 def kps_from_landmarks(landmarks: np.ndarray) -> np.ndarray | None:
     """Five keypoints (eyes, nose tip, mouth corners; image left first) from 468/68/106 landmarks."""
-    lm = np.asarray(landmarks, np.float64)
+    lm = np.asarray(landmarks, np.float64)[:, :2]
     if len(lm) == 468:
         return np.array([(lm[33] + lm[133]) / 2, (lm[362] + lm[263]) / 2, lm[1], lm[61], lm[291]])
     if len(lm) == 68:
@@ -169,15 +169,18 @@ def unit_to_frame(
 ) -> np.ndarray | None:
     """Similarity from the unit-face frame to the frame, fitted to the best points the face has.
 
+    The fit maps the face's points onto the template (as DeepFaceLab and insightface
+    do; least squares is not symmetric) and is then inverted.
+
     prefer: landmark layouts in order of preference; the 5 keypoints are the fallback.
     exclude_moving: for 468 points, fit only the points that do not move with expression.
     """
     if landmarks is not None and len(landmarks) in prefer:
         n = len(landmarks)
         idx = _STABLE_468 if (n == 468 and exclude_moving) else FIT_POINTS[n]
-        return umeyama(MEAN_FACE[n][idx], np.asarray(landmarks, np.float64)[idx])
+        return invert(umeyama(np.asarray(landmarks, np.float64)[idx, :2], MEAN_FACE[n][idx]))
     if kps is not None and len(kps) >= 5:
-        return umeyama(MEAN_FACE[5], np.asarray(kps, np.float64)[:5])
+        return invert(umeyama(np.asarray(kps, np.float64)[:5], MEAN_FACE[5]))
     return None
 
 
@@ -215,7 +218,7 @@ def template_to_frame(
         if points is None:
             return None
         size = 112 if template == "arcface_112" else 128
-        return umeyama(arcface_template(size), np.asarray(points, np.float64)[:5])
+        return invert(umeyama(np.asarray(points, np.float64)[:5], arcface_template(size)))
     raise ValueError(f"unknown template {template!r} (use one of {', '.join(TEMPLATES)})")
 
 

@@ -1,0 +1,275 @@
+"""Face swappers on ONNX models: InsightFace inswapper_128 (one photo) and DeepFaceLab DFM (trained identity).
+
+Both write Face.swapped in the face's aligned crop space; a face without a crop
+is aligned with the model's own template first (ArcFace 128 / DFL whole face).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from nodeswap.errors import NodeLoadError
+from nodeswap.models import files_with_suffix, find_file, model_path
+from nodeswap.node import LoadContext, Node, Param, Port
+from nodeswap.runtime import DEVICES, session
+from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped
+
+from .aligners import align_face
+from .ops import embed
+
+INSWAP_SIZE = 128
+EMAP_SHAPE = (512, 512)
+
+
+def _dims(shape: Any) -> list[int | str]:
+    return ["?" if not isinstance(d, int) or d <= 0 else d for d in shape]
+
+
+def _fits(got: list[int | str], want: tuple[int | None, ...]) -> bool:
+    """A model shape fits when the ranks agree and every fixed dim matches (None / symbolic = any)."""
+    return len(got) == len(want) and all(w is None or g == "?" or g == w for g, w in zip(got, want, strict=True))
+
+
+def check_tensor(kind: str, tensors: dict[str, list[int | str]], name: str, want: tuple[int | None, ...],
+                 file: str, node_id: str) -> None:
+    """Raise NodeLoadError saying which input/output of ``file`` is missing or has the wrong shape."""
+    shown = "[" + ",".join("N" if w is None else str(w) for w in want) + "]"
+    if name not in tensors:
+        have = ", ".join(f"'{n}' {s}" for n, s in tensors.items()) or "none"
+        raise NodeLoadError(node_id, f"model {file}: no {kind} '{name}' {shown} (it has {have})")
+    if not _fits(tensors[name], want):
+        raise NodeLoadError(node_id, f"model {file}: {kind} '{name}' is {tensors[name]}, expected {shown}")
+
+
+def last_initializer(path: Path, node_id: str) -> np.ndarray:
+    """The last graph initializer of an ONNX file (inswapper's identity projection, 'emap')."""
+    import onnx
+    from onnx import numpy_helper
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf decode errors have several types
+        raise NodeLoadError(node_id, f"model {path.name} is not a readable ONNX file: {exc}") from None
+    if not model.graph.initializer:
+        raise NodeLoadError(node_id, f"model {path.name} has no initializers (no emap): not an inswapper model")
+    return numpy_helper.to_array(model.graph.initializer[-1])
+
+
+def resolve_model(value: str, default_name: str, node_id: str, param: str) -> Path:
+    """The model file of a path param: the given file, or ``default_name`` from the model folders."""
+    if not value:
+        return model_path(default_name, node_id)
+    path = Path(value).expanduser()
+    if path.is_file():
+        return path
+    found = find_file(path.name) if path.parent == Path(".") else None
+    if found:
+        return found
+    raise NodeLoadError(node_id, f"param '{param}': file not found: {value}")
+
+
+def _rgb_blob(crop_bgr: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray((crop_bgr[..., ::-1].astype(np.float32) / 255.0).transpose(2, 0, 1)[None])
+
+
+def _fit(image: np.ndarray, size: int) -> np.ndarray:
+    if image.shape[0] == size and image.shape[1] == size:
+        return image
+    return cv2.resize(image, (size, size), interpolation=cv2.INTER_CUBIC if size > image.shape[0] else cv2.INTER_AREA)
+
+
+class InSwapper(Node):
+    """InsightFace inswapper_128: puts the face from one photo on every face (ArcFace identity).
+
+    The source photo's largest face gives a w600k_r50 ArcFace embedding, projected
+    by the model's emap. Each target face is cut with insightface's 128 template.
+    """
+
+    type_id = "swap.inswapper"
+    title = "InsightFace swapper"
+    category = "swapper"
+    inputs = (Port("frame", FRAME, "the frame the faces are in"), Port("faces", FACES, "faces to swap"))
+    outputs = (Port("faces", FACES, "faces with .swapped (128 px)"),)
+    params = (
+        Param("source", "path", "", required=True, reload=True, help="Photo of the face to put on the targets"),
+        Param("model", "path", "", reload=True, help="inswapper_128.onnx; empty = from the model folders"),
+        Param("recognizer", "path", "", reload=True, help="w600k_r50.onnx (ArcFace); empty = from the model folders"),
+        Param("alignment", "choice", "own", choices=("own", "upstream"),
+              help="own: insightface's 128 crop from the keypoints (what the model was trained on); "
+                   "upstream: the aligner's crop, resized to 128"),
+        Param("device", "choice", "auto", choices=DEVICES, reload=True, help="Where the models run"),
+    )
+
+    def __init__(self, node_id: str = "", params: dict[str, Any] | None = None) -> None:
+        super().__init__(node_id, params)
+        self._session: Any = None
+        self._latent: np.ndarray | None = None
+
+    def load(self, ctx: LoadContext) -> None:
+        node_id = ctx.node_id or self.id
+        v = self.values
+        if not v["source"]:
+            raise NodeLoadError(node_id, "param 'source' is empty: set it to a photo of the new face")
+        swapper_file = resolve_model(v["model"], "inswapper_128", node_id, "model")
+        recognizer_file = resolve_model(v["recognizer"], "w600k_r50", node_id, "recognizer")
+        sess = session(swapper_file, v["device"])
+        ins = {i.name: _dims(i.shape) for i in sess.get_inputs()}
+        outs = {o.name: _dims(o.shape) for o in sess.get_outputs()}
+        check_tensor("input", ins, "target", (None, 3, INSWAP_SIZE, INSWAP_SIZE), swapper_file.name, node_id)
+        check_tensor("input", ins, "source", (None, 512), swapper_file.name, node_id)
+        check_tensor("output", outs, "output", (None, 3, INSWAP_SIZE, INSWAP_SIZE), swapper_file.name, node_id)
+        emap = last_initializer(swapper_file, node_id)
+        if emap.shape != EMAP_SHAPE:
+            raise NodeLoadError(node_id, f"model {swapper_file.name}: last initializer is {list(emap.shape)}, "
+                                         "expected the 512x512 emap")
+        recognizer = embed.Recognizer(session(recognizer_file, v["device"]), embed.ARCFACE_STD, node_id,
+                                      f"recognizer {recognizer_file.name}")
+        image, face = embed.largest_face(v["source"], node_id, "source photo")
+        identity = recognizer.embed(image, face.kps)
+        if identity.shape != (512,):
+            raise NodeLoadError(node_id, f"recognizer {recognizer_file.name} gives {identity.shape[0]} values, "
+                                         "expected a 512-d ArcFace embedding")
+        self._latent = embed.normalize(identity @ emap.astype(np.float32)).reshape(1, 512)
+        self._session = sess
+
+    def unload(self) -> None:
+        self._session, self._latent = None, None
+
+    def process(self, frame: Frame, faces: tuple[Face, ...]) -> dict[str, Any]:
+        return {"faces": tuple(self.swap_face(frame.image, face) for face in faces)}
+
+    def swap_face(self, image: np.ndarray, face: Face) -> Face:
+        upstream = self.values["alignment"] == "upstream" and face.aligned is not None
+        aligned = face.aligned if upstream else align_face(image, face, "arcface_128", INSWAP_SIZE,
+                                                            interpolation=cv2.INTER_LINEAR)
+        if aligned is None:
+            return face
+        crop = _fit(aligned.image, INSWAP_SIZE)
+        out = self._session.run(["output"], {"target": _rgb_blob(crop), "source": self._latent})[0]
+        rgb = np.clip(out[0].transpose(1, 2, 0) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        new = _fit(np.ascontiguousarray(rgb[..., ::-1]), aligned.size)
+        return replace(face, aligned=aligned, swapped=Swapped(image=new))
+
+
+def _dfm_help() -> str:
+    found = ", ".join(p.name for p in files_with_suffix(".dfm")[:12])
+    return "DeepFaceLab .dfm model (a path, or a file name from the model folders" + (
+        f"; found: {found})" if found else "; none found there yet)")
+
+
+class DFMSwapper(Node):
+    """DeepFaceLab DFM model: swaps every face to the identity the model was trained on, with masks.
+
+    Uses the upstream aligned crop (DFL users align whole faces at coverage 2.2)
+    or aligns itself with the DFL whole-face template at the model's resolution.
+    """
+
+    type_id = "swap.dfm"
+    title = "DFM swapper"
+    category = "swapper"
+    inputs = (Port("frame", FRAME, "the frame the faces are in"), Port("faces", FACES, "faces to swap"))
+    outputs = (Port("faces", FACES, "faces with .swapped and the model's masks"),)
+    params = (
+        Param("model", "path", "", required=True, reload=True, must_exist=False, help=_dfm_help()),
+        Param("morph_factor", "float", 0.75, min=0.0, max=1.0, step=0.01,
+              help="How much of the trained identity (models with morph_value only)"),
+        Param("pre_sharpen", "float", 0.0, min=0.0, max=10.0, step=0.1, help="Sharpen the face before the model"),
+        *(Param(f"pre_gamma_{c}", "float", 1.0, min=0.01, max=4.0, step=0.01, help=f"Gamma of {c.upper()} in")
+          for c in "rgb"),
+        *(Param(f"post_gamma_{c}", "float", 1.0, min=0.01, max=4.0, step=0.01, help=f"Gamma of {c.upper()} out")
+          for c in "rgb"),
+        Param("two_pass", "bool", False, help="Run the model again on its own output"),
+        Param("device", "choice", "auto", choices=DEVICES, reload=True, help="Where the model runs"),
+    )
+
+    def __init__(self, node_id: str = "", params: dict[str, Any] | None = None) -> None:
+        super().__init__(node_id, params)
+        self._session: Any = None
+        self._face_input = ""
+        self._morph_input = ""
+        self._outputs: list[str] = []
+        self.resolution = 0
+
+    def load(self, ctx: LoadContext) -> None:
+        node_id = ctx.node_id or self.id
+        if not self.values["model"]:
+            names = ", ".join(p.name for p in files_with_suffix(".dfm")) or "none in the model folders"
+            raise NodeLoadError(node_id, f"param 'model' is empty: set it to a .dfm file (available: {names})")
+        path = resolve_model(self.values["model"], "", node_id, "model")
+        sess = session(path, self.values["device"])
+        ins = sess.get_inputs()
+        if not ins or "in_face" not in ins[0].name or len(ins) > 2:
+            raise NodeLoadError(node_id, f"model {path.name}: expected input 'in_face:0' [N,H,W,3] and optionally "
+                                         f"'morph_value:0' [1], got {[(i.name, _dims(i.shape)) for i in ins]}")
+        shape = _dims(ins[0].shape)
+        if len(shape) != 4 or shape[3] != 3 or not isinstance(shape[1], int) or shape[1] != shape[2]:
+            raise NodeLoadError(node_id, f"model {path.name}: input '{ins[0].name}' is {shape}, expected [N,H,W,3] "
+                                         "with a fixed square size")
+        if len(ins) == 2 and "morph_value" not in ins[1].name:
+            raise NodeLoadError(node_id, f"model {path.name}: second input '{ins[1].name}' should be 'morph_value:0'")
+        outs = [o.name for o in sess.get_outputs()]
+        self._outputs = [self._output(outs, key, path.name, node_id)
+                         for key in ("out_face_mask", "out_celeb_face", "out_celeb_face_mask")]
+        self._session, self.resolution = sess, int(shape[1])
+        self._face_input = ins[0].name
+        self._morph_input = ins[1].name if len(ins) == 2 else ""
+
+    @staticmethod
+    def _output(names: list[str], key: str, file: str, node_id: str) -> str:
+        exact = [n for n in names if n.split(":")[0] == key]
+        if exact:
+            return exact[0]
+        raise NodeLoadError(node_id, f"model {file}: no output '{key}:0' (outputs: {', '.join(names)})")
+
+    def unload(self) -> None:
+        self._session = None
+
+    def process(self, frame: Frame, faces: tuple[Face, ...]) -> dict[str, Any]:
+        return {"faces": tuple(self.swap_face(frame.image, face) for face in faces)}
+
+    def _run(self, face_bgr: np.ndarray) -> list[np.ndarray]:
+        feed = {self._face_input: face_bgr[None]}
+        if self._morph_input:
+            feed[self._morph_input] = np.array([self.values["morph_factor"]], np.float32)
+        return [r[0] for r in self._session.run(self._outputs, feed)]
+
+    def swap_face(self, image: np.ndarray, face: Face) -> Face:
+        aligned: Aligned | None = face.aligned
+        if aligned is None:
+            aligned = align_face(image, face, "dfl_whole_face", self.resolution)
+            if aligned is None:
+                return face
+        v = self.values
+        x = _fit(aligned.image, self.resolution).astype(np.float32) / 255.0
+        if v["pre_sharpen"] > 0:
+            x = cv2.addWeighted(x, 1.0 + v["pre_sharpen"], cv2.GaussianBlur(x, (0, 0), 1.0), -v["pre_sharpen"], 0)
+        x = gamma_bgr(np.clip(x, 0.0, 1.0), v["pre_gamma_r"], v["pre_gamma_g"], v["pre_gamma_b"])
+        face_mask, celeb, celeb_mask = self._run(x)
+        if v["two_pass"]:
+            _, celeb, celeb_mask = self._run(np.clip(celeb, 0.0, 1.0).astype(np.float32))
+        celeb = gamma_bgr(np.clip(celeb, 0.0, 1.0), v["post_gamma_r"], v["post_gamma_g"], v["post_gamma_b"])
+        size = aligned.size
+        new = _fit(np.clip(celeb * 255.0 + 0.5, 0, 255).astype(np.uint8), size)
+        swapped = Swapped(image=new, mask=_mask(celeb_mask, size), target_mask=_mask(face_mask, size))
+        return replace(face, aligned=aligned, swapped=swapped)
+
+
+def gamma_bgr(image: np.ndarray, r: float, g: float, b: float) -> np.ndarray:
+    """Per-channel gamma of a BGR float image in [0, 1]: x ** (1 / gamma) (gamma > 1 brightens)."""
+    if r == g == b == 1.0:
+        return image
+    exponents = np.array([1.0 / b, 1.0 / g, 1.0 / r], np.float32)
+    return np.power(image, exponents).astype(np.float32)
+
+
+def _mask(raw: np.ndarray, size: int) -> np.ndarray:
+    mask = np.clip(np.asarray(raw, np.float32).reshape(raw.shape[0], raw.shape[1]), 0.0, 1.0)
+    return _fit(mask, size)
+
+
+NODE_TYPES = [InSwapper, DFMSwapper]
