@@ -116,9 +116,13 @@ class FaceMerger(Node):
         if v["color_transfer"] != "none":
             transfer = blend.rct if v["color_transfer"] == "rct" else blend.lct
             new_face = transfer(new_face, blend.to_float(aligned.image[y0:y1, x0:x1]), mask[y0:y1, x0:x1])
-        new_face = blend.color_compress(new_face, v["color_compression"])
-        blend.paste_face(out, blend.to_uint8(new_face), soft[y0:y1, x0:x1], blend.shift_inverse(inverse, x0, y0),
-                         blend.INTERPOLATIONS[v["interpolation"]], v["poisson"])
+        new_face = blend.to_uint8(blend.color_compress(new_face, v["color_compression"]))
+        if v["poisson"]:  # in crop space against the target's crop: cheap, and the same at any frame size
+            moved = v["face_x_offset"] or v["face_y_offset"] or v["face_scale"] != 1.0
+            target = cv2.warpAffine(out, align.invert(inverse), (size, size)) if moved else aligned.image
+            new_face = blend.seamless(new_face, target[y0:y1, x0:x1], soft[y0:y1, x0:x1])
+        blend.paste_face(out, new_face, soft[y0:y1, x0:x1], blend.shift_inverse(inverse, x0, y0),
+                         blend.INTERPOLATIONS[v["interpolation"]])
 
 
 NODE_TYPES = [FaceMerger]

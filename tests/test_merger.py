@@ -230,13 +230,25 @@ def test_poisson_and_interpolations_run_inside_the_face(obama_face: tuple[np.nda
     swapped = swapped_face(image, face, (30, 30, 220))
     x1, y1, w, h = (int(v) for v in cv2.boundingRect(face.landmarks.astype(np.float32)))
     for params in ({"poisson": True}, {"interpolation": "bicubic"}, {"interpolation": "lanczos"},
-                   {"face_scale": 1.1, "face_y_offset": 0.02, "color_compression": 100, "mask_box": True}):
+                   {"face_scale": 1.1, "face_y_offset": 0.02, "color_compression": 100, "mask_box": True},
+                   {"poisson": True, "face_x_offset": 0.02}):
         out = merger(**params).process(frame=Frame(image), faces=(swapped,))["frame"].image
         changed = np.abs(out.astype(int) - image.astype(int)).max(axis=2) > 0
         assert changed.any(), params
         outside = changed.copy()
         outside[max(y1 - 45, 0) : y1 + h + 45, max(x1 - 45, 0) : x1 + w + 45] = False
         assert not outside.any(), params
+
+
+def test_poisson_blend_takes_the_target_colours_at_the_seam(obama_face: tuple[np.ndarray, Face]) -> None:
+    image, face = obama_face
+    swapped = swapped_face(image, face, (30, 30, 220))  # a flat red face: its gradient is zero
+    plain = merger(color_transfer="none").process(frame=Frame(image), faces=(swapped,))["frame"].image
+    poisson = merger(color_transfer="none", poisson=True).process(frame=Frame(image), faces=(swapped,))["frame"].image
+    region = align.polygon_mask(cv2.convexHull(face.landmarks.astype(np.float32))[:, 0], image.shape[:2]) > 0.5
+    error = {name: np.abs(out[region].astype(float) - image[region]).mean() for name, out in
+             (("plain", plain), ("poisson", poisson))}
+    assert error["poisson"] < 0.5 * error["plain"], error  # the membrane pulls it to the frame's colours
 
 
 def test_merger_speed_per_face(obama_face: tuple[np.ndarray, Face], media_dir: Path, models_dir: Path) -> None:
