@@ -228,3 +228,32 @@ def test_aligner_templates_and_options_on_a_real_face(photo_faces: list[tuple[np
     corners = np.array([[0, 0], [128, 0], [0, 128], [128, 128]], float)
     spread = np.abs(align.transform_points(align.invert(a), corners) - align.transform_points(align.invert(b), corners))
     assert spread.max() < 0.12 * face.width
+
+
+def test_project_markers_give_the_same_crop_from_468_68_and_106_points(photos: list[Path]) -> None:
+    """With nodes/detectors.py and nodes/markers.py: each landmark layout's mean face fits the same crop."""
+    from nodes.detectors import FaceDetector
+    from nodes.markers import FaceMarker
+
+    detector = FaceDetector("det", {"device": "cpu", "smoothing": False})
+    detector.load(LoadContext("det"))
+    markers = {}
+    for model in ("facemesh", "pfld68", "pfld106"):
+        markers[model] = FaceMarker("mark", {"device": "cpu", "model": model, "smoothing": False})
+        markers[model].load(LoadContext("mark"))
+    spreads = []
+    for path in photos[:12]:
+        frame = Frame(cv2.imread(str(path)))
+        faces = detector.process(frame=frame)["faces"][:1]
+        if not faces or faces[0].width < 80:
+            continue
+        corners = {}
+        for model, marker in markers.items():
+            face = marker.process(frame=frame, faces=faces)["faces"][0]
+            aligned = align_face(frame.image, face, "dfl_whole_face", 256)
+            corners[model] = align.transform_points(aligned.inverse, np.array([[0, 0], [256, 0], [0, 256]], float))
+        for model in ("pfld68", "pfld106"):
+            spreads.append(np.abs(corners[model] - corners["facemesh"]).max() / faces[0].width)
+    assert len(spreads) >= 12
+    # the crop corners agree within 12 % of the face width for the median face (measured: 6 %)
+    assert np.median(spreads) < 0.12, spreads

@@ -264,7 +264,7 @@ def hull_points(landmarks: np.ndarray | None, to_unit_frame: np.ndarray | None) 
     """Points whose convex hull is the face: the landmarks, or the mean face (no
     forehead) mapped through the fit when the face has only keypoints."""
     if landmarks is not None and len(landmarks) >= 3:
-        return np.asarray(landmarks, np.float64)
+        return np.asarray(landmarks, np.float64)[:, :2]
     if to_unit_frame is not None:
         return transform_points(to_unit_frame, MEAN_FACE[68])
     return None
