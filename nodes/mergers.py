@@ -112,11 +112,13 @@ class FaceMerger(Node):
         if bounds is None:
             return
         x0, y0, x1, y1 = bounds  # work on the part of the crop the mask covers
-        new_face = blend.to_float(image[y0:y1, x0:x1])
-        if v["color_transfer"] != "none":
-            transfer = blend.rct if v["color_transfer"] == "rct" else blend.lct
-            new_face = transfer(new_face, blend.to_float(aligned.image[y0:y1, x0:x1]), mask[y0:y1, x0:x1])
-        new_face = blend.to_uint8(blend.color_compress(new_face, v["color_compression"]))
+        new_face = image[y0:y1, x0:x1]
+        if v["color_transfer"] == "rct":
+            new_face = blend.rct(new_face, aligned.image[y0:y1, x0:x1], mask[y0:y1, x0:x1])
+        elif v["color_transfer"] == "lct":
+            lct = blend.lct(blend.to_float(new_face), blend.to_float(aligned.image[y0:y1, x0:x1]), mask[y0:y1, x0:x1])
+            new_face = blend.to_uint8(lct)
+        new_face = blend.color_compress(new_face, v["color_compression"])
         if v["poisson"]:  # in crop space against the target's crop: cheap, and the same at any frame size
             moved = v["face_x_offset"] or v["face_y_offset"] or v["face_scale"] != 1.0
             target = cv2.warpAffine(out, align.invert(inverse), (size, size)) if moved else aligned.image

@@ -71,6 +71,10 @@ def test_rct_matches_lab_mean_and_spread() -> None:
     out2 = blend.rct(source, target2, half)
     assert np.allclose(cv2.cvtColor(out2, cv2.COLOR_BGR2LAB)[:, :32].reshape(-1, 3).mean(0),
                        tgt_lab.mean(0), atol=1.5)
+    # the 8-bit path gives the same picture within a couple of levels
+    eight = blend.rct(blend.to_uint8(source), blend.to_uint8(target), mask)
+    assert eight.dtype == np.uint8
+    assert np.abs(eight.astype(float) - blend.to_uint8(out)).mean() < 2.0
 
 
 def test_lct_matches_mean_and_covariance() -> None:
@@ -113,8 +117,12 @@ def test_paste_lands_where_the_crop_was_and_nowhere_else() -> None:
 
 def test_color_compression_posterises() -> None:
     ramp = np.linspace(0, 1, 1000, dtype=np.float32).reshape(10, 100)
-    assert len(np.unique(blend.color_compress(ramp, 120))) <= 9
+    assert len(np.unique(blend.color_compress(ramp, 120))) <= 8
     assert blend.color_compress(ramp, 0) is ramp
+    eight = blend.color_compress(blend.to_uint8(ramp), 120)
+    assert eight.dtype == np.uint8 and len(np.unique(eight)) == 8
+    same = blend.to_uint8(blend.color_compress(blend.to_float(blend.to_uint8(ramp)), 120))
+    assert np.abs(eight.astype(int) - same).max() <= 1
 
 
 # -- the node --------------------------------------------------------------------------------------

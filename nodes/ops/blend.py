@@ -50,16 +50,23 @@ def _stats_region(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray
 def rct(source: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """Reinhard colour transfer: give ``source`` the LAB mean and spread of ``target``.
 
-    source, target: HWC BGR float32 in [0, 1], same size; statistics come from
-    the pixels where ``mask`` >= 0.5. Returns float32 BGR in [0, 1].
+    source, target: HWC BGR, same size, both float32 in [0, 1] (exact) or both uint8
+    (OpenCV's 8-bit LAB: several times faster, within a level or two); statistics
+    come from the pixels where ``mask`` >= 0.5. Returns the source's dtype.
     """
     region = _stats_region(mask, source.shape[:2]).astype(np.uint8)
-    src_lab = cv2.cvtColor(np.ascontiguousarray(source, np.float32), cv2.COLOR_BGR2LAB)
-    tgt_lab = cv2.cvtColor(np.ascontiguousarray(target, np.float32), cv2.COLOR_BGR2LAB)
+    eight_bit = source.dtype == np.uint8
+    src_lab = cv2.cvtColor(source if eight_bit else np.ascontiguousarray(source, np.float32), cv2.COLOR_BGR2LAB)
+    tgt_lab = cv2.cvtColor(target if eight_bit else np.ascontiguousarray(target, np.float32), cv2.COLOR_BGR2LAB)
     src_mean, src_std = (x.reshape(3) for x in cv2.meanStdDev(src_lab, mask=region))
     tgt_mean, tgt_std = (x.reshape(3) for x in cv2.meanStdDev(tgt_lab, mask=region))
-    gain = tgt_std / np.maximum(src_std, 1e-3)
-    out_lab = src_lab * gain.astype(np.float32) + (tgt_mean - src_mean * gain).astype(np.float32)
+    gain = tgt_std / np.maximum(src_std, 1e-3 if not eight_bit else 0.25)
+    offset = tgt_mean - src_mean * gain
+    if eight_bit:  # the same per-channel line, as a lookup table per channel
+        levels = np.arange(256, dtype=np.float64)[:, None] * gain + offset
+        lut = np.clip(levels + 0.5, 0, 255).astype(np.uint8).reshape(256, 1, 3)
+        return cv2.cvtColor(cv2.LUT(src_lab, lut), cv2.COLOR_LAB2BGR)
+    out_lab = src_lab * gain.astype(np.float32) + offset.astype(np.float32)
     out_lab[..., 0] = np.clip(out_lab[..., 0], 0.0, 100.0)
     return np.clip(cv2.cvtColor(out_lab.astype(np.float32), cv2.COLOR_LAB2BGR), 0.0, 1.0)
 
@@ -86,11 +93,17 @@ def lct(source: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) 
 
 
 def color_compress(image: np.ndarray, amount: int) -> np.ndarray:
-    """Posterise a float image into ``max(4, 128 - amount)`` levels, mimicking codec loss (0 = off)."""
+    """Posterise into ``max(4, 128 - amount)`` levels, mimicking codec loss (0 = off).
+
+    Works on float images in [0, 1] and on uint8 images (through a lookup table).
+    """
     if amount <= 0:
         return image
     levels = max(4, 128 - int(amount))
-    return ((np.floor(image * levels) + 0.5) / levels).astype(np.float32)
+    if image.dtype == np.uint8:
+        steps = (np.minimum(np.floor(np.arange(256) / 255.0 * levels), levels - 1) + 0.5) / levels * 255.0
+        return cv2.LUT(image, np.clip(steps + 0.5, 0, 255).astype(np.uint8))
+    return ((np.minimum(np.floor(image * levels), levels - 1) + 0.5) / levels).astype(np.float32)
 
 
 def adjust_inverse(inverse: np.ndarray, size: int, x_offset: float = 0.0, y_offset: float = 0.0,
