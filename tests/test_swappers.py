@@ -236,3 +236,53 @@ def test_dfm_model_lookup_and_errors(tmp_path: Path, monkeypatch: pytest.MonkeyP
     node = loaded(DFMSwapper, model="Someone_224.dfm")
     assert node.process(frame=Frame(obama_frame[0]), faces=(bare,))["faces"][0] is bare
     assert replace(bare).swapped is None
+
+
+# -- a whole graph ---------------------------------------------------------------------------------
+
+def test_graph_detect_mark_align_select_swap_merge_overlay(tmp_path: Path, obama: Path, models_dir: Path) -> None:
+    """The nodes wired as a user would, run by the CLI's offline scheduler on real video."""
+    import json
+
+    from nodeswap import cli
+
+    capture = cv2.VideoCapture(str(obama))
+    originals = []
+    for _ in range(6):
+        originals.append(capture.read()[1])
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 200)
+    cv2.imwrite(str(tmp_path / "reference.png"), capture.read()[1])  # the same man, later
+    capture.release()
+    model = ob.build_dfm(tmp_path / "standin.dfm", res=96)
+    nodes = {
+        "src": ("source.media", {"path": str(obama), "end": 6}),
+        "det": ("detect.face", {"device": "cpu"}),
+        "mark": ("mark.face", {"device": "cpu"}),
+        "align": ("align.face", {"template": "dfl_whole_face", "resolution": 96}),
+        "pick": ("select.faces", {"mode": "reference", "reference": str(tmp_path / "reference.png"), "device": "cpu"}),
+        "swap": ("swap.dfm", {"model": str(model), "device": "cpu"}),
+        "merge": ("merge.faces", {"mask_hull": False, "erode": 0, "blur": 0, "color_transfer": "none"}),
+        "overlay": ("utility.overlay", {"landmarks": False, "labels": False, "pose": False, "keypoints": False}),
+        "out": ("sink.images", {"path": str(tmp_path / "frames")}),
+    }
+    links = [("src.frame", n + ".frame") for n in ("det", "mark", "align", "pick", "swap", "merge")]
+    links += [("det.faces", "mark.faces"), ("mark.faces", "align.faces"), ("align.faces", "pick.faces"),
+              ("pick.faces", "swap.faces"), ("swap.faces", "merge.faces"), ("merge.frame", "overlay.frame"),
+              ("swap.faces", "overlay.faces"), ("overlay.frame", "out.frame")]
+    graph = {"format": "nodeswap.graph", "version": 1,
+             "nodes": {k: {"type": t, "params": p} for k, (t, p) in nodes.items()},
+             "links": [{"from": a, "to": b} for a, b in links]}
+    (tmp_path / "graph.json").write_text(json.dumps(graph))
+    assert cli.main(["run", str(tmp_path / "graph.json"), "--offline", "--stats", str(tmp_path / "stats.json")]) == 0
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["frames"] == 6 and not any(n["errors"] for n in stats["nodes"].values()), stats["nodes"]
+    written = sorted((tmp_path / "frames").glob("*.png"))
+    assert len(written) == 6
+    for path, original in zip(written, originals, strict=True):
+        image = cv2.imread(str(path))
+        face = real_faces(original, models_dir, landmarks=False)[0]
+        changed = np.abs(image.astype(int) - original.astype(int)).max(axis=2) > 40
+        x1, y1, x2, y2 = (int(v) for v in face.box)
+        inside = changed[y1:y2, x1:x2].mean()
+        changed[max(y1 - 60, 0) : y2 + 60, max(x1 - 60, 0) : x2 + 60] = False
+        assert inside > 0.05 and changed.mean() < 0.002  # the swap (and the box) on the face, nothing elsewhere
