@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    _quiet_opencv(args.verbose)
     if args.command is None:
         args.command, args.graph = "edit", None
     try:
@@ -208,6 +209,14 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"internal error: {type(exc).__name__}: {exc} (run with -vv for details)", file=sys.stderr)
         return 1
+
+
+def _quiet_opencv(verbose: int) -> None:
+    """OpenCV prints its own warnings to stderr; keep them for -vv only."""
+    import cv2
+
+    if verbose < 2:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
 def _graph_message(exc: GraphError) -> str:
