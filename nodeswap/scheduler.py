@@ -20,9 +20,10 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
+from .channels import STOP as _STOP
+from .channels import LatestSlot, Packet
 from .errors import EndOfStream, NodeLoadError, ParamError
 from .graph import Graph
 from .node import LoadContext, Node
@@ -31,48 +32,6 @@ from .stats import GraphStats, NodeStats, stats_report
 from .types import Frame
 
 log = logging.getLogger(__name__)
-_STOP = object()
-
-
-@dataclass
-class Packet:
-    """One frame's values as it moves through the plan."""
-
-    seq: int
-    capture_time: float
-    values: dict[tuple[str, str], Any] = field(default_factory=dict)
-
-
-class LatestSlot:
-    """A one-item mailbox: ``put`` replaces an unread item and counts it as dropped.
-
-    Putting ``_STOP`` closes the slot; the last item is still delivered first.
-    """
-
-    def __init__(self) -> None:
-        self._item: Any = None
-        self._full = False
-        self._closed = False
-        self._cond = threading.Condition()
-        self.dropped = 0
-
-    def put(self, item: Any) -> None:
-        with self._cond:
-            if item is _STOP:
-                self._closed = True
-            else:
-                self.dropped += int(self._full)
-                self._item, self._full = item, True
-            self._cond.notify()
-
-    def get(self, timeout: float | None = None) -> Any:
-        with self._cond:
-            if not self._cond.wait_for(lambda: self._full or self._closed, timeout):
-                raise queue.Empty
-            if not self._full:
-                return _STOP
-            item, self._item, self._full = self._item, None, False
-            return item
 
 
 class Scheduler:

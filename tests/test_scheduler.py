@@ -10,7 +10,8 @@ import pytest
 from nodeswap.errors import GraphError, NodeLoadError
 from nodeswap.graph import Graph
 from nodeswap.plan import compile_plan
-from nodeswap.scheduler import LatestSlot, Scheduler
+from nodeswap.channels import LatestSlot
+from nodeswap.scheduler import Scheduler
 from tests.toy_nodes import Recorder, toy_registry
 
 
