@@ -7,10 +7,10 @@ import time
 import numpy as np
 import pytest
 
+from nodeswap.channels import LatestSlot
 from nodeswap.errors import GraphError, NodeLoadError
 from nodeswap.graph import Graph
 from nodeswap.plan import compile_plan
-from nodeswap.channels import LatestSlot
 from nodeswap.scheduler import Scheduler
 from tests.toy_nodes import Recorder, toy_registry
 
