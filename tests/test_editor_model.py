@@ -68,8 +68,11 @@ def test_tag_map_uses_the_given_tag_source() -> None:
 
 def test_auto_layout_columns_follow_the_links() -> None:
     g = chain()
-    pos = auto_layout(g)
+    pos = auto_layout(g, max_width=5000)
     assert pos["src"][0] < pos["gain"][0] < pos["find"][0] < pos["out"][0]
+    assert len({y for _, y in pos.values()}) == 1
+    wrapped = auto_layout(g, max_width=600)  # two columns fit: the rest wraps to a band below
+    assert wrapped["find"][0] == wrapped["src"][0] and wrapped["find"][1] > wrapped["gain"][1]
     g.layout["gain"] = (5.0, 5.0)
     assert "gain" not in auto_layout(g) and "gain" in auto_layout(g, missing_only=False)
 

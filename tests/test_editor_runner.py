@@ -103,7 +103,7 @@ def test_reload_param_loads_in_background_and_a_failed_load_keeps_running(runner
     runner.set_param("gain", "model", "b")
     wait_event(runner, "reloaded")
     runner.set_param("gain", "model", "broken")
-    kind, node_id, message = wait_event(runner, "error")
+    _, node_id, message = wait_event(runner, "error")
     assert node_id == "gain" and "models fetch broken" in message
     count = len(Collect.seen)
     wait_until(lambda: len(Collect.seen) > count + 3)  # frames keep flowing on the old instance
@@ -117,7 +117,7 @@ def test_rewiring_while_running(runner: Runner) -> None:
     wait_until(lambda: len(Collect.seen) > 3)
     g.remove_node("gain")
     runner.rebuild(g.copy())  # sink unlinked: not applied, the old wiring runs on
-    kind, _, message = wait_event(runner, "problem")
+    _, _, message = wait_event(runner, "problem")
     assert "required input is not linked" in message
     g.link("src", "frame", "out", "frame")
     g.add_node("detect.toy", "find")
@@ -133,7 +133,7 @@ def test_load_failure_names_the_node(runner: Runner) -> None:
     g = chain()
     g.set_param("gain", "model", "broken")
     runner.start(g, live=False)
-    kind, node_id, message = wait_event(runner, "load_failed")
+    _, node_id, message = wait_event(runner, "load_failed")
     assert node_id == "gain" and "node 'gain'" in message
     assert runner.state == "idle"
 

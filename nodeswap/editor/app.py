@@ -34,6 +34,8 @@ from .widgets import ParamWidgets
 
 log = logging.getLogger(__name__)
 FPS_CAP = 30.0  # the GUI redraws at most this often, leaving the CPU to the pipeline
+IDLE_FPS = 8.0  # ... and this often when nobody touched it for IDLE_AFTER seconds and nothing runs
+IDLE_AFTER = 2.0
 
 
 class EditorApp(Actions):
@@ -59,6 +61,7 @@ class EditorApp(Actions):
         self._rebuild_due: float | None = None
         self._slow_tick = 0.0
         self._refuse_until = 0.0
+        self._last_input = time.monotonic()
         self._build_ui()
         self.probe = Probe(self, os.environ.get("NODESWAP_EDITOR_PROBE", ""))
         self._start_document(graph_path)
@@ -96,6 +99,8 @@ class EditorApp(Actions):
             self.context_items: dict[str, int | str] = {}
         with dpg.handler_registry():
             dpg.add_key_press_handler(callback=lambda s, key: handle_key(self, key))
+            dpg.add_mouse_move_handler(callback=self._touched)
+            dpg.add_mouse_wheel_handler(callback=self._touched)
             dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Right, callback=lambda *_: open_context_menu(self))
             dpg.add_mouse_double_click_handler(button=dpg.mvMouseButton_Left, callback=self._double_click)
         dpg.set_primary_window(self.window, True)
@@ -237,18 +242,24 @@ class EditorApp(Actions):
         self.quitting = True
 
     # -- render loop ------------------------------------------------------------------
+    def _touched(self, *_: Any) -> None:
+        self._last_input = time.monotonic()
+
     def run_loop(self) -> None:
-        budget = 1.0 / FPS_CAP
         while dpg.is_dearpygui_running() and not self.quitting:
             began = time.perf_counter()
-            for job in dpg.get_callback_queue() or []:
+            jobs = dpg.get_callback_queue() or []
+            if jobs or dpg.is_mouse_button_down(dpg.mvMouseButton_Left):
+                self._touched()
+            for job in jobs:
                 self._run_job(job)
             try:
                 self.tick()
             except Exception as exc:  # keep the window alive whatever happens
                 self.report(exc)
             dpg.render_dearpygui_frame()
-            spare = budget - (time.perf_counter() - began)
+            idle = not self.runner.busy and time.monotonic() - self._last_input > IDLE_AFTER
+            spare = 1.0 / (IDLE_FPS if idle else FPS_CAP) - (time.perf_counter() - began)
             if spare > 0:
                 time.sleep(spare)
 

@@ -19,6 +19,7 @@ from .tagmap import IN, OUT, TagMap, auto_layout, free_spot
 
 NODE_PAD = 8  # imnodes' default node padding, pixels
 WIDGET_WIDTH = 140
+NEW_NODE = (230.0, 200.0)  # assumed size of a node not drawn yet
 CATEGORY_COLORS = {
     "source": (45, 105, 175), "detector": (170, 100, 30), "marker": (140, 80, 160), "aligner": (40, 130, 120),
     "swapper": (175, 60, 80), "merger": (60, 130, 60), "filter": (95, 95, 140), "sink": (90, 90, 90),
@@ -83,7 +84,10 @@ class Canvas:
         """Draw ``graph`` (replacing what was drawn) and follow its events."""
         self.clear()
         self.graph = graph
-        graph.layout.update(auto_layout(graph))  # nodes saved without a position
+        width = (item_rect(self.parent) or [0, 0, 0, 0])[2]
+        if width < 300:  # not drawn yet: the viewport less the side panels
+            width = dpg.get_viewport_client_width() - 680
+        graph.layout.update(auto_layout(graph, max_width=max(300.0, width)))  # nodes saved without a position
         graph.subscribe(lambda event, detail, g=graph: self._on_event(g, event, detail))
         for node_id in graph.nodes:
             self._add_node(node_id)
@@ -320,20 +324,25 @@ class Canvas:
         return {n: (r[2], r[3]) for n in self.map.nodes if (r := self.node_rect(n))}
 
     def free_spot(self, near: tuple[float, float] | None = None) -> tuple[float, float]:
-        """Where a new node goes: ``near``, or right of the newest node, or the view's left side; never on
-        top of another node."""
+        """Where a new node goes: ``near``, else right of the newest node (or below the others when
+        the row is full), in view and never on top of another node."""
         graph = self.graph
         assert graph is not None
+        x0, y0, w, h = item_rect(self.parent) or (0.0, 0.0, 800.0, 600.0)
+        left, top = self.to_grid((x0, y0))
+        bounds = (left + 20.0, top + 20.0, left + w - 20.0, top + h - 20.0)
         if near is None:
             newest = next(reversed([n for n in graph.nodes if n in graph.layout]), None)
             rect = self.node_rect(newest) if newest else None
+            near = (bounds[0], bounds[1])
             if newest and rect:
                 x, y = graph.layout[newest]
-                near = (x + rect[2] + 60.0, y)
-            else:
-                x, y, _w, _h = item_rect(self.parent) or (0.0, 0.0, 800.0, 600.0)
-                near = self.to_grid((x + 40.0, y + 40.0))
-        return free_spot(graph, near, self.node_sizes())
+                near = (x + rect[2] + 40.0, y)
+                if near[0] + NEW_NODE[0] > bounds[2]:
+                    sizes = self.node_sizes()
+                    bottom = max(py + sizes.get(n, (0, 220))[1] for n, (_, py) in graph.layout.items())
+                    near = (bounds[0], bottom + 40.0)
+        return free_spot(graph, near, self.node_sizes(), bounds, NEW_NODE)
 
     def hovered(self) -> bool:
         return bool(dpg.is_item_hovered(self.parent))

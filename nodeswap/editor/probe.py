@@ -63,6 +63,9 @@ class Probe:
             "inspector": {"node": app.inspected,
                           "params": {k: r for k, tag in app.inspector._param_tags.items() if (r := _rect(tag))}},
             "selected": app.selected,
+            "active_text": next((dpg.get_value(t) for t in [*app.widgets.text_inputs, app.palette.search_box,
+                                                            app.quick_add.box]
+                                 if dpg.does_item_exist(t) and dpg.is_item_active(t)), None),
             "preview": {"node": app.preview.node_id, "rect": app.preview.rect(), "updates": app.preview.updates,
                         "placement": asdict(app.preview.placement)},
             "state": app.runner.state,

@@ -132,31 +132,46 @@ class TagMap:
                 yield PortRef(node_id, direction, port), tag
 
 
-def auto_layout(graph: Graph, missing_only: bool = True, x0: float = 40.0, y0: float = 40.0,
-                dx: float = 290.0, dy: float = 230.0) -> dict[str, tuple[float, float]]:
-    """Positions for nodes (those without a saved one when ``missing_only``): one column per
-    depth from the sources, left to right."""
+def node_height(graph: Graph, node_id: str) -> float:
+    """A drawn node's height estimate: title, badge, one line per port and param."""
+    cls = graph.node_class(node_id)
+    return 70.0 + 20.0 * (len(cls.inputs) + len(cls.outputs) + len(cls.params))
+
+
+def auto_layout(graph: Graph, missing_only: bool = True, max_width: float = 900.0, x0: float = 30.0,
+                y0: float = 30.0, dx: float = 290.0, gap: float = 40.0) -> dict[str, tuple[float, float]]:
+    """Positions for nodes (those without a saved one when ``missing_only``): one column per depth
+    from the sources, left to right; columns that do not fit in ``max_width`` wrap to a band below."""
     g = graph.to_networkx()
     depth: dict[str, int] = {}
     order = list(nx.topological_sort(g)) if nx.is_directed_acyclic_graph(g) else list(graph.nodes)
     for node_id in order:
         preds = [depth.get(p, 0) for p in g.predecessors(node_id)]
         depth[node_id] = max(preds) + 1 if preds else 0
-    rows: dict[int, int] = {}
-    positions: dict[str, tuple[float, float]] = {}
+    per_band = max(1, int((max_width - x0) // dx))
+    columns: dict[int, list[str]] = {}
     for node_id in order:
-        column = depth[node_id]
-        row = rows.get(column, 0)
-        rows[column] = row + 1
-        if missing_only and node_id in graph.layout:
-            continue
-        positions[node_id] = (x0 + column * dx, y0 + row * dy)
+        columns.setdefault(depth[node_id], []).append(node_id)
+    positions: dict[str, tuple[float, float]] = {}
+    band_top, band = y0, 0
+    band_height = 0.0
+    for column in sorted(columns):
+        if column // per_band != band:
+            band, band_top, band_height = column // per_band, band_top + band_height + gap, 0.0
+        y = band_top
+        for node_id in columns[column]:
+            if not (missing_only and node_id in graph.layout):
+                positions[node_id] = (x0 + (column % per_band) * dx, y)
+            y += node_height(graph, node_id) + gap
+        band_height = max(band_height, y - band_top)
     return positions
 
 
 def free_spot(graph: Graph, near: tuple[float, float], sizes: dict[str, tuple[float, float]] | None = None,
-              size: tuple[float, float] = (260.0, 220.0), margin: float = 30.0) -> tuple[float, float]:
-    """The first position right of, then below, ``near`` where a ``size`` box overlaps no node.
+              bounds: tuple[float, float, float, float] | None = None, size: tuple[float, float] = (260.0, 220.0),
+              margin: float = 30.0) -> tuple[float, float]:
+    """The first position right of, then below, ``near`` where a ``size`` box overlaps no node
+    (and fits left of ``bounds``' right edge, when given: left, top, right, bottom).
 
     ``sizes``: drawn node sizes by id (nodes not listed count as ``size``).
     """
@@ -167,9 +182,11 @@ def free_spot(graph: Graph, near: tuple[float, float], sizes: dict[str, tuple[fl
         return all(x + size[0] + margin <= bx or bx + bw + margin <= x or y + size[1] + margin <= by
                    or by + bh + margin <= y for bx, by, bw, bh in boxes)
 
-    for row in range(12):
-        for col in range(8):
+    for row in range(16):
+        for col in range(10):
             x, y = near[0] + col * 150.0, near[1] + row * 120.0
+            if bounds is not None and col and x + size[0] > bounds[2]:
+                break
             if free(x, y):
                 return (x, y)
     return near

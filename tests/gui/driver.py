@@ -169,6 +169,18 @@ class Editor:
         self.xdo("type", "--delay", "60", text)
         time.sleep(0.2)
 
+    def enter_text(self, rect: list[float], text: str, timeout: float = 60.0) -> None:
+        """Click a text field, replace its text by typing, wait until the field holds it, press Enter.
+
+        (A busy machine may draw only a few frames a second and dear imgui takes key events one
+        by one, so typing can lag; the probe shows the field's text.)"""
+        self.click(self.center(rect))
+        self.wait(lambda p: p.get("active_text") is not None, 10, "the text field to take the keyboard")
+        self.key("ctrl+a")
+        self.type(text)
+        self.wait(lambda p: p.get("active_text") == text, timeout, f"the field to hold {text!r}")
+        self.key("Return")
+
     def screenshot(self, path: Path) -> Path:
         subprocess.run(["import", "-window", "root", str(path)], env=self.env, check=True, timeout=30)
         return path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -79,7 +79,7 @@ class Collect(Node):
     category = "sink"
     inputs = (Port("frame", FRAME), Port("faces", FACES, optional=True))
     params = (Param("path", "path", "", required=False, must_exist=False),)
-    seen: list[tuple[int, int]] = []  # (frame index, first pixel)
+    seen: ClassVar[list[tuple[int, int]]] = []  # (frame index, first pixel)
     lock = threading.Lock()
 
     def process(self, frame: Frame, faces: Any = None) -> dict[str, Any]:
