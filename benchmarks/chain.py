@@ -63,8 +63,9 @@ def paste_back(image: np.ndarray, faces: tuple[Face, ...]) -> np.ndarray:
         if face.swapped is None or face.aligned is None:
             continue
         inv = face.aligned.inverse
-        face_img = cv2.warpAffine(face.swapped.image, inv, (w, h), flags=cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_REPLICATE)
+        face_img = cv2.warpAffine(
+            face.swapped.image, inv, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
         mask = face.swapped.mask if face.swapped.mask is not None else np.ones(face.swapped.image.shape[:2], np.float32)
         alpha = cv2.warpAffine(mask, inv, (w, h), flags=cv2.INTER_LINEAR)[..., None]
         out = out * (1 - alpha) + face_img.astype(np.float32) * alpha

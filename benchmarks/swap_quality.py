@@ -38,9 +38,10 @@ from nodeswap.models import model_path
 from nodeswap.runtime import session
 from nodeswap.types import Frame
 
-ARCFACE_112 = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
-                        [41.5493, 92.3655], [70.7299, 92.2041]], np.float32)
-DEFAULT_PHOTOS = ("000007", "000013", "000016", "000023", "000038")
+ARCFACE_112 = np.array(
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]], np.float32
+)
+DEFAULT_PHOTOS = ("000007", "000013", "000016", "000023", "000040")
 DEFAULT_CLIPS = ("Obama_speaking", "Twitch1")
 CRITERIA = {"found": 1.0, "closer": 0.95, "cos_in": 0.35, "mouth": 0.85}
 
@@ -89,12 +90,23 @@ class Result:
     ms: dict[str, float]
 
     def passes(self) -> dict[str, bool]:
-        return {"found": self.found >= CRITERIA["found"], "closer": self.closer >= CRITERIA["closer"],
-                "cos_in": self.cos_in <= CRITERIA["cos_in"], "mouth": self.mouth >= CRITERIA["mouth"]}
+        return {
+            "found": self.found >= CRITERIA["found"],
+            "closer": self.closer >= CRITERIA["closer"],
+            "cos_in": self.cos_in <= CRITERIA["cos_in"],
+            "mouth": self.mouth >= CRITERIA["mouth"],
+        }
 
 
-def measure(judge: Judge, chain: Chain, clip: str, photo_path: Path, frames: list[np.ndarray], step: int,
-            save: Path | None = None) -> Result:
+def measure(
+    judge: Judge,
+    chain: Chain,
+    clip: str,
+    photo_path: Path,
+    frames: list[np.ndarray],
+    step: int,
+    save: Path | None = None,
+) -> Result:
     source = judge.face(cv2.imread(str(photo_path)))
     if source is None:
         raise SystemExit(f"no face in {photo_path}")
@@ -129,8 +141,12 @@ def measure(judge: Judge, chain: Chain, clip: str, photo_path: Path, frames: lis
         mouth_out.append(out_mouth)
     judged = len(range(0, len(frames), step))
     return Result(
-        clip=clip, photo=photo_path.stem, frames=judged, found=found / max(judged, 1),
-        closer=float(np.mean(closer)) if closer else 0.0, cos_in=float(np.mean(cos_in)) if cos_in else 1.0,
+        clip=clip,
+        photo=photo_path.stem,
+        frames=judged,
+        found=found / max(judged, 1),
+        closer=float(np.mean(closer)) if closer else 0.0,
+        cos_in=float(np.mean(cos_in)) if cos_in else 1.0,
         cos_in_p95=float(np.percentile(cos_in, 95)) if cos_in else 1.0,
         cos_src=float(np.mean(cos_src)) if cos_src else 0.0,
         mouth=float(np.corrcoef(mouth_in, mouth_out)[0, 1]) if len(mouth_in) > 2 else 0.0,
@@ -156,14 +172,18 @@ def _jitter(history: list[tuple[np.ndarray, np.ndarray]], box: np.ndarray) -> fl
 
 
 def table(results: list[Result], stages: dict[str, str]) -> str:
-    head = ("| clip | photo | frames | face found | closer to source | cos(out,in) mean / p95 | cos(out,src) "
-            "| mouth corr | flicker | swap ms | all pass |\n|---|---|---|---|---|---|---|---|---|---|---|")
+    head = (
+        "| clip | photo | frames | face found | closer to source | cos(out,in) mean / p95 | cos(out,src) "
+        "| mouth corr | flicker | swap ms | all pass |\n|---|---|---|---|---|---|---|---|---|---|---|"
+    )
     rows = [head]
     for r in results:
         ok = all(r.passes().values())
-        rows.append(f"| {r.clip} | {r.photo} | {r.frames} | {r.found:.0%} | {r.closer:.0%} | {r.cos_in:.3f} / "
-                    f"{r.cos_in_p95:.3f} | {r.cos_src:.3f} | {r.mouth:.3f} | {r.flicker:.2f} | "
-                    f"{r.ms.get('swap', 0):.1f} | {'yes' if ok else 'NO'} |")
+        rows.append(
+            f"| {r.clip} | {r.photo} | {r.frames} | {r.found:.0%} | {r.closer:.0%} | {r.cos_in:.3f} / "
+            f"{r.cos_in_p95:.3f} | {r.cos_src:.3f} | {r.mouth:.3f} | {r.flicker:.2f} | "
+            f"{r.ms.get('swap', 0):.1f} | {'yes' if ok else 'NO'} |"
+        )
     stage_ms = {s: np.median([r.ms.get(s, 0.0) for r in results]) for s in ("detect", "mark", "swap", "merge")}
     lines = ["", "Median ms per frame per stage (one face, CPU):", ""]
     lines += [f"- {s}: {stage_ms[s]:.1f} ms ({stages.get(s, '')})" for s in stage_ms]
@@ -193,15 +213,21 @@ def main(argv: list[str] | None = None) -> int:
         frames = read_video(media / "videos" / f"{clip}.mp4", args.frames)
         for photo in args.photos:
             path = media / "photos" / f"{photo}.jpg"
-            chain = Chain(MorphSwap("swap", {**params, "source_image": str(path), "device": "cpu"}),
-                          use_project_nodes=not args.fallback, marker_params=marker)
+            chain = Chain(
+                MorphSwap("swap", {**params, "source_image": str(path), "device": "cpu"}),
+                use_project_nodes=not args.fallback,
+                marker_params=marker,
+            )
             result = measure(judge, chain, clip, path, frames, args.step, args.save)
             stages = chain.stages
             chain.close()
             results.append(result)
-            print(f"{clip} {photo}: found {result.found:.0%} closer {result.closer:.0%} cos_in {result.cos_in:.3f} "
-                  f"(p95 {result.cos_in_p95:.3f}) cos_src {result.cos_src:.3f} mouth {result.mouth:.3f} "
-                  f"flicker {result.flicker:.2f} ms {result.ms} pass {result.passes()}", flush=True)
+            print(
+                f"{clip} {photo}: found {result.found:.0%} closer {result.closer:.0%} cos_in {result.cos_in:.3f} "
+                f"(p95 {result.cos_in_p95:.3f}) cos_src {result.cos_src:.3f} mouth {result.mouth:.3f} "
+                f"flicker {result.flicker:.2f} ms {result.ms} pass {result.passes()}",
+                flush=True,
+            )
     text = table(results, stages)
     print(text)
     if args.out:

@@ -121,6 +121,12 @@ class MorphSwap(Node):
         Param("mouth_from_target", "bool", True, help="Keep the target's inner mouth (teeth, tongue) for speech"),
         Param("eyes_from_target", "bool", False, help="Keep the target's eyes too (gaze follows the target)"),
         Param(
+            "skin_only",
+            "bool",
+            True,
+            help="Leave out source pixels near the face edge that are not skin (hair, background)",
+        ),
+        Param(
             "colour",
             "choice",
             "rct",
@@ -150,7 +156,7 @@ class MorphSwap(Node):
 
     def __init__(self, node_id: str = "", params: dict[str, Any] | None = None) -> None:
         super().__init__(node_id, params)
-        self._crop: np.ndarray | None = None  # source face crop, SOURCE_SIZE square
+        self._crop: np.ndarray | None = None  # source face crop, SOURCE_SIZE square, BGR + skin mask (0..255)
         self._points: np.ndarray | None = None  # its 468 landmarks in crop pixels
         self._tris_all: np.ndarray | None = None
         self._tris_open: np.ndarray | None = None  # without the inner mouth
@@ -178,10 +184,12 @@ class MorphSwap(Node):
             image = cv2.resize(image, None, fx=scale * 1.5, fy=scale * 1.5, interpolation=cv2.INTER_AREA)
             points = points * scale * 1.5
             mat, _ = morph.crop_transform(points, SOURCE_SIZE, 1.3)
-        self._crop = cv2.warpAffine(
+        crop = cv2.warpAffine(
             image, mat, (SOURCE_SIZE, SOURCE_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
         self._points = morph.transform_points(points, mat)
+        skin = np.rint(morph.skin_mask(crop, self._points) * 255).astype(np.uint8)
+        self._crop = np.dstack([crop, skin])  # the skin mask is warped along with the texture
         self._tris_all = morph.triangulate(self._points)
         self._tris_open = morph.drop_region(self._tris_all, self._points, morph.INNER_LIPS)
 
@@ -207,7 +215,10 @@ class MorphSwap(Node):
         if face.landmarks_3d is not None and len(face.landmarks_3d) >= 468 and face.landmarks_3d.shape[1] >= 3:
             depth = np.asarray(face.landmarks_3d[:468, 2], np.float64)
         tris = self._tris_open if v["mouth_from_target"] else self._tris_all
-        warped, covered = morph.warp_mesh(self._crop, self._points, target, tris, size, depth)
+        warped4, covered = morph.warp_mesh(self._crop, self._points, target, tris, size, depth)
+        warped = np.ascontiguousarray(warped4[..., :3])
+        if v["skin_only"]:
+            covered = covered * (warped4[..., 3].astype(np.float32) / 255.0)
         mouth = v["mouth_from_target"]
         region = morph.face_mask(target, size, v["forehead"], mouth) * covered  # hard edge: colour statistics
         edge = v["edge_blur"] * size

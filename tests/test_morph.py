@@ -17,8 +17,9 @@ from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext
 from nodeswap.types import Aligned, Face, Frame
 
-ARCFACE_112 = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
-                        [41.5493, 92.3655], [70.7299, 92.2041]], np.float32)
+ARCFACE_112 = np.array(
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]], np.float32
+)
 
 
 def texture(size: int = 200) -> np.ndarray:
@@ -105,6 +106,7 @@ def test_triangulation_indexes_every_point_and_has_no_outer_triangles() -> None:
 
 # -- mouth and masks on a synthetic 468-point face -------------------------------------------------------------
 
+
 def synthetic_face(open_mouth: float = 12.0) -> np.ndarray:
     """468 points: the oval on an ellipse, the inner lips on a ring, the rest scattered inside."""
     rng = np.random.default_rng(7)
@@ -153,6 +155,29 @@ def test_forehead_is_lowered_towards_the_brows() -> None:
     assert morph.hull_polygon(pts, 0.5)[:, 1].max() == pytest.approx(morph.hull_polygon(pts, 0)[:, 1].max())
 
 
+def ring(centre: tuple[float, float], rx: float, ry: float, n: int) -> np.ndarray:
+    angles = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return np.c_[centre[0] + rx * np.cos(angles), centre[1] + ry * np.sin(angles)]
+
+
+def test_skin_mask_drops_hair_at_the_edge_but_keeps_skin_and_features() -> None:
+    pts = synthetic_face()
+    for region, centre in ((morph.RIGHT_EYE, (95, 100)), (morph.LEFT_EYE, (161, 100))):
+        pts[list(region)] = ring(centre, 14, 5, len(region))
+    for region, centre in ((morph.RIGHT_BROW, (95, 80)), (morph.LEFT_BROW, (161, 80))):
+        pts[list(region)] = ring(centre, 16, 3, len(region))
+    pts[list(morph.OUTER_LIPS)] = ring((128, 190), 30, 16, len(morph.OUTER_LIPS))
+    rng = np.random.default_rng(5)
+    image = np.clip(rng.normal([120, 150, 200], 4, (256, 256, 3)), 0, 255).astype(np.uint8)  # skin
+    cv2.circle(image, (48, 130), 16, (30, 60, 120), -1)  # a lock of brown hair over the image-left edge
+    cv2.ellipse(image, (128, 190), (26, 10), 0, 0, 360, (40, 40, 160), -1)  # red lips: a feature
+    cv2.ellipse(image, (95, 100), (10, 4), 0, 0, 360, (60, 40, 30), -1)  # a dark eye: a feature
+    mask = morph.skin_mask(image, pts)
+    assert mask[130, 48] < 0.1  # hair inside the hull, near the edge: left out
+    assert mask[128, 128] > 0.95 and mask[160, 205] > 0.95  # skin: kept
+    assert mask[190, 128] > 0.95 and mask[100, 95] > 0.95  # lips and eyes: kept
+
+
 def test_mouth_opening_grows_with_the_gap() -> None:
     assert morph.mouth_opening(synthetic_face(4)) < morph.mouth_opening(synthetic_face(16))
 
@@ -186,6 +211,7 @@ def test_crop_transform_levels_the_eyes_and_round_trips() -> None:
 
 
 # -- the node on real photos -------------------------------------------------------------------------------------
+
 
 @lru_cache(maxsize=1)
 def _yunet(models: Path) -> cv2.FaceDetectorYN:
@@ -235,8 +261,7 @@ def loaded(models_dir: Path, media_dir: Path, monkeypatch: pytest.MonkeyPatch) -
     return node
 
 
-def test_real_swap_moves_the_embedding_toward_the_source(loaded: MorphSwap, models_dir: Path,
-                                                         media_dir: Path) -> None:
+def test_real_swap_moves_the_embedding_toward_the_source(loaded: MorphSwap, models_dir: Path, media_dir: Path) -> None:
     source = cv2.imread(str(media_dir / "photos" / "000013.jpg"))
     target = cv2.imread(str(media_dir / "photos" / "000016.jpg"))
     face = _target_face(target, models_dir)
@@ -274,9 +299,9 @@ def test_open_mouth_of_the_target_stays_in_the_output(loaded: MorphSwap, models_
     assert out_opening == pytest.approx(morph.mouth_opening(moved), rel=0.35)
 
 
-def test_faces_without_landmarks_pass_through_and_an_aligner_crop_is_used(loaded: MorphSwap,
-                                                                          models_dir: Path,
-                                                                          media_dir: Path) -> None:
+def test_faces_without_landmarks_pass_through_and_an_aligner_crop_is_used(
+    loaded: MorphSwap, models_dir: Path, media_dir: Path
+) -> None:
     target = cv2.imread(str(media_dir / "photos" / "000016.jpg"))
     bare = Face(box=(0, 0, 10, 10))
     face = _target_face(target, models_dir)
@@ -290,11 +315,16 @@ def test_faces_without_landmarks_pass_through_and_an_aligner_crop_is_used(loaded
 
 
 @pytest.mark.parametrize("case", ["empty", "missing", "not_an_image", "no_face"])
-def test_bad_source_image_is_a_clear_load_error(case: str, tmp_path: Path, models_dir: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_source_image_is_a_clear_load_error(
+    case: str, tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NODESWAP_MODELS", str(models_dir))
-    path = {"empty": "", "missing": str(tmp_path / "nobody.jpg"), "not_an_image": str(tmp_path / "notes.jpg"),
-            "no_face": str(tmp_path / "wall.png")}[case]
+    path = {
+        "empty": "",
+        "missing": str(tmp_path / "nobody.jpg"),
+        "not_an_image": str(tmp_path / "notes.jpg"),
+        "no_face": str(tmp_path / "wall.png"),
+    }[case]
     (tmp_path / "notes.jpg").write_text("not a picture")
     cv2.imwrite(str(tmp_path / "wall.png"), np.full((240, 320, 3), 128, np.uint8))
     node = MorphSwap("morph", {"source_image": path})
@@ -302,5 +332,6 @@ def test_bad_source_image_is_a_clear_load_error(case: str, tmp_path: Path, model
         node.load(LoadContext("morph"))
     message = str(info.value)
     assert "morph" in message and "source_image" in message
-    assert {"empty": "empty", "missing": "not found", "not_an_image": "not an image", "no_face": "no face"}[case] \
-        in message
+    assert {"empty": "empty", "missing": "not found", "not_an_image": "not an image", "no_face": "no face"}[
+        case
+    ] in message

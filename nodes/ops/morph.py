@@ -54,6 +54,8 @@ INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 3
 OUTER_LIPS = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146)
 RIGHT_EYE = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)  # image-left
 LEFT_EYE = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)  # image-right
+RIGHT_BROW = (70, 63, 105, 66, 107, 55, 65, 52, 53, 46)  # image-left
+LEFT_BROW = (300, 293, 334, 296, 336, 285, 295, 282, 283, 276)  # image-right
 BROW_CENTRE = (105, 334)  # mid-brow points, image-left first
 NOSE_TIP, CHIN, FOREHEAD_TOP = 1, 152, 10
 MOUTH_CORNERS = (61, 291)
@@ -235,6 +237,33 @@ def face_mask(
         mouth = feather(mouth, -max(1.0, size / 256), max(1.0, size / 128))
         mask = mask * (1.0 - mouth)
     return mask
+
+
+def skin_mask(image: np.ndarray, points: np.ndarray, threshold: float = 4.0) -> np.ndarray:
+    """Float mask (1 = skin) of a face image: pixels near the face edge whose Lab colour is far from the skin
+    sampled on the cheeks and nose (hair over the temples, background inside the landmark hull, deep shadow)
+    get 0. Eyes, brows and lips are never marked. Meant for the source photo, once.
+    """
+    size = image.shape[0]
+    centre = points[list(FACE_OVAL)].mean(0)
+    inner = fill_polygon(size, centre + (hull_polygon(points, 0.3) - centre) * 0.7)
+    features = np.zeros((size, size), np.float32)
+    for region in (RIGHT_EYE, LEFT_EYE, OUTER_LIPS, RIGHT_BROW, LEFT_BROW):
+        poly = cv2.convexHull(points[list(region)].astype(np.float32)).reshape(-1, 2)
+        features = np.maximum(features, fill_polygon(size, poly))
+    features = feather(features, -size / 40, 0)
+    sample = (inner > 0.5) & (features < 0.5)
+    if sample.sum() < 50:
+        return np.ones((size, size), np.float32)
+    lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB).astype(np.float32)
+    skin = lab[sample]
+    median = np.median(skin, axis=0)
+    spread = np.median(np.abs(skin - median), axis=0) * 1.4826 + 1.0  # robust sigma per channel
+    distance = np.sqrt((((lab - median) / spread) ** 2).sum(-1))
+    other = ((distance > threshold) & (features < 0.5) & (inner < 0.5)).astype(np.uint8)
+    other = cv2.morphologyEx(other, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    other = cv2.dilate(other, np.ones((3, 3), np.uint8))
+    return 1.0 - feather(other.astype(np.float32), 0, size / 64)
 
 
 # -- colour ------------------------------------------------------------------------------------------------
