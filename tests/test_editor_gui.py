@@ -242,26 +242,34 @@ def test_edit_undo_redo_copy_paste_and_unsaved_prompt(display: str, editors: lis
     editor.click(title_point(probe["nodes"]["filter"]))
     probe = editor.wait(lambda p: p["inspector"]["node"] == "filter", 10, "inspector")
     slider = probe["inspector"]["params"]["median_blur"]
-    editor.click((slider[0] + slider[2] * 0.5, slider[1] + slider[3] / 2))
-    probe = editor.wait(lambda p: 30 < p["graph"]["nodes"]["filter"]["params"].get("median_blur", 0) < 70, 10, "blur")
+    editor.click((slider[0] + 60, slider[1] + slider[3] / 2))  # a slider jumps to where it is clicked
+    probe = editor.wait(lambda p: 5 < p["graph"]["nodes"]["filter"]["params"].get("median_blur", 0) < 95, 10, "blur")
     blur = probe["graph"]["nodes"]["filter"]["params"]["median_blur"]
-    editor.click(title_point(probe["nodes"]["filter"]))
-    editor.key("ctrl+d")
-    probe = editor.wait(lambda p: "filter2" in p["graph"]["nodes"], 10, "duplicate")
-    assert probe["graph"]["nodes"]["filter2"]["params"] == {"median_blur": blur}
     # box-select source and filter (drag on empty canvas around them), copy, paste at the cursor
     canvas = probe["canvas"]
-    corner = (canvas[0] + 8, canvas[1] + 8)
+    corner = (canvas[0] + 10, canvas[1] + 10)
     src, flt = probe["nodes"]["source"], probe["nodes"]["filter"]
     far = (max(src[0] + src[2], flt[0] + flt[2]) + 10, max(src[1] + src[3], flt[1] + flt[3]) + 10)
-    editor.drag(corner, far)
+    editor.drag(far, corner)  # from empty canvas below-right of the two nodes to above-left of them
     editor.wait(lambda p: sorted(p["selected"]) == ["filter", "source"], 10, "box selection")
     editor.key("ctrl+c")
-    editor.move((canvas[0] + canvas[2] * 0.6, canvas[1] + canvas[3] * 0.75))
+    editor.move((canvas[0] + canvas[2] * 0.3, canvas[1] + canvas[3] * 0.6))
     editor.key("ctrl+v")
-    probe = editor.wait(lambda p: "source2" in p["graph"]["nodes"] and "filter3" in p["graph"]["nodes"], 10, "paste")
-    assert {"from": "source2.frame", "to": "filter3.frame"} in probe["graph"]["links"]
+    probe = editor.wait(lambda p: "source2" in p["graph"]["nodes"] and "filter2" in p["graph"]["nodes"], 10, "paste")
+    assert {"from": "source2.frame", "to": "filter2.frame"} in probe["graph"]["links"]
+    assert probe["graph"]["nodes"]["filter2"]["params"] == {"median_blur": blur}
+    assert len(probe["graph"]["links"]) == 3  # the link to the sink was outside the copy
+    pasted = probe["nodes"]["source2"]  # top-left node of the copy, pasted at the cursor
+    assert abs(pasted[0] - (canvas[0] + canvas[2] * 0.3)) < 4 and abs(pasted[1] - (canvas[1] + canvas[3] * 0.6)) < 4
+    # duplicate one node with Ctrl+D: its params come along, it lands where nothing else is
+    editor.click((canvas[0] + 30, canvas[1] + canvas[3] - 30))  # empty canvas: clears the selection
+    editor.click(title_point(probe["nodes"]["filter"]))
+    editor.wait(lambda p: p["selected"] == ["filter"], 10, "filter selected")
+    editor.key("ctrl+d")
+    probe = editor.wait(lambda p: "filter3" in p["graph"]["nodes"] and "filter3" in p["nodes"], 10, "duplicate")
     assert probe["graph"]["nodes"]["filter3"]["params"] == {"median_blur": blur}
+    a, b = probe["nodes"]["filter3"], probe["nodes"]["filter"]
+    assert a[0] >= b[0] + b[2] or b[0] >= a[0] + a[2] or a[1] >= b[1] + b[3] or b[1] >= a[1] + a[3]
 
     # quit with unsaved changes: asked; Cancel keeps the editor open; Save writes and quits
     assert probe["dirty"] and probe["title"].endswith("*")

@@ -139,7 +139,10 @@ class Actions:
         if not ids:
             self.status("select nodes to duplicate")
             return
-        command, renamed = clipboard.paste_command(self.graph, clipboard.copy_nodes(self.graph, ids))
+        clip = clipboard.copy_nodes(self.graph, ids)
+        xs, ys = zip(*(self.graph.layout.get(n, (0.0, 0.0)) for n in clip["nodes"]), strict=True)
+        at = self.canvas.free_spot((min(xs) + 40.0, min(ys) + 40.0))
+        command, renamed = clipboard.paste_command(self.graph, clip, origin=at)
         if self.edit(command):
             self.status(f"duplicated as {', '.join(renamed.values())}")
 
@@ -203,11 +206,15 @@ class Actions:
         else:
             self.recent.add(file)
             self.rebuild_recent_menu()
-        if issues:
+        serious = [i for i in issues if not _work_in_progress(i)]
+        if serious:
             text = "\n".join(f"- {i}" for i in issues)
             self.dialogs.message(f"Problems in {file.name}", f"{file.name} opened with {len(issues)} problem(s); "
                                  f"the valid part is shown.\n\n{text}")
             self.status(f"opened {file.name} with {len(issues)} problem(s)", error=True)
+        elif issues:  # unlinked inputs, paths to fill in: the nodes show them
+            self.status(f"opened {file.name}; to do before running: {issues[0]}"
+                        + (f" (+{len(issues) - 1} more)" if len(issues) > 1 else ""))
         else:
             self.status(f"opened {file}")
 
@@ -278,6 +285,11 @@ class Actions:
         if self.runner.busy:
             self.runner.stop()
             self.status("stopping...")
+
+
+def _work_in_progress(issue: Any) -> bool:
+    """Issues a graph being built normally has (shown on the nodes, not in a window)."""
+    return "required input is not linked" in issue.message or "is empty: set it" in issue.message
 
 
 def _node_in(where: str) -> str:

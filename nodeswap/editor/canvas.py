@@ -95,12 +95,14 @@ class Canvas:
             self._add_link(link)
 
     def clear(self) -> None:
-        for node_id in list(self.map.nodes):
-            self._forget_node(node_id)
-        for link in list(self.map.links):
+        dpg.clear_selected_nodes(self.editor)
+        dpg.clear_selected_links(self.editor)
+        for link in list(self.map.links):  # links first: a link whose pins are gone crashes imnodes
             tag = self.map.remove_link(link)
             if tag is not None and dpg.does_item_exist(tag):
                 dpg.delete_item(tag)
+        for node_id in list(self.map.nodes):
+            self._forget_node(node_id)
         self.map.clear()
         self.errors.clear()
         self._aligned.clear()
@@ -345,7 +347,10 @@ class Canvas:
         return free_spot(graph, near, self.node_sizes(), bounds, NEW_NODE)
 
     def hovered(self) -> bool:
-        return bool(dpg.is_item_hovered(self.parent))
+        """The mouse is over the canvas (dear imgui's hover state of the child window ignores its content)."""
+        rect = item_rect(self.parent)
+        x, y = dpg.get_mouse_pos(local=False)
+        return bool(rect) and rect[0] <= x < rect[0] + rect[2] and rect[1] <= y < rect[1] + rect[3]
 
     def node_rect(self, node_id: str) -> list[float] | None:
         """[x, y, w, h] of the node's box in viewport pixels."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import dearpygui.dearpygui as dpg
 
 Tag = int | str
+log = logging.getLogger(__name__)
+FIRST_PSEUDO_KEY = 655  # dear imgui: mouse buttons, then ImGuiMod_* (real keys are below)
 
 
 def build_menus(app: Any) -> dict[str, Tag]:
@@ -81,10 +84,13 @@ def typing(app: Any) -> bool:
 
 
 def handle_key(app: Any, key: int) -> None:
+    if key >= FIRST_PSEUDO_KEY:
+        return  # mouse buttons and modifier pseudo-keys come through the key handler too
     if app.dialogs.active in ("confirm", "file"):
         return
     ctrl = dpg.is_key_down(dpg.mvKey_ModCtrl)
     shift = dpg.is_key_down(dpg.mvKey_ModShift)
+    log.debug("key %s ctrl=%s shift=%s typing=%s", key, ctrl, shift, typing(app))
     if key == dpg.mvKey_F1:
         app.dialogs.toggle_help()
         return

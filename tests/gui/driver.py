@@ -161,8 +161,18 @@ class Editor:
         time.sleep(0.3)
 
     def key(self, *combos: str) -> None:
+        """Press keys like a person: modifiers held down a moment around the key."""
         for combo in combos:
-            self.xdo("key", "--delay", "60", combo)
+            *mods, key = combo.split("+")
+            for mod in mods:
+                self.xdo("keydown", mod)
+            time.sleep(0.12 if mods else 0)
+            self.xdo("keydown", key)
+            time.sleep(0.08)
+            self.xdo("keyup", key)
+            time.sleep(0.12 if mods else 0)
+            for mod in reversed(mods):
+                self.xdo("keyup", mod)
             time.sleep(0.2)
 
     def type(self, text: str) -> None:
