@@ -108,6 +108,13 @@ class Actions:
         if self.edit(Batch(commands, "delete")):
             self.status(f"deleted {len(nodes)} node(s), {len(links)} link(s)")
 
+    def arrange(self) -> None:
+        """Lay all nodes out in columns that fit the view (one undo step)."""
+        moves = [Move(n, pos, self.graph.layout.get(n)) for n, pos in self.canvas.layout_for_view().items()
+                 if self.graph.layout.get(n) != pos]
+        if moves and self.edit(Batch(moves, "arrange")):
+            self.status(f"arranged {len(moves)} node(s)")
+
     def commit_moves(self) -> None:
         moves = self.canvas.moved_nodes()
         if moves:
@@ -199,7 +206,7 @@ class Actions:
             self.status(f"cannot open {path}: {exc.issues[0].message if exc.issues else exc}", error=True)
             return
         is_preset = file.resolve().parent == PRESETS.resolve()
-        self.set_graph(graph, None if is_preset else str(file))
+        self.set_graph(graph, None if is_preset else str(file), arrange=is_preset)  # a preset: fit the view
         if is_preset:
             self.doc_name = f"{file.stem} (preset: Save As to keep your changes)"
             self.update_title()

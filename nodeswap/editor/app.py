@@ -81,6 +81,7 @@ class EditorApp(Actions):
             self.toolbar = build_toolbar(self)
             with dpg.group(horizontal=True):
                 with dpg.child_window(width=220, height=-30) as self.left:
+                    self.preset_buttons = self._preset_list()
                     self.palette = Palette(self.registry, self.left, self.add_node)
                 with dpg.child_window(width=-440, height=-30, no_scrollbar=True) as self.middle:
                     self.canvas = Canvas(self, self.middle)
@@ -107,8 +108,15 @@ class EditorApp(Actions):
         dpg.setup_dearpygui()
         dpg.show_viewport()
 
-    def _viewport_ok(self) -> bool:
-        return bool(dpg.is_dearpygui_running())
+    def _preset_list(self) -> dict[str, int | str]:
+        """Presets as buttons too (the File menu lists them as well): a click opens one as a new graph."""
+        buttons: dict[str, int | str] = {}
+        with dpg.collapsing_header(label="Presets", default_open=False) as header:
+            buttons["_header"] = header
+            for path in presets():
+                buttons[path.stem] = dpg.add_button(label=path.stem, width=-1, user_data=str(path),
+                                                    callback=lambda s, a, u: self.open_path(u, True))
+        return buttons
 
     # -- documents ----------------------------------------------------------------
     def _start_document(self, graph_path: str | None) -> None:
@@ -141,7 +149,7 @@ class EditorApp(Actions):
         self.update_title()
         self.status("restored the unsaved work: save it to keep it" + (f" ({len(issues)} problems)" if issues else ""))
 
-    def set_graph(self, graph: Graph, path: str | None) -> None:
+    def set_graph(self, graph: Graph, path: str | None, arrange: bool = False) -> None:
         """Show a new document (the caller has dealt with unsaved changes)."""
         if self.runner.busy:
             self.runner.stop()
@@ -149,7 +157,7 @@ class EditorApp(Actions):
         self.history = History(graph)
         self.path, self.doc_name, self.restored = path, "", False
         self.selected, self.inspected = [], None
-        self.canvas.attach(graph)
+        self.canvas.attach(graph, arrange)
         graph.subscribe(lambda event, detail, g=graph: self._graph_changed(g, event, detail))
         self.inspector.show(graph, None)
         self.update_title()

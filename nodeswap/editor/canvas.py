@@ -80,14 +80,12 @@ class Canvas:
         self._aligned: set[str] = set()
 
     # -- whole graph --------------------------------------------------------------
-    def attach(self, graph: Graph) -> None:
-        """Draw ``graph`` (replacing what was drawn) and follow its events."""
+    def attach(self, graph: Graph, arrange: bool = False) -> None:
+        """Draw ``graph`` (replacing what was drawn) and follow its events; ``arrange``: lay every
+        node out to fit the view (else only nodes saved without a position)."""
         self.clear()
         self.graph = graph
-        width = (item_rect(self.parent) or [0, 0, 0, 0])[2]
-        if width < 300:  # not drawn yet: the viewport less the side panels
-            width = dpg.get_viewport_client_width() - 680
-        graph.layout.update(auto_layout(graph, max_width=max(300.0, width)))  # nodes saved without a position
+        graph.layout.update(self.layout_for_view(missing_only=not arrange))
         graph.subscribe(lambda event, detail, g=graph: self._on_event(g, event, detail))
         for node_id in graph.nodes:
             self._add_node(node_id)
@@ -322,6 +320,16 @@ class Canvas:
         ox, oy = self.origin()
         return (round(screen[0] - ox), round(screen[1] - oy))
 
+    def layout_for_view(self, missing_only: bool = False) -> dict[str, tuple[float, float]]:
+        """Automatic positions (columns by depth) starting at the top-left of the visible canvas."""
+        assert self.graph is not None
+        x, y, width, _ = item_rect(self.parent) or [0.0, 0.0, 0.0, 0.0]
+        if width < 300:  # not drawn yet: the viewport less the side panels
+            x, y, width = 230.0, 50.0, dpg.get_viewport_client_width() - 680.0
+        left, top = self.to_grid((x, y))
+        return auto_layout(self.graph, missing_only, max_width=max(300.0, width - 40.0), x0=left + 20.0,
+                           y0=top + 20.0)
+
     def node_sizes(self) -> dict[str, tuple[float, float]]:
         return {n: (r[2], r[3]) for n in self.map.nodes if (r := self.node_rect(n))}
 
@@ -403,7 +411,7 @@ def item_rect(tag: Any) -> list[float] | None:
     state = dpg.get_item_state(tag)
     corner = state.get("rect_min") or state.get("pos")  # child windows report only pos
     size = state.get("rect_size")
-    if corner is None or size is None or state.get("visible") is False:
+    if corner is None or size is None or state.get("visible") is False or size[0] <= 0 or size[1] <= 0:
         return None
     return [float(corner[0]), float(corner[1]), float(size[0]), float(size[1])]
 

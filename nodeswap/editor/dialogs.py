@@ -16,6 +16,7 @@ SHORTCUTS = (
     ("Ctrl+C / Ctrl+V", "copy / paste the selected nodes (with their links)"),
     ("Ctrl+D", "duplicate the selected nodes"),
     ("Ctrl+B", "bypass the selected nodes on/off"),
+    ("Ctrl+L", "arrange the nodes to fit the view"),
     ("Delete", "delete the selected nodes and links"),
     ("Space", "run live / pause / resume"),
     ("F5 / Shift+F5", "run offline / stop"),

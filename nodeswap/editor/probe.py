@@ -44,6 +44,12 @@ class Probe:
         buttons = {name: _rect(tag) for name, tag in app.toolbar.items()}
         buttons.update({f"dialog:{name}": _rect(tag) for name, tag in app.dialogs.buttons.items()})
         buttons.update({f"menu:{name}": _rect(tag) for name, tag in app.menus.items()})
+        for name in ("file", "edit", "run", "help"):  # menu bar headers report no size: 7 px a letter
+            state = dpg.get_item_state(app.menus[name])
+            corner = state.get("rect_min") or state.get("pos")
+            if corner is not None:
+                label = dpg.get_item_label(app.menus[name]) or name
+                buttons[f"menu:{name}"] = [*corner, 7.0 * len(label) + 8.0, 19.0]
         buttons.update({f"context:{name}": _rect(tag) for name, tag in app.context_items.items()})
         stats = app.runner.stats()
         return {
@@ -55,6 +61,7 @@ class Probe:
             "buttons": {k: v for k, v in buttons.items() if v},
             "palette": {t: r for t, tag in app.palette.entries.items() if (r := _rect(tag))},
             "search": _rect(app.palette.search_box),
+            "presets": {name: r for name, tag in app.preset_buttons.items() if (r := _rect(tag))},
             "quick_add": {"shown": app.quick_add.shown, "box": _rect(app.quick_add.box)},
             "canvas": _rect(app.middle),
             "nodes": {n: r for n in app.graph.nodes if (r := app.canvas.node_rect(n))},

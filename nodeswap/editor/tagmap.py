@@ -132,38 +132,43 @@ class TagMap:
                 yield PortRef(node_id, direction, port), tag
 
 
-def node_height(graph: Graph, node_id: str) -> float:
-    """A drawn node's height estimate: title, badge, one line per port and param."""
+def node_size(graph: Graph, node_id: str) -> tuple[float, float]:
+    """A drawn node's size estimate (pixels): 7 px a character, one 20 px line per port and param."""
     cls = graph.node_class(node_id)
-    return 70.0 + 20.0 * (len(cls.inputs) + len(cls.outputs) + len(cls.params))
+    title = len(graph.nodes[node_id].title or cls.title or cls.type_id) + len(node_id) + 4
+    width = max([190.0, 7.0 * title + 16.0]
+                + [7.0 * len(p.name) + (40.0 if p.kind == "bool" else 160.0) for p in cls.params]
+                + [7.0 * (len(p.name) + 11) + 40.0 for p in (*cls.inputs, *cls.outputs)])
+    return width, 70.0 + 20.0 * (len(cls.inputs) + len(cls.outputs) + len(cls.params))
 
 
 def auto_layout(graph: Graph, missing_only: bool = True, max_width: float = 900.0, x0: float = 30.0,
-                y0: float = 30.0, dx: float = 290.0, gap: float = 40.0) -> dict[str, tuple[float, float]]:
+                y0: float = 30.0, gap: float = 40.0) -> dict[str, tuple[float, float]]:
     """Positions for nodes (those without a saved one when ``missing_only``): one column per depth
-    from the sources, left to right; columns that do not fit in ``max_width`` wrap to a band below."""
+    from the sources, left to right; a column that would pass ``max_width`` starts a band below."""
     g = graph.to_networkx()
     depth: dict[str, int] = {}
     order = list(nx.topological_sort(g)) if nx.is_directed_acyclic_graph(g) else list(graph.nodes)
     for node_id in order:
         preds = [depth.get(p, 0) for p in g.predecessors(node_id)]
         depth[node_id] = max(preds) + 1 if preds else 0
-    per_band = max(1, int((max_width - x0) // dx))
     columns: dict[int, list[str]] = {}
     for node_id in order:
         columns.setdefault(depth[node_id], []).append(node_id)
     positions: dict[str, tuple[float, float]] = {}
-    band_top, band = y0, 0
-    band_height = 0.0
+    x, band_top, band_height = x0, y0, 0.0
     for column in sorted(columns):
-        if column // per_band != band:
-            band, band_top, band_height = column // per_band, band_top + band_height + gap, 0.0
+        sizes = [node_size(graph, n) for n in columns[column]]
+        width = max(w for w, _ in sizes)
+        if x > x0 and x + width > x0 + max_width:
+            x, band_top, band_height = x0, band_top + band_height + gap, 0.0
         y = band_top
-        for node_id in columns[column]:
+        for node_id, (_, height) in zip(columns[column], sizes, strict=True):
             if not (missing_only and node_id in graph.layout):
-                positions[node_id] = (x0 + (column % per_band) * dx, y)
-            y += node_height(graph, node_id) + gap
-        band_height = max(band_height, y - band_top)
+                positions[node_id] = (x, y)
+            y += height + gap
+        band_height = max(band_height, y - gap - band_top)
+        x += width + gap
     return positions
 
 

@@ -22,8 +22,8 @@ def build_menus(app: Any) -> dict[str, Tag]:
             with dpg.menu(label="Presets") as tags["presets"]:
                 paths = app.preset_paths()
                 for path in paths:
-                    dpg.add_menu_item(label=path.stem, callback=lambda s, a, u: app.open_path(u, True),
-                                      user_data=str(path))
+                    tags[f"preset:{path.stem}"] = dpg.add_menu_item(
+                        label=path.stem, callback=lambda s, a, u: app.open_path(u, True), user_data=str(path))
                 if not paths:
                     dpg.add_menu_item(label="(no presets in graphs/)", enabled=False)
             with dpg.menu(label="Recent") as tags["recent"]:
@@ -43,6 +43,8 @@ def build_menus(app: Any) -> dict[str, Tag]:
             dpg.add_menu_item(label="Delete", shortcut="Delete", callback=lambda: app.delete_selected())
             dpg.add_menu_item(label="Bypass on/off", shortcut="Ctrl+B",
                               callback=lambda: app.request_bypass(app.canvas.selected_nodes()))
+            dpg.add_separator()
+            dpg.add_menu_item(label="Arrange to fit the view", shortcut="Ctrl+L", callback=app.arrange)
         with dpg.menu(label="Run") as tags["run"]:
             dpg.add_menu_item(label="Run live", shortcut="Space", callback=lambda: app.run(live=True))
             dpg.add_menu_item(label="Run offline (every frame)", shortcut="F5", callback=lambda: app.run(live=False))
@@ -110,7 +112,7 @@ def handle_key(app: Any, key: int) -> None:
         edits = {dpg.mvKey_Z: (app.redo if shift else app.undo), dpg.mvKey_Y: app.redo,
                  dpg.mvKey_C: lambda: app.copy_selected(), dpg.mvKey_V: lambda: app.paste(_mouse_grid(app)),
                  dpg.mvKey_D: lambda: app.duplicate_selected(),
-                 dpg.mvKey_B: lambda: app.request_bypass(app.canvas.selected_nodes())}
+                 dpg.mvKey_B: lambda: app.request_bypass(app.canvas.selected_nodes()), dpg.mvKey_L: app.arrange}
         if key in edits:
             edits[key]()
         return

@@ -31,22 +31,16 @@ def preview_region(screenshot: Path, probe: dict[str, Any], origin: tuple[float,
     return shot[top : top + place["height"], left : left + place["width"]]
 
 
-def changed_fraction(shown: np.ndarray, original: np.ndarray, threshold: int = 40) -> tuple[float, np.ndarray]:
-    """Share of pixels where the preview differs from the original frame (resized like the preview
-    resizes it), and the mask of those pixels."""
+def face_change(shown: np.ndarray, original: np.ndarray, box: list[float], scale: float,
+                margin: float = 0.3) -> tuple[float, float]:
+    """Mean absolute difference between the preview and the original frame (resized the way the
+    preview resizes it) inside the face box, and outside the box widened by ``margin``."""
     h, w = shown.shape[:2]
     expected = cv2.resize(original, (w, h), interpolation=cv2.INTER_AREA)
-    diff = np.abs(shown.astype(np.int16) - expected.astype(np.int16)).max(axis=2)
-    changed = diff > threshold
-    return float(changed.mean()), changed
-
-
-def inside(mask: np.ndarray, box: list[float], scale: float, margin: float = 0.35) -> float:
-    """Share of the changed pixels that fall in ``box`` (frame pixels, widened by ``margin``)."""
-    x1, y1, x2, y2 = (v * scale for v in box)
-    mx, my = (x2 - x1) * margin, (y2 - y1) * margin
-    ys, xs = np.nonzero(mask)
-    if len(xs) == 0:
-        return 0.0
-    hit = (xs >= x1 - mx) & (xs <= x2 + mx) & (ys >= y1 - my) & (ys <= y2 + my)
-    return float(hit.mean())
+    diff = np.abs(shown.astype(np.float32) - expected.astype(np.float32)).mean(axis=2)
+    x1, y1, x2, y2 = (round(v * scale) for v in box)
+    inside = float(diff[max(0, y1) : y2, max(0, x1) : x2].mean())
+    mx, my = round((x2 - x1) * margin), round((y2 - y1) * margin)
+    outside_mask = np.ones_like(diff, bool)
+    outside_mask[max(0, y1 - my) : y2 + my, max(0, x1 - mx) : x2 + mx] = False
+    return inside, float(diff[outside_mask].mean())

@@ -179,7 +179,7 @@ class Editor:
         self.xdo("type", "--delay", "60", text)
         time.sleep(0.2)
 
-    def enter_text(self, rect: list[float], text: str, timeout: float = 60.0) -> None:
+    def enter_text(self, rect: list[float], text: str, timeout: float = 60.0, echo: bool = True) -> None:
         """Click a text field, replace its text by typing, wait until the field holds it, press Enter.
 
         (A busy machine may draw only a few frames a second and dear imgui takes key events one
@@ -188,7 +188,10 @@ class Editor:
         self.wait(lambda p: p.get("active_text") is not None, 10, "the text field to take the keyboard")
         self.key("ctrl+a")
         self.type(text)
-        self.wait(lambda p: p.get("active_text") == text, timeout, f"the field to hold {text!r}")
+        if echo:  # number fields keep their old value until Enter
+            self.wait(lambda p: p.get("active_text") == text, timeout, f"the field to hold {text!r}")
+        else:
+            time.sleep(0.5)
         self.key("Return")
 
     def screenshot(self, path: Path) -> Path:
