@@ -6,6 +6,7 @@ the test where things are on screen; screenshots and saved files are checked for
 from __future__ import annotations
 
 import json
+import time
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -394,3 +395,39 @@ def video_frame_count(path: Path) -> int:
         count += 1
     cap.release()
     return count
+
+
+def test_missing_model_shows_in_the_node_with_the_fetch_command(
+        display: str, editors: list[Editor], tmp_path: Path, models_dir: Path, obama: Path,
+        photos: list[Path]) -> None:
+    if (models_dir / "inswapper_128.onnx").exists():
+        pytest.skip("inswapper_128.onnx is present: no missing model to show")
+    graph = tmp_path / "inswapper.json"
+    graph.write_text(json.dumps({
+        "format": "nodeswap.graph", "version": 1,
+        "nodes": {"source": {"type": "source.media", "params": {"path": str(obama)}},
+                  "detector": {"type": "detect.face"}, "marker": {"type": "mark.face"},
+                  "swapper": {"type": "swap.inswapper", "params": {"source": str(photos[1])}},
+                  "merger": {"type": "merge.faces"}, "sink": {"type": "sink.preview"}},
+        "links": [{"from": "source.frame", "to": "detector.frame"}, {"from": "source.frame", "to": "marker.frame"},
+                  {"from": "detector.faces", "to": "marker.faces"}, {"from": "source.frame", "to": "swapper.frame"},
+                  {"from": "marker.faces", "to": "swapper.faces"}, {"from": "source.frame", "to": "merger.frame"},
+                  {"from": "swapper.faces", "to": "merger.faces"}, {"from": "merger.frame", "to": "sink.frame"}],
+        "layout": {},
+    }))
+    home = tmp_path / "home"  # no user model folders: only NODESWAP_MODELS is searched
+    for sub in ("data", "cache"):
+        (home / sub).mkdir(parents=True)
+    editor = start(editors, display, tmp_path, graph, NODESWAP_MODELS=str(models_dir),
+                   XDG_DATA_HOME=str(home / "data"), XDG_CACHE_HOME=str(home / "cache"))
+    probe = editor.probe()
+    editor.click_item(probe["buttons"]["run_live"], "Run live")
+    probe = editor.wait(lambda p: "swapper" in p["errors"], 60, "the load error on the swapper")
+    assert "python run.py models fetch inswapper_128" in probe["errors"]["swapper"]
+    assert probe["state"] == "idle" and "cannot run" in probe["status"] and "fetch" in probe["status"]
+    editor.click(title_point(probe["nodes"]["swapper"]))
+    editor.wait(lambda p: p["inspector"]["node"] == "swapper", 10, "swapper inspected")
+    editor.move((probe["nodes"]["swapper"][0] + 40, probe["nodes"]["swapper"][1] + 42))  # hover the badge
+    time.sleep(1.0)
+    editor.screenshot(tmp_path / "missing-model.png")
+    assert quit_editor(editor) == 0

@@ -223,7 +223,7 @@ class Canvas:
             error = self.errors.get(node_id)
             if error:
                 count = f" x{stats['errors']}" if stats and stats.get("errors") else ""
-                self._badge(node_id, f"error{count} (hover)", ERROR_COLOR, error)
+                self._badge(node_id, _error_badge(error, count), ERROR_COLOR, error)
             elif path_problems(graph, node_id):
                 self.refresh_node(node_id)
             elif graph.nodes[node_id].bypass:
@@ -237,7 +237,7 @@ class Canvas:
     def set_error(self, node_id: str, message: str | None) -> None:
         if message:
             self.errors[node_id] = message
-            self._badge(node_id, "error (hover)", ERROR_COLOR, message)
+            self._badge(node_id, _error_badge(message), ERROR_COLOR, message)
         else:
             self.errors.pop(node_id, None)
         self.refresh_node(node_id)
@@ -324,9 +324,10 @@ class Canvas:
         """Automatic positions (columns by depth) starting at the top-left of the visible canvas."""
         assert self.graph is not None
         x, y, width, _ = item_rect(self.parent) or [0.0, 0.0, 0.0, 0.0]
-        if width < 300:  # not drawn yet: the viewport less the side panels
-            x, y, width = 230.0, 50.0, dpg.get_viewport_client_width() - 680.0
-        left, top = self.to_grid((x, y))
+        if width < 300:  # not drawn yet (so not panned either): the viewport less the side panels
+            left, top, width = 0.0, 0.0, dpg.get_viewport_client_width() - 680.0
+        else:
+            left, top = self.to_grid((x, y))
         return auto_layout(self.graph, missing_only, max_width=max(300.0, width - 40.0), x0=left + 20.0,
                            y0=top + 20.0)
 
@@ -402,6 +403,13 @@ class Canvas:
                 if state.get("visible") and state.get("rect_min") is not None:
                     out[f"{node_id}.{name}"] = [*state["rect_min"], *state["rect_size"]]
         return out
+
+
+def _error_badge(message: str, count: str = "") -> str:
+    """Short badge text for an error (the full message shows on hover)."""
+    if "models fetch" in message:
+        return "model missing (hover)"
+    return f"error{count} (hover)"
 
 
 def item_rect(tag: Any) -> list[float] | None:
