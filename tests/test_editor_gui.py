@@ -6,8 +6,8 @@ the test where things are on screen; screenshots and saved files are checked for
 from __future__ import annotations
 
 import json
-import time
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -242,7 +242,7 @@ def test_edit_undo_redo_copy_paste_and_unsaved_prompt(display: str, editors: lis
     editor.key("ctrl+y", "ctrl+y")
     probe = editor.wait(lambda p: "filter" not in p["graph"]["nodes"], 10, "redo")
     editor.key("ctrl+z")
-    editor.wait(lambda p: "filter" in p["graph"]["nodes"], 10, "undo again")
+    editor.wait(lambda p: "filter" in p["nodes"], 10, "undo again")
 
     # a param change in the inspector, then copy/paste and duplicate keep it (and inner links)
     probe = editor.fresh()
@@ -262,7 +262,7 @@ def test_edit_undo_redo_copy_paste_and_unsaved_prompt(display: str, editors: lis
     editor.key("ctrl+c")
     editor.move((canvas[0] + canvas[2] * 0.3, canvas[1] + canvas[3] * 0.6))
     editor.key("ctrl+v")
-    probe = editor.wait(lambda p: "source2" in p["graph"]["nodes"] and "filter2" in p["graph"]["nodes"], 10, "paste")
+    probe = editor.wait(lambda p: "source2" in p["nodes"] and "filter2" in p["nodes"], 10, "paste")
     assert {"from": "source2.frame", "to": "filter2.frame"} in probe["graph"]["links"]
     assert probe["graph"]["nodes"]["filter2"]["params"] == {"median_blur": blur}
     assert len(probe["graph"]["links"]) == 3  # the link to the sink was outside the copy
