@@ -68,7 +68,8 @@ def title_point(rect: list[float]) -> tuple[float, float]:
 def quit_editor(editor: Editor, answer: str | None = None) -> int:
     editor.key("ctrl+q")
     if answer:
-        probe = editor.wait(lambda p: p["modal"] == "confirm", 10, "the unsaved-changes question")
+        probe = editor.wait(lambda p: p["modal"] == "confirm" and f"dialog:{answer}" in p["buttons"], 10,
+                            "the unsaved-changes question")
         editor.click_item(probe["buttons"][f"dialog:{answer}"], answer)
     return editor.close()
 
@@ -281,7 +282,7 @@ def test_edit_undo_redo_copy_paste_and_unsaved_prompt(display: str, editors: lis
     # quit with unsaved changes: asked; Cancel keeps the editor open; Save writes and quits
     assert probe["dirty"] and probe["title"].endswith("*")
     editor.key("ctrl+q")
-    probe = editor.wait(lambda p: p["modal"] == "confirm", 10, "the question")
+    probe = editor.wait(lambda p: p["modal"] == "confirm" and "dialog:Cancel" in p["buttons"], 10, "the question")
     assert "Save the changes to edit.json" in probe["dialog_text"]
     editor.screenshot(tmp_path / "unsaved.png")
     editor.click_item(probe["buttons"]["dialog:Cancel"], "Cancel")
@@ -297,7 +298,7 @@ def test_edit_undo_redo_copy_paste_and_unsaved_prompt(display: str, editors: lis
     editor.click_item(probe["palette"]["utility.delay"], "delay")
     editor.wait(lambda p: p["dirty"], 10, "dirty")
     editor.key("ctrl+n")
-    probe = editor.wait(lambda p: p["modal"] == "confirm", 10, "question")
+    probe = editor.wait(lambda p: p["modal"] == "confirm" and "dialog:Discard" in p["buttons"], 10, "question")
     editor.click_item(probe["buttons"]["dialog:Discard"], "Discard")
     probe = editor.wait(lambda p: p["graph"]["nodes"] == {} and p["path"] is None, 10, "new graph")
     assert quit_editor(editor) == 0
@@ -334,7 +335,7 @@ def test_broken_file_opens_with_its_problems_and_recovery_after_a_crash(
     editor.kill()
     shutil.copy(broken, tmp_path / "broken-copy.json")
     editor = start(editors, display, tmp_path, None)
-    probe = editor.wait(lambda p: p["modal"] == "confirm", 10, "restore question")
+    probe = editor.wait(lambda p: p["modal"] == "confirm" and "dialog:Restore" in p["buttons"], 10, "restore question")
     assert "did not close cleanly" in probe["dialog_text"] and "broken.json" in probe["dialog_text"]
     editor.click_item(probe["buttons"]["dialog:Restore"], "Restore")
     probe = editor.wait(lambda p: "utility" in p["graph"]["nodes"], 10, "restored")
