@@ -432,3 +432,67 @@ def test_missing_model_shows_in_the_node_with_the_fetch_command(
     time.sleep(1.0)
     editor.screenshot(tmp_path / "missing-model.png")
     assert quit_editor(editor) == 0
+
+
+def test_context_menu_quick_add_help_and_rewiring_while_running(
+        display: str, editors: list[Editor], tmp_path: Path, obama: Path) -> None:
+    graph = tmp_path / "chain.json"
+    graph.write_text(json.dumps({
+        "format": "nodeswap.graph", "version": 1,
+        "nodes": {"source": {"type": "source.media", "params": {"path": str(obama), "loop": True}},
+                  "sink": {"type": "sink.preview"}},
+        "links": [{"from": "source.frame", "to": "sink.frame"}],
+        "layout": {"source": [20, 20], "sink": [620, 20]},
+    }))
+    editor = start(editors, display, tmp_path, graph)
+    probe = editor.wait(lambda p: len(p["nodes"]) == 2, 10, "the graph")
+    canvas = probe["canvas"]
+
+    # F1 shows the keyboard help; F1 again hides it
+    editor.key("F1")
+    editor.wait(lambda p: p["modal"] == "help", 10, "help")
+    editor.screenshot(tmp_path / "help.png")
+    editor.key("F1")
+    editor.wait(lambda p: p["modal"] is None, 10, "help closed")
+
+    # double-click on empty canvas: a search box at the cursor; type, Enter adds there
+    spot = (canvas[0] + 300, canvas[1] + 420)
+    editor.click(spot, double=True)
+    probe = editor.wait(lambda p: p["quick_add"]["shown"] and p["active_text"] is not None, 10, "quick add")
+    editor.type("adjust")
+    editor.wait(lambda p: p["active_text"] == "adjust", 30, "the query")
+    editor.key("Return")
+    probe = editor.wait(lambda p: "filter" in p["nodes"], 10, "the filter at the cursor")
+    assert abs(probe["nodes"]["filter"][0] - spot[0]) < 4 and abs(probe["nodes"]["filter"][1] - spot[1]) < 4
+
+    # right-click a node: its context menu; Bypass toggles it, Delete removes it (undoable)
+    editor.click(title_point(probe["nodes"]["filter"]), button=3)
+    probe = editor.wait(lambda p: "context:bypass" in p["buttons"], 10, "context menu")
+    editor.click_item(probe["buttons"]["context:bypass"], "Bypass")
+    probe = editor.wait(lambda p: p["graph"]["nodes"]["filter"]["bypass"], 10, "bypassed")
+    editor.key("ctrl+z")
+    probe = editor.wait(lambda p: not p["graph"]["nodes"]["filter"]["bypass"], 10, "bypass undone")
+
+    # rewire while running: put the filter between source and sink; only the new node loads
+    editor.click_item(probe["buttons"]["run_live"], "Run live")
+    probe = editor.wait(lambda p: p["state"] == "running" and p["node_stats"]["sink"]["calls"] > 5, 60, "running")
+    pins = probe["pins"]
+    editor.drag(pins["source.frame:out"], pins["filter.frame:in"])
+    editor.drag(pins["filter.frame:out"], pins["sink.frame:in"])  # replaces the source -> sink link
+    probe = editor.wait(lambda p: {"from": "filter.frame", "to": "sink.frame"} in p["graph"]["links"]
+                        and (p["node_stats"].get("filter") or {}).get("calls", 0) > 3, 60, "the filter running")
+    assert probe["state"] == "running" and "rewired while running" in editor.log()
+    assert {"from": "source.frame", "to": "sink.frame"} not in probe["graph"]["links"]
+    source_calls = probe["node_stats"]["source"]["calls"]
+    editor.click(title_point(probe["nodes"]["filter"]), button=3)
+    probe = editor.wait(lambda p: "context:delete" in p["buttons"], 10, "context menu")
+    editor.click_item(probe["buttons"]["context:delete"], "Delete")
+    # the sink's input is now unlinked: that wiring cannot run, so the old one keeps running, and says so
+    probe = editor.wait(lambda p: "filter" not in p["graph"]["nodes"] and "rewiring not applied" in p["status"],
+                        10, "the refusal to rewire")
+    assert "node 'sink' input 'frame': required input is not linked" in probe["status"]
+    later = editor.wait(lambda p: p["node_stats"]["source"]["calls"] > source_calls + 5, 30, "frames still flowing")
+    assert later["state"] == "running"
+    editor.key("shift+F5")
+    editor.wait(lambda p: p["state"] == "idle", 30, "stopped")
+    assert quit_editor(editor, "Discard") == 0

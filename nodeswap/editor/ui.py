@@ -149,24 +149,25 @@ def open_context_menu(app: Any) -> None:
     dpg.delete_item(window, children_only=True)
     items = app.context_items
     items.clear()
+
+    def entry(name: str, label: str, action: Any) -> None:
+        def chosen(*_: Any) -> None:
+            dpg.configure_item(window, show=False)
+            action()
+
+        items[name] = dpg.add_selectable(label=label, parent=window, callback=chosen, width=240)
+
     what = f"'{targets[0]}'" if len(targets) == 1 else f"{len(targets)} nodes"
-    items["add"] = dpg.add_menu_item(label="Add node here...", parent=window,
-                                     callback=lambda: app.quick_add.open(mouse, grid))
-    items["paste"] = dpg.add_menu_item(label="Paste here", parent=window, callback=lambda: app.paste(grid))
+    entry("add", "Add node here...", lambda: app.quick_add.open(mouse, grid))
+    entry("paste", "Paste here", lambda: app.paste(grid))
     if targets:
         dpg.add_separator(parent=window)
-        items["inspect"] = dpg.add_menu_item(label=f"Inspect {what}", parent=window,
-                                             callback=lambda: app.inspect(targets[-1]))
-        items["copy"] = dpg.add_menu_item(label=f"Copy {what}", parent=window,
-                                          callback=lambda: app.copy_selected(targets))
-        items["duplicate"] = dpg.add_menu_item(label=f"Duplicate {what}", parent=window,
-                                               callback=lambda: app.duplicate_selected(targets))
-        items["bypass"] = dpg.add_menu_item(label=f"Bypass on/off {what}", parent=window,
-                                            callback=lambda: app.request_bypass(targets))
-        items["delete"] = dpg.add_menu_item(label=f"Delete {what}", parent=window,
-                                            callback=lambda: app.delete_selected(targets))
+        entry("inspect", f"Inspect {what}", lambda: app.inspect(targets[-1]))
+        entry("copy", f"Copy {what}", lambda: app.copy_selected(targets))
+        entry("duplicate", f"Duplicate {what}", lambda: app.duplicate_selected(targets))
+        entry("bypass", f"Bypass on/off {what}", lambda: app.request_bypass(targets))
+        entry("delete", f"Delete {what}", lambda: app.delete_selected(targets))
     links = app.canvas.selected_links()
     if links:
-        items["unlink"] = dpg.add_menu_item(label=f"Delete {len(links)} selected link(s)", parent=window,
-                                            callback=lambda: app.request_unlink(links))
+        entry("unlink", f"Delete {len(links)} selected link(s)", lambda: app.request_unlink(links))
     dpg.configure_item(window, show=True, pos=[int(mouse[0]), int(mouse[1])])
