@@ -279,9 +279,9 @@ def test_edit_undo_redo_copy_paste_and_unsaved_prompt(display: str, editors: lis
     a, b = probe["nodes"]["filter3"], probe["nodes"]["filter"]
     assert a[0] >= b[0] + b[2] or b[0] >= a[0] + a[2] or a[1] >= b[1] + b[3] or b[1] >= a[1] + a[3]
 
-    # quit with unsaved changes: asked; Cancel keeps the editor open; Save writes and quits
+    # closing the window with unsaved changes asks first; Cancel keeps the editor open; Save writes and quits
     assert probe["dirty"] and probe["title"].endswith("*")
-    editor.key("ctrl+q")
+    editor.close_window()
     probe = editor.wait(lambda p: p["modal"] == "confirm" and "dialog:Cancel" in p["buttons"], 10, "the question")
     assert "Save the changes to edit.json" in probe["dialog_text"]
     editor.screenshot(tmp_path / "unsaved.png")

@@ -207,6 +207,16 @@ class Editor:
         assert rect, f"{what} is not on screen"
         self.click(self.center(rect))
 
+    def close_window(self) -> None:
+        """What a window manager's close button does: send WM_DELETE_WINDOW to the editor's window."""
+        windows = subprocess.run(["xdotool", "search", "--pid", str(self.proc.pid)], env=self.env,
+                                 capture_output=True, text=True, timeout=20).stdout.split()
+        assert windows, "no window of the editor found"
+        code = (Path(__file__).parent / "xclose.py").read_text()
+        for window in windows:
+            subprocess.run([sys.executable, "-c", code, window], env=self.env, check=True, timeout=20)
+        time.sleep(0.3)
+
     # -- ending ---------------------------------------------------------------
     def close(self, timeout: float = 20.0) -> int:
         if self.proc.poll() is None:
