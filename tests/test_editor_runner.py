@@ -151,3 +151,16 @@ def test_run_problems_name_the_param_to_set() -> None:
     assert path_problems(g, "out") == {}  # an output path may be empty
     g.remove_node("out")
     assert "no sink" in str(run_problems(g)[0])
+
+
+def test_a_bypassed_node_loads_with_the_params_set_meanwhile(runner: Runner) -> None:
+    Collect.seen.clear()
+    g = chain()
+    g.set_bypass("gain", True)
+    runner.start(g, live=True)
+    wait_until(lambda: len(Collect.seen) > 3)
+    assert Collect.seen[-1][1] == 100  # bypassed: frames pass unchanged
+    runner.set_param("gain", "gain", 2.0)
+    runner.set_bypass("gain", False)
+    wait_event(runner, "reloaded")
+    wait_until(lambda: Collect.seen[-1][1] == 200)

@@ -186,11 +186,15 @@ class Runner:
             scheduler.rerender()
         elif name == "set_param":
             node_id, param, value = args
+            if node_id in scheduler.graph.nodes:  # the run's own copy: a node loaded later gets the value
+                scheduler.graph.set_param(node_id, param, value)
             if node_id in scheduler.instances:
                 scheduler.set_param(node_id, param, value)
                 if scheduler.paused:
                     scheduler.rerender()
         elif name == "set_bypass":
+            if args[0] in scheduler.graph.nodes:
+                scheduler.graph.set_bypass(*args)
             scheduler.set_bypass(*args)
             if scheduler.paused:
                 scheduler.rerender()
