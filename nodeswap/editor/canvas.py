@@ -16,46 +16,11 @@ from ..graph import Graph, Link
 from ..types import PORT_COLORS
 from .runner import path_problems
 from .tagmap import IN, OUT, TagMap, auto_layout, free_spot
+from .themes import ERROR_COLOR, WARN_TEXT, Themes
 
 NODE_PAD = 8  # imnodes' default node padding, pixels
 WIDGET_WIDTH = 140
 NEW_NODE = (230.0, 200.0)  # assumed size of a node not drawn yet
-CATEGORY_COLORS = {
-    "source": (45, 105, 175), "detector": (170, 100, 30), "marker": (140, 80, 160), "aligner": (40, 130, 120),
-    "swapper": (175, 60, 80), "merger": (60, 130, 60), "filter": (95, 95, 140), "sink": (90, 90, 90),
-    "utility": (70, 95, 115),
-}
-ERROR_COLOR = (205, 45, 45)
-WARN_TEXT = (255, 110, 110)
-
-
-def _title_theme(color: tuple[int, int, int], dim: bool = False) -> int:
-    with dpg.theme() as theme, dpg.theme_component(dpg.mvNode):
-        lift = tuple(min(255, c + 30) for c in color)
-        dpg.add_theme_color(dpg.mvNodeCol_TitleBar, color, category=dpg.mvThemeCat_Nodes)
-        dpg.add_theme_color(dpg.mvNodeCol_TitleBarHovered, lift, category=dpg.mvThemeCat_Nodes)
-        dpg.add_theme_color(dpg.mvNodeCol_TitleBarSelected, lift, category=dpg.mvThemeCat_Nodes)
-        if dim:
-            dpg.add_theme_color(dpg.mvNodeCol_NodeBackground, (40, 40, 40), category=dpg.mvThemeCat_Nodes)
-            dpg.add_theme_color(dpg.mvThemeCol_Text, (150, 150, 150))
-    return theme
-
-
-def _pin_theme(color: tuple[int, int, int]) -> int:
-    with dpg.theme() as theme, dpg.theme_component(dpg.mvAll):
-        dpg.add_theme_color(dpg.mvNodeCol_Pin, color, category=dpg.mvThemeCat_Nodes)
-        dpg.add_theme_color(dpg.mvNodeCol_PinHovered, (255, 255, 255), category=dpg.mvThemeCat_Nodes)
-    return theme
-
-
-def _link_theme(color: tuple[int, int, int]) -> int:
-    with dpg.theme() as theme, dpg.theme_component(dpg.mvNodeLink):
-        dpg.add_theme_color(dpg.mvNodeCol_Link, color, category=dpg.mvThemeCat_Nodes)
-        dpg.add_theme_color(dpg.mvNodeCol_LinkHovered, (255, 255, 255), category=dpg.mvThemeCat_Nodes)
-        dpg.add_theme_color(dpg.mvNodeCol_LinkSelected, (255, 255, 160), category=dpg.mvThemeCat_Nodes)
-    return theme
-
-
 class Canvas:
     """The node editor item and the drawing of one Graph."""
 
@@ -68,15 +33,7 @@ class Canvas:
         self.editor = dpg.add_node_editor(parent=parent, callback=self._link_dragged, delink_callback=self._delinked,
                                           minimap=True, minimap_location=dpg.mvNodeMiniMap_Location_BottomRight,
                                           width=-1, height=-1)
-        self._category_themes = {c: _title_theme(col) for c, col in CATEGORY_COLORS.items()}
-        self._bypass_theme = _title_theme((70, 70, 70), dim=True)
-        self._error_theme = _title_theme(ERROR_COLOR)
-        self._pin_themes = {t: _pin_theme(col) for t, col in PORT_COLORS.items()}
-        self._link_themes = {t: _link_theme(col) for t, col in PORT_COLORS.items()}
-        with dpg.theme() as self._warn_theme, dpg.theme_component(dpg.mvAll):
-            dpg.add_theme_color(dpg.mvThemeCol_Text, WARN_TEXT)
-            dpg.add_theme_color(dpg.mvThemeCol_TextDisabled, WARN_TEXT)
-            dpg.add_theme_color(dpg.mvThemeCol_FrameBg, (90, 30, 30))
+        self.themes = Themes()
         self._aligned: set[str] = set()
 
     # -- whole graph --------------------------------------------------------------
@@ -164,7 +121,7 @@ class Canvas:
                         tags.extra[f"{direction}:{port.name}"] = label
                         with dpg.tooltip(label):
                             dpg.add_text(f"{direction}put '{port.name}': {port.type}\n{port.help}".strip(), wrap=360)
-                    dpg.bind_item_theme(attr, self._pin_themes.get(port.type, self._pin_themes["any"]))
+                    dpg.bind_item_theme(attr, self.themes.pins.get(port.type, self.themes.pins["any"]))
             if cls.params:
                 with dpg.node_attribute(attribute_type=dpg.mvNode_Attr_Static) as params_attr:
                     for spec in cls.params:
@@ -191,13 +148,13 @@ class Canvas:
         problems = path_problems(graph, node_id)
         for name, widget_tags in tags.params.items():
             for tag in widget_tags:
-                dpg.bind_item_theme(tag, self._warn_theme if name in problems else 0)
+                dpg.bind_item_theme(tag, self.themes.warn if name in problems else 0)
         if node_id in self.errors or problems:
-            theme = self._error_theme
+            theme = self.themes.error
         elif entry.bypass:
-            theme = self._bypass_theme
+            theme = self.themes.bypass
         else:
-            theme = self._category_themes.get(graph.node_class(node_id).category, 0)
+            theme = self.themes.category.get(graph.node_class(node_id).category, 0)
         dpg.bind_item_theme(tags.node, theme)
         if problems and node_id not in self.errors:
             name, problem = next(iter(problems.items()))
@@ -271,7 +228,7 @@ class Canvas:
         tag = self.map.add_link(link)
         dpg.add_node_link(a, b, parent=self.editor, tag=tag)
         port = graph.node_class(link.src).output_port(link.src_port)
-        dpg.bind_item_theme(tag, self._link_themes.get(port.type if port else "any", 0))
+        dpg.bind_item_theme(tag, self.themes.links.get(port.type if port else "any", 0))
 
     def _link_dragged(self, sender: Any, app_data: Any, user_data: Any = None) -> None:
         a, b = app_data

@@ -89,7 +89,7 @@ class Inspector:
         problems = path_problems(self.graph, self.node_id)
         for name, tag in self._param_tags.items():
             if dpg.does_item_exist(tag):
-                dpg.bind_item_theme(tag, self.app.canvas._warn_theme if name in problems else 0)
+                dpg.bind_item_theme(tag, self.app.canvas.themes.warn if name in problems else 0)
 
     def update(self, stats: dict[str, Any], errors: dict[str, str]) -> None:
         """Stats (ms mean/p95, frames, errors) and the last error of the shown node."""
