@@ -81,7 +81,7 @@ def build_toolbar(app: Any) -> dict[str, Tag]:
 
 def typing(app: Any) -> bool:
     """True while a text field has the keyboard (plain keys belong to it then)."""
-    fields = [*app.widgets.text_inputs, app.palette.search_box, app.quick_add.box]
+    fields = [*app.widgets.active_candidates(), app.palette.search_box, app.quick_add.box]
     return any(dpg.does_item_exist(t) and dpg.is_item_active(t) for t in fields)
 
 

@@ -97,6 +97,10 @@ class ParamWidgets:
         with dpg.item_handler_registry() as self._text_handlers:
             dpg.add_item_deactivated_after_edit_handler(callback=self._text_committed)
 
+    def active_candidates(self) -> list[Tag]:
+        """Every param widget (a slider Ctrl+clicked into a text field takes keys too)."""
+        return list(self._meta)
+
     def forget(self, tags: list[Tag]) -> None:
         for tag in tags:
             self._meta.pop(tag, None)
