@@ -282,7 +282,7 @@ class Canvas:
         assert self.graph is not None
         x, y, width, _ = item_rect(self.parent) or [0.0, 0.0, 0.0, 0.0]
         if width < 300:  # not drawn yet (so not panned either): the viewport less the side panels
-            left, top, width = 0.0, 0.0, dpg.get_viewport_client_width() - 680.0
+            left, top, width = 0.0, 0.0, _viewport_width() - 680.0
         else:
             left, top = self.to_grid((x, y))
         return auto_layout(self.graph, missing_only, max_width=max(300.0, width - 40.0), x0=left + 20.0,
@@ -360,6 +360,13 @@ class Canvas:
                 if state.get("visible") and state.get("rect_min") is not None:
                     out[f"{node_id}.{name}"] = [*state["rect_min"], *state["rect_size"]]
         return out
+
+
+def _viewport_width() -> float:
+    try:
+        return float(dpg.get_viewport_client_width())
+    except Exception:  # no viewport (tests of the drawing without a display)
+        return 1600.0
 
 
 def _error_badge(message: str, count: str = "") -> str:
