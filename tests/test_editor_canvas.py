@@ -59,7 +59,7 @@ def chain() -> Graph:
 
 
 def test_graph_is_drawn_and_follows_edits(ui: tuple[StubApp, Canvas]) -> None:
-    app, canvas = ui
+    _, canvas = ui
     g = chain()
     canvas.attach(g)
     tags = canvas.map
@@ -104,7 +104,7 @@ def test_pin_drags_and_widget_edits_go_to_the_app_as_requests(ui: tuple[StubApp,
 
 
 def test_empty_required_path_marks_the_node(ui: tuple[StubApp, Canvas]) -> None:
-    app, canvas = ui
+    _, canvas = ui
     g = Graph(toy_registry())
     g.add_node("source.file", "src", pos=(0, 0))
     canvas.attach(g)
