@@ -184,6 +184,7 @@ def test_widget_values_round_trip() -> None:
     assert widgets.to_widget(colour, "#ff8800") == [255, 136, 0, 255]
     assert widgets.from_widget(colour, [255.0, 136.0, 0.0, 255.0]) == "#ff8800"
     assert widgets.from_widget(colour, [1.0, 0.5333, 0.0, 1.0]) == "#ff8800"
+    assert widgets.from_widget(colour, [1.0, 1.0, 1.0, 255.0]) == "#010101"  # dark, not white
     assert widgets.from_widget(Param("n", "int", 0), 3.6) == 4
     assert widgets.widget_kind(Param("n", "int", 0, min=0, max=100)) == "slider_int"
     assert widgets.widget_kind(Param("n", "int", 0, min=0)) == "input_int"

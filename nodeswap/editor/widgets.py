@@ -20,9 +20,11 @@ def hex_to_rgb(text: str) -> list[int]:
 
 
 def rgb_to_hex(values: Any) -> str:
-    """'#rrggbb' from dearpygui colour values (0..255, or 0..1 floats)."""
-    rgb = list(values)[:3]
-    if rgb and all(isinstance(v, float) for v in rgb) and max(rgb) <= 1.0:
+    """'#rrggbb' from dearpygui colour values: [r, g, b, a] in 0..255 (get_value), or in 0..1
+    (some callbacks), told apart by the alpha (255 or 1.0)."""
+    values = list(values)
+    rgb = values[:3]
+    if len(values) >= 4 and float(values[3]) <= 1.0:
         rgb = [v * 255.0 for v in rgb]
     return "#" + "".join(f"{max(0, min(255, round(v))):02x}" for v in rgb)
 
