@@ -36,6 +36,7 @@ class Actions:
     dialogs: Any
     inspector: Any
     recent: Any
+    recovery: Any
     clip: dict[str, Any] | None
 
     # -- edits --------------------------------------------------------------------
@@ -246,6 +247,7 @@ class Actions:
         self.path, self.doc_name = str(path), ""
         self.history.mark_saved()
         self.restored = False
+        self.recovery.clear()  # nothing unsaved left to recover
         self.recent.add(path)
         self.rebuild_recent_menu()
         self.update_title()

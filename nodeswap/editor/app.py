@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import sys
 import time
 from pathlib import Path
@@ -57,7 +58,8 @@ class EditorApp(Actions):
         self.recovery = Recovery()
         self.autosave_every = float(os.environ.get("NODESWAP_AUTOSAVE_SECONDS", "30"))
         self._last_autosave = time.monotonic()
-        self._autosaved_version: Any = None
+        self._changes = 0
+        self._autosaved_version = -1
         self._rebuild_due: float | None = None
         self._slow_tick = 0.0
         self._refuse_until = 0.0
@@ -186,6 +188,7 @@ class EditorApp(Actions):
     def _graph_changed(self, graph: Graph, event: str, detail: Any) -> None:
         if graph is not self.graph:
             return
+        self._changes += 1  # for the autosave
         if event == "param":
             node_id, name, value = detail
             self.inspector.on_param(node_id, name, value)
@@ -304,7 +307,7 @@ class EditorApp(Actions):
 
     def _slow_updates(self, now: float) -> None:
         self.canvas.align_outputs()
-        stats = self.runner.stats() if self.runner.busy or self.runner.stats() else {}
+        stats = self.runner.stats()
         self.canvas.show_stats(stats.get("nodes", {}))
         self.inspector.update(stats, self.canvas.errors)
         dpg.set_value(self.run_text, _run_line(self.runner.state, stats))
@@ -318,12 +321,11 @@ class EditorApp(Actions):
 
     def _autosave(self, now: float) -> None:
         self._last_autosave = now
-        version = (id(self.history._undo[-1]) if self.history._undo else None, len(self.history._undo))
-        if version == self._autosaved_version:
+        if self._changes == self._autosaved_version:
             return
         try:
             self.recovery.save(self.graph, self.path)
-            self._autosaved_version = version
+            self._autosaved_version = self._changes
         except OSError as exc:
             log.warning("autosave failed: %s", exc)
 
@@ -331,7 +333,7 @@ class EditorApp(Actions):
         for _ in range(100):
             try:
                 kind, node_id, message = self.runner.events.get_nowait()
-            except Exception:
+            except queue.Empty:
                 return
             if kind == "state":
                 self.status({"loading": "loading the nodes...", "running": "running", "paused": "paused",
