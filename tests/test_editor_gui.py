@@ -67,6 +67,7 @@ def test_build_swap_graph_run_tweak_save_reopen(display: str, editors: list[Edit
     editor.drag(pins["detector.faces:out"], pins["merger.frame:in"])
     probe = editor.wait(lambda p: p["status_error"] and "link refused" in p["status"], 10, "the refusal")
     assert "cannot link output type 'faces' to input type 'frame'" in probe["status"] and probe["refusal_shown"]
+    editor.screenshot(tmp_path / "refused.png")
     assert len(probe["graph"]["links"]) == len(SWAP_LINKS)
 
     # Run with the source path still empty says which param to set

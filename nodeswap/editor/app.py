@@ -96,7 +96,7 @@ class EditorApp(Actions):
                 self.status_text = dpg.add_text("")
         self.quick_add = QuickAdd(self.registry, self.add_node)
         with dpg.window(no_title_bar=True, show=False, autosize=True, no_focus_on_appearing=True,
-                        no_saved_settings=True) as self.refuse_window:
+                        no_saved_settings=True, min_size=[40, 20]) as self.refuse_window:
             self.refuse_text = dpg.add_text("", color=(255, 120, 120), wrap=420)
         with dpg.window(popup=True, show=False, autosize=True, no_saved_settings=True) as self.context_window:
             self.context_items: dict[str, int | str] = {}
