@@ -193,6 +193,15 @@ class Graph:
         self._emit("param", (node_id, name, value))
         return value
 
+    def unset_param(self, node_id: str, name: str) -> Any:
+        """Forget a param's value so it follows its default again; returns the default."""
+        if self.node_class(node_id).param_spec(name) is None:
+            raise ParamError(f"node '{node_id}': no param '{name}'")
+        self.nodes[node_id].params.pop(name, None)
+        default = self.param_values(node_id)[name]
+        self._emit("param", (node_id, name, default))
+        return default
+
     def set_bypass(self, node_id: str, bypass: bool) -> None:
         self.nodes[node_id].bypass = bool(bypass)
         self._emit("bypass", (node_id, bool(bypass)))

@@ -350,7 +350,8 @@ class Scheduler:
         else:
             self.graph_stats.ended = time.perf_counter()
             self._finished.set()
-            self.events.put(("finished", "", ""))
+            if not self._stop.is_set():  # the source ended by itself, not a stop or rebuild
+                self.events.put(("finished", "", ""))
 
     def _run_step_list(self, steps: list[Step], packet: Packet) -> bool:
         """Run ``steps`` on ``packet``; False when the frame is dropped."""

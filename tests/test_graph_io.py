@@ -221,3 +221,14 @@ def test_fuzzed_input_always_gives_a_clean_result(text: str) -> None:
 def test_pathological_inputs_give_clean_errors(text: str) -> None:
     found = graph_io.validate_text(text, "x.json", toy_registry())
     assert found and all(str(i) for i in found)
+
+
+def test_unset_param_returns_to_the_default() -> None:
+    g = Graph(toy_registry())
+    g.add_node("test.add", "a", {"amount": 7})
+    events: list[object] = []
+    g.subscribe(lambda kind, detail: events.append((kind, detail)))
+    assert g.unset_param("a", "amount") == 1
+    assert g.nodes["a"].params == {} and events == [("param", ("a", "amount", 1))]
+    with pytest.raises(ParamError):
+        g.unset_param("a", "nope")

@@ -26,12 +26,7 @@ class Command(Protocol):
 
 def unset_param(graph: Graph, node_id: str, name: str) -> None:
     """Forget a param's value so it follows its default again (listeners get a 'param' event)."""
-    entry = graph.nodes[node_id]
-    if name in entry.params:
-        del entry.params[name]
-    # The Graph API has no "unset": emit the same event set_param would, with the default value.
-    default = graph.param_values(node_id)[name]
-    graph._emit("param", (node_id, name, default))
+    graph.unset_param(node_id, name)
 
 
 def _restore_order(graph: Graph, order: list[Link]) -> None:
