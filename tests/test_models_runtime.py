@@ -112,7 +112,8 @@ def test_sessions_are_cached_and_run(tmp_path: Path) -> None:
     path = identity_model(tmp_path / "id.onnx")
     a = runtime.session(path, "cpu")
     assert runtime.session(path, "cpu") is a
-    assert runtime.session(path, "cpu", threads=1) is not a
+    assert runtime.session(path, "cpu", threads=1) is a  # one thread is the default
+    assert runtime.session(path, "cpu", threads=2) is not a
     out = a.run(None, {"x": np.ones((1, 3), np.float32)})[0]
     assert out.tolist() == [[1, 1, 1]]
 
@@ -131,3 +132,11 @@ def test_missing_onnxruntime_names_the_extra(monkeypatch: pytest.MonkeyPatch, tm
     with pytest.raises(NodeLoadError, match=r'pip install "nodeswap\[cpu\]"'):
         runtime.session(tmp_path / "x.onnx")
     assert runtime.available_providers() == []
+
+
+def test_thread_default_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert runtime.default_threads() == 1
+    monkeypatch.setenv("NODESWAP_ORT_THREADS", "4")
+    assert runtime.default_threads() == 4
+    monkeypatch.setenv("NODESWAP_ORT_THREADS", "many")
+    assert runtime.default_threads() == 1
