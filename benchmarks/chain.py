@@ -80,6 +80,7 @@ class Chain:
     device: str = "cpu"
     use_project_nodes: bool = True
     marker_params: dict[str, Any] = field(default_factory=dict)
+    merger_params: dict[str, Any] = field(default_factory=dict)
     times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     stages: dict[str, str] = field(default_factory=dict)  # stage -> what runs it
 
@@ -87,7 +88,7 @@ class Chain:
         registry = load_registry(plugins=False) if self.use_project_nodes else None
         self._detector = self._node(registry, "detect.face", {"model": "yunet", "device": self.device})
         self._marker = self._node(registry, "mark.face", {"device": self.device, **self.marker_params})
-        self._merger = self._node(registry, "merge.faces", {})
+        self._merger = self._node(registry, "merge.faces", self.merger_params)
         self._yunet = None if self._detector else YuNet()
         self.stages = {
             "detect": "detect.face" if self._detector else "YuNet stand-in (cv2.FaceDetectorYN)",

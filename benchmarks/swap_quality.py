@@ -41,7 +41,7 @@ from nodeswap.types import Frame
 ARCFACE_112 = np.array(
     [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]], np.float32
 )
-DEFAULT_PHOTOS = ("000007", "000013", "000016", "000023", "000040")
+DEFAULT_PHOTOS = ("000007", "000014", "000016", "000033", "000040")
 DEFAULT_CLIPS = ("Obama_speaking", "Twitch1")
 CRITERIA = {"found": 1.0, "closer": 0.95, "cos_in": 0.35, "mouth": 0.85}
 
@@ -198,13 +198,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=0, help="only the first N frames (0 = all)")
     parser.add_argument("--set", nargs="*", default=[], metavar="PARAM=VALUE", help="swap.morph params")
     parser.add_argument("--marker", nargs="*", default=[], metavar="PARAM=VALUE", help="mark.face params")
+    parser.add_argument("--merger", nargs="*", default=[], metavar="PARAM=VALUE", help="merge.faces params")
     parser.add_argument("--out", type=Path, help="write the markdown table here")
     parser.add_argument("--save", type=Path, help="write before/after PNGs of frames 30 and 120 here")
     parser.add_argument("--fallback", action="store_true", help="use the stand-in detector/marker/merger")
     args = parser.parse_args(argv)
     media = Path(os.environ.get("NODESWAP_MEDIA", ROOT_MEDIA))
     os.environ.setdefault("NODESWAP_MODELS", ROOT_MODELS)
-    params, marker = _pairs(args.set), _pairs(args.marker)
+    params, marker, merger = _pairs(args.set), _pairs(args.marker), _pairs(args.merger)
     judge = Judge()
     if args.save:
         args.save.mkdir(parents=True, exist_ok=True)
@@ -217,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
                 MorphSwap("swap", {**params, "source_image": str(path), "device": "cpu"}),
                 use_project_nodes=not args.fallback,
                 marker_params=marker,
+                merger_params=merger,
             )
             result = measure(judge, chain, clip, path, frames, args.step, args.save)
             stages = chain.stages

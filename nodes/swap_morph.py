@@ -27,7 +27,7 @@ from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped
 log = logging.getLogger(__name__)
 
 SOURCE_SIZE = 512  # resolution of the source face crop kept after load
-COLOUR_MODES = ("rct", "shading", "none")
+COLOUR_MODES = ("rct", "mean", "shading", "none")
 
 
 # -- the source photo's landmarks (a minimal YuNet + FaceMesh pass, used once at load) ---------------------
@@ -119,7 +119,25 @@ class MorphSwap(Node):
             help="Crop size relative to the face (when no aligner ran)",
         ),
         Param("mouth_from_target", "bool", True, help="Keep the target's inner mouth (teeth, tongue) for speech"),
+        Param(
+            "mouth_grow",
+            "float",
+            0.015,
+            min=0.0,
+            max=0.05,
+            step=0.005,
+            help="Widen the kept mouth by this share of the crop (smoothed landmarks lag behind speech)",
+        ),
         Param("eyes_from_target", "bool", False, help="Keep the target's eyes too (gaze follows the target)"),
+        Param(
+            "shape",
+            "float",
+            0.8,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            help="How much of the source's face shape (eyes, brows, nose) to take; the outline and mouth stay",
+        ),
         Param(
             "skin_only",
             "bool",
@@ -131,12 +149,13 @@ class MorphSwap(Node):
             "choice",
             "rct",
             choices=COLOUR_MODES,
-            help="Colour match to the target: rct (mean/spread in Lab), shading (target's lighting), none",
+            help="Colour match to the target: rct (mean and spread in Lab), mean (mean only: keeps the source's "
+            "contrast), shading (the target's lighting), none",
         ),
         Param(
             "forehead",
             "float",
-            0.3,
+            0.15,
             min=0.0,
             max=1.0,
             step=0.05,
@@ -145,11 +164,11 @@ class MorphSwap(Node):
         Param(
             "edge_blur",
             "float",
-            0.04,
+            0.02,
             min=0.0,
             max=0.2,
             step=0.01,
-            help="Feather of the mask edge, relative to the crop size",
+            help="Feather of the mask edge, relative to the crop size (the merger feathers it further)",
         ),
         Param("opacity", "float", 1.0, min=0.0, max=1.0, step=0.05, help="Strength of the swapped face"),
     )
@@ -160,6 +179,8 @@ class MorphSwap(Node):
         self._points: np.ndarray | None = None  # its 468 landmarks in crop pixels
         self._tris_all: np.ndarray | None = None
         self._tris_open: np.ndarray | None = None  # without the inner mouth
+        self._points_3d: np.ndarray | None = None  # landmarks with FaceMesh depth, crop pixels
+        self._shape_plan: morph.ShapePlan | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def load(self, ctx: LoadContext) -> None:
@@ -174,15 +195,16 @@ class MorphSwap(Node):
             raise NodeLoadError(node_id, f"param 'source_image': not an image OpenCV can read: {path}")
         box, kps = _largest_face(image, node_id)
         landmarks = facemesh_landmarks(image, box, kps, self.values["device"], node_id)
-        self._set_source(image, landmarks[:, :2])
+        self._set_source(image, landmarks)
 
-    def _set_source(self, image: np.ndarray, points: np.ndarray) -> None:
-        """Keep the source face as an upright crop and triangulate its landmarks."""
+    def _set_source(self, image: np.ndarray, landmarks: np.ndarray) -> None:
+        """Keep the source face as an upright crop and triangulate its landmarks ((468, 3), image pixels)."""
+        points = landmarks[:, :2]
         mat, _ = morph.crop_transform(points, SOURCE_SIZE, 1.3)
         scale = float(np.hypot(*mat[:, 0]))
         if scale < 0.5:  # photo face much larger than the crop: shrink first to avoid aliasing
             image = cv2.resize(image, None, fx=scale * 1.5, fy=scale * 1.5, interpolation=cv2.INTER_AREA)
-            points = points * scale * 1.5
+            points, landmarks = points * scale * 1.5, landmarks * scale * 1.5
             mat, _ = morph.crop_transform(points, SOURCE_SIZE, 1.3)
         crop = cv2.warpAffine(
             image, mat, (SOURCE_SIZE, SOURCE_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
@@ -190,11 +212,13 @@ class MorphSwap(Node):
         self._points = morph.transform_points(points, mat)
         skin = np.rint(morph.skin_mask(crop, self._points) * 255).astype(np.uint8)
         self._crop = np.dstack([crop, skin])  # the skin mask is warped along with the texture
+        self._points_3d = np.column_stack([self._points, landmarks[:, 2] * np.hypot(*mat[:, 0])])
+        self._shape_plan = morph.shape_plan(self._points)
         self._tris_all = morph.triangulate(self._points)
         self._tris_open = morph.drop_region(self._tris_all, self._points, morph.INNER_LIPS)
 
     def unload(self) -> None:
-        self._crop = self._points = self._tris_all = self._tris_open = None
+        self._crop = self._points = self._tris_all = self._tris_open = self._points_3d = self._shape_plan = None
 
     # -- per frame --------------------------------------------------------------------------------------
     def process(self, frame: Frame, faces: tuple[Face, ...]) -> dict[str, Any]:
@@ -211,23 +235,30 @@ class MorphSwap(Node):
         aligned = face.aligned or self._align(image, landmarks)
         size = aligned.size
         target = morph.transform_points(landmarks, aligned.mat)
-        depth = None
+        depth, target_3d = None, target
         if face.landmarks_3d is not None and len(face.landmarks_3d) >= 468 and face.landmarks_3d.shape[1] >= 3:
             depth = np.asarray(face.landmarks_3d[:468, 2], np.float64)
+            target_3d = np.column_stack([target, depth * np.hypot(*aligned.mat[:, 0])])
+        placed = target
+        if v["shape"] > 0 and self._shape_plan is not None:  # the source's eyes, brows and nose geometry
+            placed = morph.shaped_landmarks(target_3d, self._points_3d, self._shape_plan, v["shape"])
         tris = self._tris_open if v["mouth_from_target"] else self._tris_all
-        warped4, covered = morph.warp_mesh(self._crop, self._points, target, tris, size, depth)
+        warped4, covered = morph.warp_mesh(self._crop, self._points, placed, tris, size, depth)
+        inside = covered[..., None]
         warped = np.ascontiguousarray(warped4[..., :3])
         if v["skin_only"]:
             covered = covered * (warped4[..., 3].astype(np.float32) / 255.0)
         mouth = v["mouth_from_target"]
         region = morph.face_mask(target, size, v["forehead"], mouth) * covered  # hard edge: colour statistics
         edge = v["edge_blur"] * size
-        mask = morph.face_mask(target, size, v["forehead"], mouth, erode=edge / 2, blur=edge) * covered
+        grow = v["mouth_grow"] * size
+        mask = morph.face_mask(target, size, v["forehead"], mouth, blur=edge, mouth_grow=grow) * covered
         if v["eyes_from_target"]:
             for eye in (morph.RIGHT_EYE, morph.LEFT_EYE):
                 hole = 1.0 - morph.feather(morph.fill_polygon(size, target[list(eye)]), -size / 64, size / 64)
                 region, mask = region * hole, mask * hole
         warped = self._match_colour(warped, aligned.image, region, size)
+        warped = np.where(inside, warped, aligned.image)  # the target outside the mesh (for viewers)
         mask = mask * v["opacity"]
         swapped = Swapped(image=warped, mask=mask.astype(np.float32))
         return replace(face, aligned=aligned, swapped=swapped)
@@ -241,8 +272,8 @@ class MorphSwap(Node):
 
     def _match_colour(self, warped: np.ndarray, target: np.ndarray, region: np.ndarray, size: int) -> np.ndarray:
         mode = self.values["colour"]
-        if mode == "rct":
-            return morph.colour_transfer(warped, target, region, region)
+        if mode in ("rct", "mean"):
+            return morph.colour_transfer(warped, target, region, region, spread=mode == "rct")
         if mode == "shading":
             return morph.shading_transfer(warped, target, region, size / 16)
         return warped
