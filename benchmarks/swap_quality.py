@@ -14,14 +14,21 @@ Also reported: flicker (second temporal difference of the output face over that 
 face; about 1.0 = no wobble added) and milliseconds per stage.
 
     python benchmarks/swap_quality.py [--clips Obama_speaking Twitch1] [--photos 000007 ...]
-        [--step 1] [--frames 0] [--out benchmarks/results/swap_quality.md] [--save DIR]
+        [--step 1] [--frames 0] [--out FILE.md] [--save DIR] [--graph graphs/video_swap.json]
+        [--set swap.morph PARAM=VALUE ...] [--marker ...] [--merger ...]
+
+Without --graph the chain runs in this process (benchmarks/chain.py, per-stage medians); with
+--graph the preset runs through run.py and its sink's H.264 video is judged (mean ms per node).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +45,7 @@ from nodeswap.models import model_path
 from nodeswap.runtime import session
 from nodeswap.types import Frame
 
+ROOT = Path(__file__).resolve().parent.parent
 ARCFACE_112 = np.array(
     [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]], np.float32
 )
@@ -98,15 +106,41 @@ class Result:
         }
 
 
+def chain_outputs(chain: Chain, frames: list[np.ndarray], clip: str) -> list[np.ndarray]:
+    """The chain's output for every frame (per-stage times land in ``chain.times``)."""
+    chain.times.clear()
+    return [chain.run(Frame(image=image, index=i, fps=30.0, source=clip))[0] for i, image in enumerate(frames)]
+
+
+def graph_outputs(
+    graph: Path, clip_path: Path, photo: Path, overrides: list[str], workdir: Path
+) -> tuple[list[np.ndarray], dict[str, float]]:
+    """Run a preset graph (nodes source, detector, marker, swapper, merger, sink) with ``run.py`` on the
+    clip, one node after another, and read back the video its sink wrote. Returns (frames, ms per stage)."""
+    out_video, stats = workdir / f"{clip_path.stem}_{photo.stem}.mp4", workdir / "stats.json"
+    sets = [f"source.path={clip_path}", f"swapper.source_image={photo}", f"sink.path={out_video}", *overrides]
+    command = [sys.executable, str(ROOT / "run.py"), "run", str(graph), "--offline", "--sequential"]
+    command += ["--stats", str(stats), *(arg for item in sets for arg in ("--set", item))]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}")
+    nodes = json.loads(stats.read_text(encoding="utf-8"))["nodes"]
+    names = {"detect": "detector", "mark": "marker", "swap": "swapper", "merge": "merger"}
+    ms = {stage: float(nodes[node]["ms_mean"]) for stage, node in names.items() if node in nodes}
+    return read_video(out_video), ms
+
+
 def measure(
     judge: Judge,
-    chain: Chain,
     clip: str,
     photo_path: Path,
     frames: list[np.ndarray],
+    outputs: list[np.ndarray],
+    ms: dict[str, float],
     step: int,
     save: Path | None = None,
 ) -> Result:
+    """Judge ``outputs`` against the input ``frames`` and the source photo."""
     source = judge.face(cv2.imread(str(photo_path)))
     if source is None:
         raise SystemExit(f"no face in {photo_path}")
@@ -114,9 +148,9 @@ def measure(
     closer, cos_in, cos_src, mouth_in, mouth_out, flicker = [], [], [], [], [], []
     found = 0
     history: list[tuple[np.ndarray, np.ndarray]] = []
-    chain.times.clear()
+    blank = np.zeros_like(frames[0])
     for index, image in enumerate(frames):
-        output, _ = chain.run(Frame(image=image, index=index, fps=30.0, source=clip))
+        output = outputs[index] if index < len(outputs) else blank  # a missing frame counts as faceless
         history = [*history[-2:], (image, output)]
         box = judge.box(image)
         if box is not None and len(history) == 3:
@@ -151,7 +185,7 @@ def measure(
         cos_src=float(np.mean(cos_src)) if cos_src else 0.0,
         mouth=float(np.corrcoef(mouth_in, mouth_out)[0, 1]) if len(mouth_in) > 2 else 0.0,
         flicker=float(np.median(flicker)) if flicker else 0.0,
-        ms={stage: float(np.median(v)) for stage, v in chain.times.items()},
+        ms=ms,
     )
 
 
@@ -185,7 +219,7 @@ def table(results: list[Result], stages: dict[str, str]) -> str:
             f"{r.ms.get('swap', 0):.1f} | {'yes' if ok else 'NO'} |"
         )
     stage_ms = {s: np.median([r.ms.get(s, 0.0) for r in results]) for s in ("detect", "mark", "swap", "merge")}
-    lines = ["", "Median ms per frame per stage (one face, CPU):", ""]
+    lines = ["", "ms per frame per stage (one face, CPU; median in-process, mean with --graph):", ""]
     lines += [f"- {s}: {stage_ms[s]:.1f} ms ({stages.get(s, '')})" for s in stage_ms]
     return "\n".join(rows + lines) + "\n"
 
@@ -202,6 +236,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the markdown table here")
     parser.add_argument("--save", type=Path, help="write before/after PNGs of frames 30 and 120 here")
     parser.add_argument("--fallback", action="store_true", help="use the stand-in detector/marker/merger")
+    parser.add_argument(
+        "--graph",
+        type=Path,
+        help="run this preset graph with run.py instead of the in-process chain (e.g. "
+        "graphs/video_swap.json); --set/--marker/--merger then go to its swapper/marker/merger nodes",
+    )
     args = parser.parse_args(argv)
     media = Path(os.environ.get("NODESWAP_MEDIA", ROOT_MEDIA))
     os.environ.setdefault("NODESWAP_MODELS", ROOT_MODELS)
@@ -209,27 +249,41 @@ def main(argv: list[str] | None = None) -> int:
     judge = Judge()
     if args.save:
         args.save.mkdir(parents=True, exist_ok=True)
-    results, stages = [], {}
-    for clip in args.clips:
-        frames = read_video(media / "videos" / f"{clip}.mp4", args.frames)
-        for photo in args.photos:
-            path = media / "photos" / f"{photo}.jpg"
-            chain = Chain(
-                MorphSwap("swap", {**params, "source_image": str(path), "device": "cpu"}),
-                use_project_nodes=not args.fallback,
-                marker_params=marker,
-                merger_params=merger,
-            )
-            result = measure(judge, chain, clip, path, frames, args.step, args.save)
-            stages = chain.stages
-            chain.close()
-            results.append(result)
-            print(
-                f"{clip} {photo}: found {result.found:.0%} closer {result.closer:.0%} cos_in {result.cos_in:.3f} "
-                f"(p95 {result.cos_in_p95:.3f}) cos_src {result.cos_src:.3f} mouth {result.mouth:.3f} "
-                f"flicker {result.flicker:.2f} ms {result.ms} pass {result.passes()}",
-                flush=True,
-            )
+    results: list[Result] = []
+    stages = {"detect": "detect.face", "mark": "mark.face", "swap": "swap.morph", "merge": "merge.faces"}
+    overrides = [
+        f"{node}.{item}"
+        for node, items in (("swapper", args.set), ("marker", args.marker), ("merger", args.merger))
+        for item in items
+    ]
+    with tempfile.TemporaryDirectory() as workdir:
+        for clip in args.clips:
+            clip_path = media / "videos" / f"{clip}.mp4"
+            frames = read_video(clip_path, args.frames)
+            for photo in args.photos:
+                path = media / "photos" / f"{photo}.jpg"
+                if args.graph:
+                    outputs, ms = graph_outputs(args.graph, clip_path, path, overrides, Path(workdir))
+                    stages = {k: f"{v}, {args.graph.name}, run.py --sequential" for k, v in stages.items()}
+                else:
+                    chain = Chain(
+                        MorphSwap("swap", {**params, "source_image": str(path), "device": "cpu"}),
+                        use_project_nodes=not args.fallback,
+                        marker_params=marker,
+                        merger_params=merger,
+                    )
+                    outputs = chain_outputs(chain, frames, clip)
+                    ms = {stage: float(np.median(v)) for stage, v in chain.times.items()}
+                    stages = chain.stages
+                    chain.close()
+                result = measure(judge, clip, path, frames, outputs, ms, args.step, args.save)
+                results.append(result)
+                print(
+                    f"{clip} {photo}: found {result.found:.0%} closer {result.closer:.0%} cos_in "
+                    f"{result.cos_in:.3f} (p95 {result.cos_in_p95:.3f}) cos_src {result.cos_src:.3f} mouth "
+                    f"{result.mouth:.3f} flicker {result.flicker:.2f} ms {result.ms} pass {result.passes()}",
+                    flush=True,
+                )
     text = table(results, stages)
     print(text)
     if args.out:
