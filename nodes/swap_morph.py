@@ -257,7 +257,10 @@ class MorphSwap(Node):
             for eye in (morph.RIGHT_EYE, morph.LEFT_EYE):
                 hole = 1.0 - morph.feather(morph.fill_polygon(size, target[list(eye)]), -size / 64, size / 64)
                 region, mask = region * hole, mask * hole
-        warped = self._match_colour(warped, aligned.image, region, size)
+        matched = self._match_colour(warped, aligned.image, region, size)
+        if v["colour"] != "none" and not v["eyes_from_target"]:
+            matched = morph.restore_eyes(matched, warped, placed, region)
+        warped = matched
         warped = np.where(inside, warped, aligned.image)  # the target outside the mesh (for viewers)
         mask = mask * v["opacity"]
         swapped = Swapped(image=warped, mask=mask.astype(np.float32))

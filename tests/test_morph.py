@@ -238,6 +238,19 @@ def test_colour_transfer_matches_the_target_mean_and_keeps_detail() -> None:
     assert abs(shaded.mean() - tgt.mean()) < 5
 
 
+def test_restore_eyes_keeps_the_whites_untinted() -> None:
+    pts = featured_face()
+    original = np.full((256, 256, 3), (150, 170, 210), np.uint8)  # light skin
+    cv2.ellipse(original, (95, 100), (12, 4), 0, 0, 360, (235, 235, 235), -1)  # white of the eye
+    region = morph.face_mask(pts, 256)
+    matched = morph.colour_transfer(original, np.full_like(original, (40, 70, 120)), region, region)  # dark skin
+    out = morph.restore_eyes(matched, original, pts, region)
+    b, g, r = out[100, 95].astype(int)
+    assert max(b, g, r) - min(b, g, r) < 12  # still grey-white, not tinted
+    assert out[100, 95].mean() < original[100, 95].mean()  # but darker, like the rest of the face
+    np.testing.assert_array_equal(out[150, 128], matched[150, 128])  # skin is left as matched
+
+
 def test_crop_transform_levels_the_eyes_and_round_trips() -> None:
     pts = synthetic_face()
     pts[list(morph.RIGHT_EYE)] = np.array([90, 100]) + np.random.default_rng(1).normal(0, 2, (16, 2))

@@ -294,6 +294,23 @@ def colour_transfer(
     return cv2.cvtColor(cv2.LUT(s, lut), cv2.COLOR_LAB2BGR)
 
 
+def restore_eyes(matched: np.ndarray, original: np.ndarray, points: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Give the eye openings back their own colour after a colour match (which would tint the whites with the
+    target's skin tone); only their brightness follows the match, by the skin's brightness ratio."""
+    size = matched.shape[0]
+    eyes = np.zeros((size, size), np.float32)
+    for contour in (RIGHT_EYE, LEFT_EYE):
+        eyes = np.maximum(eyes, fill_polygon(size, points[list(contour)]))
+    eyes = feather(eyes, 0, max(1.0, size / 128))[..., None]
+    skin = (region > 0.5).astype(np.uint8)
+    if cv2.countNonZero(skin) < 16 or float(eyes.max()) == 0.0:
+        return matched
+    grey_m, grey_o = (cv2.cvtColor(x, cv2.COLOR_BGR2GRAY) for x in (matched, original))
+    gain = float(np.clip(cv2.mean(grey_m, skin)[0] / max(cv2.mean(grey_o, skin)[0], 1.0), 0.5, 1.5))
+    eye_colour = np.clip(original.astype(np.float32) * gain, 0, 255)
+    return np.clip(matched * (1 - eyes) + eye_colour * eyes + 0.5, 0, 255).astype(np.uint8)
+
+
 def shading_transfer(src: np.ndarray, target: np.ndarray, mask: np.ndarray, radius: float) -> np.ndarray:
     """Replace the low frequencies (lighting, tint) of ``src`` with the target's, keep its detail.
 
