@@ -61,6 +61,9 @@ class Judge:
         self.detect = YuNet()
         self._emb = session(model_path("mobilefacenet"), "cpu")
         self._emb_input = self._emb.get_inputs()[0].name
+        self._clip = ""
+        self._boxes: dict[int, np.ndarray | None] = {}
+        self._faces: dict[int, tuple[np.ndarray, float] | None] = {}
 
     def embed(self, image: np.ndarray, kps: np.ndarray) -> np.ndarray:
         mat, _ = cv2.estimateAffinePartial2D(kps.astype(np.float32), ARCFACE_112, method=cv2.LMEDS)
@@ -81,6 +84,21 @@ class Judge:
     def box(self, image: np.ndarray) -> np.ndarray | None:
         found = self.detect(image)
         return found[0][0] if found else None
+
+    def start_clip(self, clip: str) -> None:
+        """Input frames are judged once per clip (they are the same for every source photo)."""
+        if clip != self._clip:
+            self._clip, self._boxes, self._faces = clip, {}, {}
+
+    def box_of_input(self, index: int, image: np.ndarray) -> np.ndarray | None:
+        if index not in self._boxes:
+            self._boxes[index] = self.box(image)
+        return self._boxes[index]
+
+    def input_face(self, index: int, image: np.ndarray) -> tuple[np.ndarray, float] | None:
+        if index not in self._faces:
+            self._faces[index] = self.face(image)
+        return self._faces[index]
 
 
 @dataclass
@@ -141,6 +159,7 @@ def measure(
     save: Path | None = None,
 ) -> Result:
     """Judge ``outputs`` against the input ``frames`` and the source photo."""
+    judge.start_clip(clip)
     source = judge.face(cv2.imread(str(photo_path)))
     if source is None:
         raise SystemExit(f"no face in {photo_path}")
@@ -152,7 +171,7 @@ def measure(
     for index, image in enumerate(frames):
         output = outputs[index] if index < len(outputs) else blank  # a missing frame counts as faceless
         history = [*history[-2:], (image, output)]
-        box = judge.box(image)
+        box = judge.box_of_input(index, image)
         if box is not None and len(history) == 3:
             flicker.append(_jitter(history, box))
         if save is not None and index in (30, 120):
@@ -163,7 +182,7 @@ def measure(
         if judged_out is None:
             continue
         found += 1
-        judged_in = judge.face(image)
+        judged_in = judge.input_face(index, image)
         if judged_in is None:
             continue
         out_emb, out_mouth = judged_out
