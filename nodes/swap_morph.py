@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from nodes.ops import morph
+from nodes.ops import morph, morph_shape
 from nodeswap.errors import NodeLoadError
 from nodeswap.models import model_path
 from nodeswap.node import LoadContext, Node, Param, Port
@@ -180,7 +180,7 @@ class MorphSwap(Node):
         self._tris_all: np.ndarray | None = None
         self._tris_open: np.ndarray | None = None  # without the inner mouth
         self._points_3d: np.ndarray | None = None  # landmarks with FaceMesh depth, crop pixels
-        self._shape_plan: morph.ShapePlan | None = None
+        self._shape_plan: morph_shape.ShapePlan | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def load(self, ctx: LoadContext) -> None:
@@ -213,7 +213,7 @@ class MorphSwap(Node):
         skin = np.rint(morph.skin_mask(crop, self._points) * 255).astype(np.uint8)
         self._crop = np.dstack([crop, skin])  # the skin mask is warped along with the texture
         self._points_3d = np.column_stack([self._points, landmarks[:, 2] * np.hypot(*mat[:, 0])])
-        self._shape_plan = morph.shape_plan(self._points)
+        self._shape_plan = morph_shape.shape_plan(self._points)
         self._tris_all = morph.triangulate(self._points)
         self._tris_open = morph.drop_region(self._tris_all, self._points, morph.INNER_LIPS)
 
@@ -241,7 +241,7 @@ class MorphSwap(Node):
             target_3d = np.column_stack([target, depth * np.hypot(*aligned.mat[:, 0])])
         placed = target
         if v["shape"] > 0 and self._shape_plan is not None:  # the source's eyes, brows and nose geometry
-            placed = morph.shaped_landmarks(target_3d, self._points_3d, self._shape_plan, v["shape"])
+            placed = morph_shape.shaped_landmarks(target_3d, self._points_3d, self._shape_plan, v["shape"])
         tris = self._tris_open if v["mouth_from_target"] else self._tris_all
         warped4, covered = morph.warp_mesh(self._crop, self._points, placed, tris, size, depth)
         inside = covered[..., None]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nodes.ops import morph
+from nodes.ops import morph, morph_shape
 from nodes.swap_morph import MorphSwap, facemesh_landmarks
 from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext
@@ -184,7 +184,7 @@ def test_similarity_fit_recovers_a_3d_pose() -> None:
     angle = np.radians(25)
     rot = np.array([[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]])
     dst = 1.7 * src @ rot.T + [10, -4, 3]
-    scale, rotation, shift = morph.similarity_fit(src, dst)
+    scale, rotation, shift = morph_shape.similarity_fit(src, dst)
     assert scale == pytest.approx(1.7) and np.allclose(rotation, rot) and np.allclose(shift, [10, -4, 3])
 
 
@@ -198,12 +198,12 @@ def featured_face() -> np.ndarray:
 
 def test_shape_transfer_moves_features_but_keeps_outline_mouth_and_blinks() -> None:
     target = featured_face()
-    plan = morph.shape_plan(target)
+    plan = morph_shape.shape_plan(target)
     assert plan.weights[list(morph.FACE_OVAL)].max() == 0 and plan.weights[list(morph.INNER_LIPS)].max() == 0
     # the same face shape, turned and scaled: nothing moves
     turn = cv2.getRotationMatrix2D((128, 128), 10, 1.2)
     posed = morph.transform_points(target, turn)
-    np.testing.assert_allclose(morph.shaped_landmarks(posed, target, plan, 1.0), posed, atol=1e-6)
+    np.testing.assert_allclose(morph_shape.shaped_landmarks(posed, target, plan, 1.0), posed, atol=1e-6)
     # a source with eyes set wider apart and wide open; the target blinks
     source = target.copy()
     source[list(plan.eyes[0])] += [-8, 0]
@@ -212,13 +212,13 @@ def test_shape_transfer_moves_features_but_keeps_outline_mouth_and_blinks() -> N
     source[list(morph.LEFT_EYE)] = ring((169, 100), 14, 9, 16)
     blinking = target.copy()
     blinking[list(morph.RIGHT_EYE)] = ring((95, 100), 14, 1, 16)
-    out = morph.shaped_landmarks(blinking, source, morph.shape_plan(source), 1.0)
+    out = morph_shape.shaped_landmarks(blinking, source, morph_shape.shape_plan(source), 1.0)
     eye = out[list(morph.RIGHT_EYE)]
     assert np.ptp(eye[:, 1]) == pytest.approx(2.0, abs=0.6)  # still blinking
     assert eye[:, 0].mean() < 95 - 4  # but where the source has its eyes
     np.testing.assert_allclose(out[list(morph.FACE_OVAL)], blinking[list(morph.FACE_OVAL)])
     np.testing.assert_allclose(out[list(morph.INNER_LIPS)], blinking[list(morph.INNER_LIPS)])
-    np.testing.assert_allclose(morph.shaped_landmarks(blinking, source, plan, 0.0), blinking)
+    np.testing.assert_allclose(morph_shape.shaped_landmarks(blinking, source, plan, 0.0), blinking)
 
 
 def test_mouth_opening_grows_with_the_gap() -> None:
