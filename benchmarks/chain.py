@@ -20,10 +20,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from nodes.ops import morph
-from nodes.swap_morph import facemesh_landmarks
 from nodeswap.models import model_path
 from nodeswap.node import LoadContext, Node
 from nodeswap.registry import load_registry
+from nodeswap.runtime import session
 from nodeswap.types import Face, Frame
 
 
@@ -38,6 +38,23 @@ def read_video(path: Path, limit: int = 0) -> list[np.ndarray]:
         frames.append(image)
     cap.release()
     return frames
+
+
+def facemesh_landmarks(image: np.ndarray, box: np.ndarray, kps: np.ndarray, device: str = "cpu") -> np.ndarray:
+    """(468, 3) FaceMesh landmarks of the face in ``box`` (x, y, w, h): the judge's own call, independent of
+    the marker node (a crop rotated upright by the eye keypoints, 1.4 x the box, no smoothing)."""
+    sess = session(model_path("facemesh"), device)
+    x, y, w, h = box
+    centre = np.array([x + w / 2, y + h / 2])
+    side = max(w, h) * 1.4
+    angle = np.degrees(np.arctan2(kps[1, 1] - kps[0, 1], kps[1, 0] - kps[0, 0]))
+    mat = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(angle), 192 / side)
+    mat[:, 2] += 96 - centre
+    crop = cv2.warpAffine(image, mat, (192, 192), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    feed = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32)[None] / 255.0
+    raw = sess.run(None, {sess.get_inputs()[0].name: feed})[0].reshape(468, 3)
+    points = morph.transform_points(raw[:, :2].astype(np.float64), cv2.invertAffineTransform(mat))
+    return np.column_stack([points, raw[:, 2] * side / 192])
 
 
 class YuNet:
@@ -92,7 +109,7 @@ class Chain:
         self._yunet = None if self._detector else YuNet()
         self.stages = {
             "detect": "detect.face" if self._detector else "YuNet stand-in (cv2.FaceDetectorYN)",
-            "mark": "mark.face" if self._marker else "FaceMesh stand-in (nodes.swap_morph.facemesh_landmarks)",
+            "mark": "mark.face" if self._marker else "FaceMesh stand-in (benchmarks.chain.facemesh_landmarks)",
             "swap": self.swapper.type_id,
             "merge": "merge.faces" if self._merger else "feathered paste-back stand-in",
         }
@@ -146,8 +163,3 @@ class Chain:
         for node in (self._detector, self._marker, self._merger, self.swapper):
             if node is not None:
                 node.unload()
-
-
-def face_points(points: np.ndarray) -> np.ndarray:
-    """ArcFace 5 points from 468 landmarks (re-exported for the benchmarks)."""
-    return morph.five_points(points)

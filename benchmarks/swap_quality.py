@@ -38,9 +38,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.chain import Chain, YuNet, read_video
+from benchmarks.chain import Chain, YuNet, facemesh_landmarks, read_video
 from nodes.ops import morph
-from nodes.swap_morph import MorphSwap, facemesh_landmarks
+from nodes.swap_morph import MorphSwap
 from nodeswap.models import model_path
 from nodeswap.runtime import session
 from nodeswap.types import Frame

@@ -19,9 +19,8 @@ import numpy as np
 
 from nodes.ops import morph, morph_shape
 from nodeswap.errors import NodeLoadError
-from nodeswap.models import model_path
 from nodeswap.node import LoadContext, Node, Param, Port
-from nodeswap.runtime import DEVICES, session
+from nodeswap.runtime import DEVICES
 from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped
 
 log = logging.getLogger(__name__)
@@ -30,39 +29,36 @@ SOURCE_SIZE = 512  # resolution of the source face crop kept after load
 COLOUR_MODES = ("rct", "mean", "shading", "none")
 
 
-# -- the source photo's landmarks (a minimal YuNet + FaceMesh pass, used once at load) ---------------------
+# -- the source photo's landmarks (the project's YuNet detector and FaceMesh marker, once at load) ---------
 
 
-def _largest_face(image: np.ndarray, node_id: str) -> tuple[np.ndarray, np.ndarray]:
-    """(box x,y,w,h, kps (5,2)) of the largest YuNet face in ``image``; NodeLoadError when none."""
-    detector = cv2.FaceDetectorYN.create(str(model_path("yunet", node_id)), "", (320, 320), 0.6, 0.3, 50)
-    scale = min(1.0, 1280 / max(image.shape[:2]))  # big photos: detect on a smaller copy
-    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
-    detector.setInputSize((small.shape[1], small.shape[0]))
-    _, found = detector.detect(small)
-    if found is None or not len(found):
-        raise NodeLoadError(node_id, "param 'source_image': no face found in the photo")
-    best = max(found, key=lambda row: row[2] * row[3])
-    return best[:4] / scale, best[4:14].reshape(5, 2) / scale
+def source_landmarks(image: np.ndarray, device: str, node_id: str) -> np.ndarray:
+    """(468, 3) FaceMesh landmarks of the largest face in ``image`` (x, y pixels, z in the same scale).
 
+    NodeLoadError naming the param when the photo has no face.
+    """
+    from nodes.detectors import FaceDetector  # here, not at import: the registry loads modules in any order
+    from nodes.markers import FaceMarker
 
-def facemesh_landmarks(
-    image: np.ndarray, box: np.ndarray, kps: np.ndarray, device: str, node_id: str = ""
-) -> np.ndarray:
-    """(468, 3) FaceMesh landmarks (x, y in image pixels, z in the same scale) of the face in ``box``."""
-    sess = session(model_path("facemesh", node_id), device)
-    x, y, w, h = box
-    centre = np.array([x + w / 2, y + h / 2])
-    side = max(w, h) * 1.4
-    angle = np.degrees(np.arctan2(kps[1, 1] - kps[0, 1], kps[1, 0] - kps[0, 0]))
-    mat = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(angle), 192 / side)
-    mat[:, 2] += 96 - centre
-    crop = cv2.warpAffine(image, mat, (192, 192), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
-    feed = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32)[None] / 255.0
-    raw = sess.run(None, {sess.get_inputs()[0].name: feed})[0].reshape(468, 3)
-    inverse = cv2.invertAffineTransform(mat)
-    points = morph.transform_points(raw[:, :2].astype(np.float64), inverse)
-    return np.column_stack([points, raw[:, 2] * side / 192])
+    window = int(np.clip(-(-max(image.shape[:2]) // 32) * 32, 160, 1280))  # small faces in big photos too
+    detector = FaceDetector(f"{node_id}:source", {"model": "yunet", "device": device, "window": window})
+    marker = FaceMarker(f"{node_id}:source", {"model": "facemesh", "device": device, "smoothing": False})
+    try:
+        detector.load(LoadContext(detector.id))
+        marker.load(LoadContext(marker.id))
+        found = detector.detect(image)
+        if not len(found):
+            raise NodeLoadError(node_id, "param 'source_image': no face found in the photo")
+        sizes = (found.boxes[:, 2] - found.boxes[:, 0]) * (found.boxes[:, 3] - found.boxes[:, 1])
+        box = tuple(float(v) for v in found.boxes[int(np.argmax(sizes))])
+        return np.asarray(marker.landmarks(image, box), np.float64)[:468]
+    except NodeLoadError as exc:
+        if exc.node_id == node_id:
+            raise
+        raise NodeLoadError(node_id, str(exc).split(": ", 1)[-1]) from None
+    finally:
+        detector.unload()
+        marker.unload()
 
 
 # -- the node ----------------------------------------------------------------------------------------------
@@ -193,9 +189,7 @@ class MorphSwap(Node):
         image = cv2.imread(str(Path(path).expanduser()), cv2.IMREAD_COLOR)
         if image is None:
             raise NodeLoadError(node_id, f"param 'source_image': not an image OpenCV can read: {path}")
-        box, kps = _largest_face(image, node_id)
-        landmarks = facemesh_landmarks(image, box, kps, self.values["device"], node_id)
-        self._set_source(image, landmarks)
+        self._set_source(image, source_landmarks(image, self.values["device"], node_id))
 
     def _set_source(self, image: np.ndarray, landmarks: np.ndarray) -> None:
         """Keep the source face as an upright crop and triangulate its landmarks ((468, 3), image pixels)."""

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nodes.markers import FaceMarker
 from nodes.ops import morph, morph_shape
-from nodes.swap_morph import MorphSwap, facemesh_landmarks
+from nodes.swap_morph import MorphSwap
 from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext
 from nodeswap.types import Aligned, Face, Frame
@@ -302,10 +303,17 @@ def _paste(image: np.ndarray, face: Face) -> np.ndarray:
     return (image * (1 - alpha) + back * alpha).astype(np.uint8)
 
 
+@lru_cache(maxsize=1)
+def _marker() -> FaceMarker:
+    marker = FaceMarker("marker", {"device": "cpu", "smoothing": False})
+    marker.load(LoadContext("marker"))
+    return marker
+
+
 def _target_face(image: np.ndarray, models: Path) -> Face:
     box, kps = _detect(image, models)
-    points = facemesh_landmarks(image, box, kps, "cpu")
     x, y, w, h = box
+    points = _marker().landmarks(image, (x, y, x + w, y + h))
     return Face(box=(x, y, x + w, y + h), kps=kps, landmarks=points[:, :2], landmarks_3d=points)
 
 
