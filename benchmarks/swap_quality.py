@@ -261,10 +261,14 @@ def main(argv: list[str] | None = None) -> int:
         help="run this preset graph with run.py instead of the in-process chain (e.g. "
         "graphs/video_swap.json); --set/--marker/--merger then go to its swapper/marker/merger nodes",
     )
+    parser.add_argument("--picture", type=Path, help="only write a before/after JPEG here (e.g. docs/before_after.jpg)")
     args = parser.parse_args(argv)
     media = Path(os.environ.get("NODESWAP_MEDIA", ROOT_MEDIA))
     os.environ.setdefault("NODESWAP_MODELS", ROOT_MODELS)
     params, marker, merger = _pairs(args.set), _pairs(args.marker), _pairs(args.merger)
+    if args.picture:
+        before_after(media, args.picture, params, marker, merger)
+        return 0
     judge = Judge()
     if args.save:
         args.save.mkdir(parents=True, exist_ok=True)
@@ -309,6 +313,31 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text, encoding="utf-8")
     return 0 if all(all(r.passes().values()) for r in results) else 1
+
+
+def before_after(
+    media: Path, path: Path, params: dict[str, Any], marker: dict[str, Any], merger: dict[str, Any]
+) -> None:
+    """A JPEG (< 300 KB) of input | output rows: Obama frame 120 with photo 000007, Twitch1 frame 200 with
+    photo 000016, made by the in-process chain (the preset's nodes)."""
+    rows = []
+    for clip, index, photo in (("Obama_speaking", 120, "000007"), ("Twitch1", 200, "000016")):
+        frames = read_video(media / "videos" / f"{clip}.mp4", index + 1)
+        source = str(media / "photos" / f"{photo}.jpg")
+        chain = Chain(MorphSwap("swap", {**params, "source_image": source}), marker_params=marker, merger_params=merger)
+        output = chain_outputs(chain, frames[index - 20 :], clip)[-1]  # 20 frames first: the smoothing settles
+        chain.close()
+        pair = np.hstack([frames[index], output])
+        rows.append(cv2.resize(pair, (round(pair.shape[1] * 320 / pair.shape[0]), 320), interpolation=cv2.INTER_AREA))
+    width = min(r.shape[1] for r in rows)
+    picture = np.vstack([r[:, (r.shape[1] - width) // 2 :][:, :width] for r in rows])
+    for quality in (90, 85, 80, 75, 70, 60):
+        ok, data = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if ok and len(data) < 300_000:
+            break
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.tobytes())
+    print(f"wrote {path} ({len(data) // 1024} KB, {picture.shape[1]}x{picture.shape[0]})")
 
 
 def _pairs(items: list[str]) -> dict[str, Any]:

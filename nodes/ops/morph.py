@@ -292,14 +292,17 @@ def colour_transfer(
     return cv2.cvtColor(cv2.LUT(s, lut), cv2.COLOR_LAB2BGR)
 
 
-def restore_eyes(matched: np.ndarray, original: np.ndarray, points: np.ndarray, region: np.ndarray) -> np.ndarray:
-    """Give the eye openings back their own colour after a colour match (which would tint the whites with the
-    target's skin tone); only their brightness follows the match, by the skin's brightness ratio."""
+def restore_eyes(
+    matched: np.ndarray, original: np.ndarray, points: np.ndarray, region: np.ndarray, strength: float = 0.5
+) -> np.ndarray:
+    """Give the eye openings back ``strength`` of their own colour after a colour match (which tints the whites
+    with the target's skin tone; fully restored they keep the photo's colour cast, hence the default half).
+    The restored part follows the match's brightness by the skin's brightness ratio."""
     size = matched.shape[0]
     eyes = np.zeros((size, size), np.float32)
     for contour in (RIGHT_EYE, LEFT_EYE):
         eyes = np.maximum(eyes, fill_polygon(size, points[list(contour)]))
-    eyes = feather(eyes, 0, max(1.0, size / 128))[..., None]
+    eyes = feather(eyes, 0, max(1.0, size / 128))[..., None] * float(strength)
     skin = (region > 0.5).astype(np.uint8)
     if cv2.countNonZero(skin) < 16 or float(eyes.max()) == 0.0:
         return matched
