@@ -166,6 +166,15 @@ class MorphSwap(Node):
             step=0.01,
             help="Feather of the mask edge, relative to the crop size (the merger feathers it further)",
         ),
+        Param(
+            "min_visible",
+            "float",
+            0.6,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            help="Leave faces alone when less than this share of them is inside the frame",
+        ),
         Param("opacity", "float", 1.0, min=0.0, max=1.0, step=0.05, help="Strength of the swapped face"),
     )
 
@@ -226,6 +235,8 @@ class MorphSwap(Node):
             return face
         v = self.values
         landmarks = np.asarray(face.landmarks[:468], np.float64)
+        if morph.visible_share(landmarks, image.shape[1], image.shape[0]) < v["min_visible"]:
+            return face  # mostly outside the frame: its landmarks are guesses
         aligned = face.aligned or self._align(image, landmarks)
         size = aligned.size
         target = morph.transform_points(landmarks, aligned.mat)

@@ -259,6 +259,13 @@ def test_restore_eyes_keeps_the_whites_untinted() -> None:
     np.testing.assert_array_equal(half[150, 128], matched[150, 128])  # skin is left as matched
 
 
+def test_visible_share_of_a_face_cut_by_the_frame_edge() -> None:
+    pts = synthetic_face()  # oval centred at (128, 128), 180 x 220
+    assert morph.visible_share(pts, 256, 256) == pytest.approx(1.0)
+    assert morph.visible_share(pts, 128, 256) == pytest.approx(0.5, abs=0.03)
+    assert morph.visible_share(pts - [0, 300], 256, 256) == 0.0
+
+
 def test_crop_transform_levels_the_eyes_and_round_trips() -> None:
     pts = synthetic_face()
     pts[list(morph.RIGHT_EYE)] = np.array([90, 100]) + np.random.default_rng(1).normal(0, 2, (16, 2))
@@ -370,7 +377,7 @@ def test_open_mouth_of_the_target_stays_in_the_output(loaded: MorphSwap, models_
     assert outputs["open"] > 3 * outputs["closed"], outputs  # the output speaks when the input does
 
 
-def test_faces_without_landmarks_pass_through_and_an_aligner_crop_is_used(
+def test_faces_without_landmarks_or_outside_the_frame_pass_through_and_an_aligner_crop_is_used(
     loaded: MorphSwap, models_dir: Path, media_dir: Path
 ) -> None:
     target = cv2.imread(str(media_dir / "photos" / "000016.jpg"))
@@ -379,8 +386,10 @@ def test_faces_without_landmarks_pass_through_and_an_aligner_crop_is_used(
     mat, inverse = morph.crop_transform(face.landmarks, 320, 1.6)
     crop = cv2.warpAffine(target, mat, (320, 320))
     given = Face(box=face.box, landmarks=face.landmarks, aligned=Aligned(crop, mat, inverse, 320))
-    out = loaded.process(frame=Frame(image=target), faces=(bare, given))["faces"]
-    assert out[0] is bare
+    height = target.shape[0]
+    cut = Face(box=face.box, landmarks=face.landmarks + np.array([0, height * 0.8]))  # mostly below the frame
+    out = loaded.process(frame=Frame(image=target), faces=(bare, given, cut))["faces"]
+    assert out[0] is bare and out[2] is cut
     assert out[1].aligned is given.aligned and out[1].swapped.image.shape == (320, 320, 3)
     assert given.swapped is None  # the input face is not modified
 

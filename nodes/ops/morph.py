@@ -354,6 +354,17 @@ def crop_transform(points: np.ndarray, size: int, coverage: float) -> tuple[np.n
     return mat, cv2.invertAffineTransform(mat)
 
 
+def visible_share(points: np.ndarray, width: int, height: int) -> float:
+    """Share (0..1) of the face oval's convex hull that lies inside a width x height frame."""
+    hull = cv2.convexHull(points[list(FACE_OVAL)].astype(np.float32))
+    area = float(cv2.contourArea(hull))
+    if area <= 0:
+        return 0.0
+    frame = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32).reshape(-1, 1, 2)
+    inside, _ = cv2.intersectConvexConvex(hull, frame)
+    return float(inside) / area
+
+
 def transform_points(points: np.ndarray, mat: np.ndarray) -> np.ndarray:
     """Apply a 2x3 affine to (N, 2) points."""
     return points @ mat[:, :2].T + mat[:, 2]
