@@ -9,7 +9,6 @@ colour is matched to the target. The result is an aligned crop the merger pastes
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,6 @@ from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext, Node, Param, Port
 from nodeswap.runtime import DEVICES
 from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped
-
-log = logging.getLogger(__name__)
 
 SOURCE_SIZE = 512  # resolution of the source face crop kept after load
 COLOUR_MODES = ("rct", "mean", "shading", "none")
@@ -265,8 +262,7 @@ class MorphSwap(Node):
         matched = self._match_colour(warped, aligned.image, region, size)
         if v["colour"] != "none" and not v["eyes_from_target"]:
             matched = morph.restore_eyes(matched, warped, placed, region)
-        warped = matched
-        warped = np.where(inside, warped, aligned.image)  # the target outside the mesh (for viewers)
+        warped = np.where(inside, matched, aligned.image)  # the target outside the mesh (for viewers)
         mask = mask * v["opacity"]
         swapped = Swapped(image=warped, mask=mask.astype(np.float32))
         return replace(face, aligned=aligned, swapped=swapped)
