@@ -63,6 +63,7 @@ class Scheduler:
         self._last_source: Packet | None = None
         self._seq = 0
         self._reemit: Packet | None = None
+        self._seeks: list[tuple[str, int | None, int]] = []
 
     # -- lifecycle ----------------------------------------------------------
     def load(self) -> None:
@@ -211,6 +212,24 @@ class Scheduler:
                 self._steps_allowed += 1
                 self._unpaused.set()
 
+    def seek(self, node_id: str, index: int | None = None, delta: int = 0) -> None:
+        """Move a seekable source (``seek(index)`` / ``step(delta)``) before its next frame;
+        while paused, the frame sought is shown at once."""
+        with self._lock:
+            self._seeks.append((node_id, index, delta))
+        if self.paused:
+            self.step()
+
+    def _apply_seeks(self) -> None:
+        with self._lock:
+            seeks, self._seeks = self._seeks, []
+        for node_id, index, delta in seeks:
+            node = self.instances.get(node_id)
+            if index is not None and hasattr(node, "seek"):
+                node.seek(index)
+            elif delta and hasattr(node, "step"):
+                node.step(delta)
+
     def rerender(self) -> None:
         """Send the last source frame through again (a paused frame after a param change)."""
         with self._lock:
@@ -301,6 +320,7 @@ class Scheduler:
                     break
                 if not self._wait_unpaused():
                     break
+                self._apply_seeks()
                 with self._lock:
                     packet, self._reemit = self._reemit, None
                 if packet is None:

@@ -193,10 +193,24 @@ def test_preset_offline_render_and_live_preview(display: str, editors: list[Edit
     assert frames == 40, frames
     assert probe["preview"]["placement"]["frame_index"] == 39  # the last frame stays in the preview
 
-    # a live run of the same graph, stopped with Shift+F5
+    # a live run of the same graph (looping), stopped with Shift+F5
+    editor.click(Editor.center(editor.fresh()["params"]["source.loop"]))  # checkbox: loop the video
+    probe = editor.wait(lambda p: p["graph"]["nodes"]["source"]["params"].get("loop") is True, 10, "loop on")
     editor.click_item(probe["buttons"]["run_live"], "Run live")
     editor.wait(lambda p: p["state"] == "running" and (p["stats"]["frames"] or 0) > 5, 60, "live frames")
     editor.screenshot(tmp_path / "preset-live.png")
+
+    # seek the source while paused: the preview of the source shows the frame sought
+    editor.click_item(editor.fresh()["buttons"]["pause"], "Pause")
+    editor.wait(lambda p: p["state"] == "paused", 10, "pause")
+    editor.click(title_point(editor.fresh()["nodes"]["source"]))
+    probe = editor.wait(lambda p: p["inspector"]["node"] == "source" and "start" in p["inspector"]["seek"], 10,
+                        "the seek bar")
+    editor.click_item(probe["inspector"]["seek"]["start"], "seek to the start")
+    editor.wait(lambda p: p["preview"]["placement"]["frame_index"] == 0, 20, "frame 0 shown")
+    editor.click_item(editor.fresh()["inspector"]["seek"]["forward"], "+1 frame")
+    editor.wait(lambda p: p["preview"]["placement"]["frame_index"] == 1, 20, "frame 1 shown")
+    editor.screenshot(tmp_path / "seek.png")
     editor.key("shift+F5")
     editor.wait(lambda p: p["state"] == "idle", 30, "stopped")
     assert quit_editor(editor, "Discard") == 0

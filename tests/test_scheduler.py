@@ -278,3 +278,37 @@ def test_frames_are_read_only_downstream_so_inputs_cannot_be_mutated() -> None:
     s, sink = run_and_keep(g)
     assert s.stats()["nodes"]["bad"]["errors"] == 3
     assert [int(f.image[0, 0, 0]) for f in sink.received] == [0, 1, 2]
+
+
+def test_seek_moves_a_paused_source_and_shows_the_frame() -> None:
+    from tests.toy_nodes import CounterSource
+
+    class Seekable(CounterSource):
+        """A counter that can seek."""
+
+        type_id = "test.seekable"
+
+        def seek(self, index: int) -> None:
+            self.next_index = index
+
+        def step(self, delta: int) -> None:
+            self.next_index += delta - 1
+
+    reg = toy_registry()
+    reg.add(Seekable)
+    g = Graph(reg)
+    g.add_node("test.seekable", "source", {"count": 1000, "interval_ms": 2.0})
+    g.add_node("test.recorder", "sink")
+    g.link("source", "frame", "sink", "frame")
+    s = Scheduler(g)
+    s.start()
+    s.pause()
+    time.sleep(0.1)
+    sink = s.instances["sink"]
+    s.seek("source", index=500)
+    time.sleep(0.2)
+    assert sink.received[-1].index == 500
+    s.seek("source", delta=-1)
+    time.sleep(0.2)
+    assert sink.received[-1].index == 499
+    s.stop()

@@ -310,6 +310,7 @@ class EditorApp(Actions):
         stats = self.runner.stats()
         self.canvas.show_stats(stats.get("nodes", {}))
         self.inspector.update(stats, self.canvas.errors)
+        self.inspector.update_seek()
         dpg.set_value(self.run_text, _run_line(self.runner.state, stats))
         dpg.configure_item(self.toolbar["pause"], label="Resume" if self.runner.state == "paused" else "Pause")
         self.update_title()

@@ -29,6 +29,7 @@ class Inspector:
         """Rebuild the panel for ``node_id`` (None: nothing selected)."""
         self.app.widgets.forget(list(self._param_tags.values()))
         self._param_tags.clear()
+        self.seek_buttons: dict[str, int | str] = {}
         dpg.delete_item(self.body, children_only=True)
         self.graph, self.node_id = graph, node_id
         if node_id is None or node_id not in graph.nodes:
@@ -68,10 +69,40 @@ class Inspector:
                     if port.help or linked:
                         with dpg.tooltip(dpg.last_item()):
                             dpg.add_text("\n".join([port.help, *linked]).strip(), wrap=360)
+            if hasattr(cls, "seek"):
+                self._add_seek_bar(node_id)
             dpg.add_separator()
             self._stats_text = dpg.add_text("not run yet")
             self._error_text = dpg.add_text("", wrap=390, color=(255, 110, 110))
         self.refresh_problems()
+
+    def _add_seek_bar(self, node_id: str) -> None:
+        """Start / -1 / +1 / end buttons and a frame slider for a media source."""
+        dpg.add_separator()
+        dpg.add_text("Seek")
+        runner = self.app.runner
+        with dpg.group(horizontal=True):
+            self.seek_buttons = {
+                "start": dpg.add_button(label="|<", callback=lambda: runner.seek(node_id, index=0)),
+                "back": dpg.add_button(label="-1", callback=lambda: runner.seek(node_id, delta=-1)),
+                "forward": dpg.add_button(label="+1", callback=lambda: runner.seek(node_id, delta=1)),
+                "end": dpg.add_button(label=">|", callback=lambda: runner.seek(node_id, index=10**9)),
+            }
+        self._seek_slider = dpg.add_slider_int(
+            label="frame", width=WIDTH, min_value=0, max_value=1,
+            callback=lambda s, a: runner.seek(node_id, index=int(a)),
+        )
+
+    def update_seek(self) -> None:
+        """Keep the frame slider on the source's current frame (called with the stats)."""
+        slider = getattr(self, "_seek_slider", None)
+        if self.node_id is None or slider is None or not dpg.does_item_exist(slider):
+            return
+        info = self.app.runner.source_info(self.node_id)
+        if info.get("frame_count"):
+            dpg.configure_item(slider, max_value=max(1, int(info["frame_count"]) - 1))
+            if not dpg.is_item_active(slider):
+                dpg.set_value(slider, int(info["index"]))
 
     def _reset(self, sender: Any, app_data: Any, user_data: str) -> None:
         if self.node_id is not None:

@@ -68,7 +68,8 @@ class Probe:
             "pins": app.canvas.pin_points(),
             "params": app.canvas.param_rects(),
             "inspector": {"node": app.inspected,
-                          "params": {k: r for k, tag in app.inspector._param_tags.items() if (r := _rect(tag))}},
+                          "params": {k: r for k, tag in app.inspector._param_tags.items() if (r := _rect(tag))},
+                          "seek": {k: r for k, tag in app.inspector.seek_buttons.items() if (r := _rect(tag))}},
             "selected": app.selected,
             "active_text": next((dpg.get_value(t) for t in [*app.widgets.text_inputs, app.palette.search_box,
                                                             app.quick_add.box]

@@ -94,6 +94,22 @@ class Runner:
     def rerender(self) -> None:
         self._commands.put(("rerender",))
 
+    def seek(self, node_id: str, index: int | None = None, delta: int = 0) -> None:
+        """Seek a media source: to ``index``, or by ``delta`` frames."""
+        self._commands.put(("seek", node_id, index, delta))
+
+    def source_info(self, node_id: str) -> dict[str, Any]:
+        """frame_count/fps/size of a running source, and the index of its last frame."""
+        scheduler = self._scheduler
+        node = scheduler.instances.get(node_id) if scheduler is not None else None
+        if node is None or not hasattr(node, "info"):
+            return {}
+        info = dict(node.info())
+        last = scheduler.latest(node_id) if scheduler is not None else None
+        frame = (last or {}).get("frame")
+        info["index"] = getattr(frame, "index", 0)
+        return info
+
     def set_param(self, node_id: str, name: str, value: Any) -> None:
         self._commands.put(("set_param", node_id, name, value))
 
@@ -184,6 +200,8 @@ class Runner:
             scheduler.step()
         elif name == "rerender":
             scheduler.rerender()
+        elif name == "seek":
+            scheduler.seek(*args)
         elif name == "set_param":
             node_id, param, value = args
             if node_id in scheduler.graph.nodes:  # the run's own copy: a node loaded later gets the value
