@@ -51,6 +51,7 @@ ARCFACE_112 = np.array(
 )
 DEFAULT_PHOTOS = ("000007", "000014", "000016", "000033", "000040")
 DEFAULT_CLIPS = ("Obama_speaking", "Twitch1")
+STAGE_NODES = {"detect": "detect.face", "mark": "mark.face", "swap": "swap.morph", "merge": "merge.faces"}
 CRITERIA = {"found": 1.0, "closer": 0.95, "cos_in": 0.35, "mouth": 0.85}
 
 
@@ -273,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.save:
         args.save.mkdir(parents=True, exist_ok=True)
     results: list[Result] = []
-    stages = {"detect": "detect.face", "mark": "mark.face", "swap": "swap.morph", "merge": "merge.faces"}
+    stages = dict(STAGE_NODES)
     overrides = [
         f"{node}.{item}"
         for node, items in (("swapper", args.set), ("marker", args.marker), ("merger", args.merger))
@@ -287,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
                 path = media / "photos" / f"{photo}.jpg"
                 if args.graph:
                     outputs, ms = graph_outputs(args.graph, clip_path, path, overrides, Path(workdir))
-                    stages = {k: f"{v}, {args.graph.name}, run.py --sequential" for k, v in stages.items()}
+                    stages = {k: f"{v} in {args.graph.name}, run.py --sequential" for k, v in STAGE_NODES.items()}
                 else:
                     chain = Chain(
                         MorphSwap("swap", {**params, "source_image": str(path), "device": "cpu"}),
