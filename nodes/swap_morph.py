@@ -146,6 +146,16 @@ class MorphSwap(Node):
             "contrast), shading (the target's lighting), none",
         ),
         Param(
+            "edge_match",
+            "float",
+            0.0,
+            min=0.0,
+            max=0.3,
+            step=0.01,
+            help="Width (share of the crop) of a band along the face edge that takes the target's lighting: "
+            "softer seams under uneven light, a little less of the source (about 4 ms)",
+        ),
+        Param(
             "forehead",
             "float",
             0.15,
@@ -277,7 +287,11 @@ class MorphSwap(Node):
     def _match_colour(self, warped: np.ndarray, target: np.ndarray, region: np.ndarray, size: int) -> np.ndarray:
         mode = self.values["colour"]
         if mode in ("rct", "mean"):
-            return morph.colour_transfer(warped, target, region, region, spread=mode == "rct")
+            matched = morph.colour_transfer(warped, target, region, region, spread=mode == "rct")
+            if self.values["edge_match"] > 0:  # the target's lighting near the edge only: softer seams
+                band = morph.edge_band(region, self.values["edge_match"] * size)
+                matched = morph.shading_transfer(matched, target, region, size / 16, band)
+            return matched
         if mode == "shading":
             return morph.shading_transfer(warped, target, region, size / 16)
         return warped

@@ -266,6 +266,18 @@ def test_visible_share_of_a_face_cut_by_the_frame_edge() -> None:
     assert morph.visible_share(pts - [0, 300], 256, 256) == 0.0
 
 
+def test_edge_match_changes_the_rim_but_not_the_middle() -> None:
+    mask = np.zeros((128, 128), np.float32)
+    cv2.circle(mask, (64, 64), 50, 1.0, -1)
+    src = np.full((128, 128, 3), 100, np.uint8)
+    tgt = np.full((128, 128, 3), 160, np.uint8)
+    band = morph.edge_band(mask, 12)
+    assert band[64, 64] < 0.01 and band[64, 15] > 0.9
+    out = morph.shading_transfer(src, tgt, mask, 8, band)
+    assert abs(int(out[64, 64, 0]) - 100) <= 1  # the middle keeps the source
+    assert int(out[64, 16, 0]) > 150  # the rim takes the target's level
+
+
 def test_crop_transform_levels_the_eyes_and_round_trips() -> None:
     pts = synthetic_face()
     pts[list(morph.RIGHT_EYE)] = np.array([90, 100]) + np.random.default_rng(1).normal(0, 2, (16, 2))

@@ -312,8 +312,11 @@ def restore_eyes(
     return np.clip(matched * (1 - eyes) + eye_colour * eyes + 0.5, 0, 255).astype(np.uint8)
 
 
-def shading_transfer(src: np.ndarray, target: np.ndarray, mask: np.ndarray, radius: float) -> np.ndarray:
-    """Replace the low frequencies (lighting, tint) of ``src`` with the target's, keep its detail.
+def shading_transfer(
+    src: np.ndarray, target: np.ndarray, mask: np.ndarray, radius: float, weight_map: np.ndarray | None = None
+) -> np.ndarray:
+    """Replace the low frequencies (lighting, tint) of ``src`` with the target's, keep its detail; with
+    ``weight_map`` (HW, 0..1) only that much of the correction per pixel.
 
     Both blurs are normalised by the blurred mask so the face edge does not darken. The blur runs
     at a quarter of the size (low frequencies only), which keeps it cheap.
@@ -327,7 +330,15 @@ def shading_transfer(src: np.ndarray, target: np.ndarray, mask: np.ndarray, radi
     weight = cv2.GaussianBlur(m, (0, 0), sigma)[..., None] + 1e-4
     diff = cv2.GaussianBlur(t * m[..., None], (0, 0), sigma) - cv2.GaussianBlur(s * m[..., None], (0, 0), sigma)
     diff = cv2.resize(diff / weight, (w, h), interpolation=cv2.INTER_LINEAR)
+    if weight_map is not None:
+        diff *= weight_map[..., None]
     return np.clip(src.astype(np.float32) + diff, 0, 255).astype(np.uint8)
+
+
+def edge_band(mask: np.ndarray, width: float) -> np.ndarray:
+    """HW float32: 1 at the edge of ``mask`` (and outside it), falling to 0 about ``width`` pixels inside."""
+    core = feather((mask > 0.5).astype(np.float32), width, width / 2)
+    return 1.0 - core
 
 
 # -- aligned crop ------------------------------------------------------------------------------------------
