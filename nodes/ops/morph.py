@@ -147,9 +147,10 @@ def triangle_index_map(dst: np.ndarray, tris: np.ndarray, size: int, depth: np.n
     order = np.arange(len(tris))
     if depth is not None:
         order = np.argsort(-depth[tris].mean(axis=1), kind="stable")
-    fixed = np.round(dst * 16).astype(np.int32)  # 4 fractional bits
-    for t in order:
-        cv2.fillConvexPoly(index, fixed[tris[t]], int(t), lineType=cv2.LINE_8, shift=4)
+    corners = np.round(dst * 16).astype(np.int32)[tris[order]]  # 4 fractional bits, drawing order
+    fill = cv2.fillConvexPoly
+    for t, triangle in zip(order.tolist(), corners, strict=True):
+        fill(index, triangle, t, cv2.LINE_8, 4)
     return index
 
 
@@ -299,17 +300,24 @@ def restore_eyes(
     with the target's skin tone; fully restored they keep the photo's colour cast, hence the default half).
     The restored part follows the match's brightness by the skin's brightness ratio."""
     size = matched.shape[0]
+    eye_pts = points[list(RIGHT_EYE) + list(LEFT_EYE)]
+    pad = max(2, round(size / 64))
+    x0, y0 = np.clip(np.floor(eye_pts.min(0)).astype(int) - pad, 0, size)
+    x1, y1 = np.clip(np.ceil(eye_pts.max(0)).astype(int) + pad, 0, size)
+    skin = (region > 0.5).astype(np.uint8)
+    if x1 <= x0 or y1 <= y0 or cv2.countNonZero(skin) < 16:
+        return matched
     eyes = np.zeros((size, size), np.float32)
     for contour in (RIGHT_EYE, LEFT_EYE):
         eyes = np.maximum(eyes, fill_polygon(size, points[list(contour)]))
-    eyes = feather(eyes, 0, max(1.0, size / 128))[..., None] * float(strength)
-    skin = (region > 0.5).astype(np.uint8)
-    if cv2.countNonZero(skin) < 16 or float(eyes.max()) == 0.0:
-        return matched
+    box = (slice(y0, y1), slice(x0, x1))  # only the eyes' box is blended
+    eyes = feather(eyes[box], 0, max(1.0, size / 128))[..., None] * float(strength)
     grey_m, grey_o = (cv2.cvtColor(x, cv2.COLOR_BGR2GRAY) for x in (matched, original))
     gain = float(np.clip(cv2.mean(grey_m, skin)[0] / max(cv2.mean(grey_o, skin)[0], 1.0), 0.5, 1.5))
-    eye_colour = np.clip(original.astype(np.float32) * gain, 0, 255)
-    return np.clip(matched * (1 - eyes) + eye_colour * eyes + 0.5, 0, 255).astype(np.uint8)
+    eye_colour = original[box].astype(np.float32) * gain
+    out = matched.copy()
+    out[box] = np.clip(matched[box] * (1 - eyes) + eye_colour * eyes + 0.5, 0, 255).astype(np.uint8)
+    return out
 
 
 def shading_transfer(
