@@ -19,7 +19,7 @@ import networkx as nx
 
 from .errors import GraphError, Issue, ParamError
 from .graph import Graph, Link, NodeEntry
-from .node import check_path
+from .node import path_problems
 from .registry import Registry, default_registry
 from .types import can_link
 
@@ -149,12 +149,8 @@ def build(
                 issues.append(Issue(f"node '{node_id}' param '{name}'", str(exc)))
         graph.nodes[node_id] = NodeEntry(cls.type_id, params, spec.get("title", ""), spec.get("bypass", False))
         if check_files:
-            values = cls.resolve_params(params)
-            for pspec in cls.params:
-                if pspec.kind == "path":
-                    problem = check_path(node_id, pspec, values[pspec.name])
-                    if problem:
-                        issues.append(Issue(f"node '{node_id}' param '{pspec.name}'", problem))
+            for name, problem in path_problems(cls, cls.resolve_params(params)).items():
+                issues.append(Issue(f"node '{node_id}' param '{name}'", problem))
     for pos_id, pos in data.get("layout", {}).items():
         if pos_id in graph.nodes and all(map(_finite, pos)):
             graph.layout[pos_id] = (float(pos[0]), float(pos[1]))

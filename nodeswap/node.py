@@ -196,6 +196,17 @@ class Node:
         """Called in the node's thread after light params changed (no reload)."""
 
 
+def path_problems(cls: type[Node], values: dict[str, Any]) -> dict[str, str]:
+    """Param name -> problem, for each path param of ``cls`` whose value is not usable."""
+    found = {}
+    for spec in cls.params:
+        if spec.kind == "path":
+            problem = check_path("", spec, values[spec.name])
+            if problem:
+                found[spec.name] = problem
+    return found
+
+
 def check_path(node_id: str, spec: Param, value: str) -> str | None:
     """The problem with a path param's value, or None when it is fine."""
     if not value:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import GraphError, Issue, NodeLoadError, UserError
 from ..graph import Graph
-from ..node import check_path
+from ..node import path_problems as _node_path_problems
 from ..plan import compile_plan
 from ..scheduler import Scheduler
 
@@ -35,12 +35,8 @@ def run_problems(graph: Graph) -> list[Issue]:
         return list(exc.issues)
     issues = []
     for step in steps:
-        values = graph.param_values(step.node_id)
-        for spec in step.cls.params:
-            if spec.kind == "path":
-                problem = check_path(step.node_id, spec, values[spec.name])
-                if problem:
-                    issues.append(Issue(f"node '{step.node_id}' param '{spec.name}'", problem))
+        for name, problem in _node_path_problems(step.cls, graph.param_values(step.node_id)).items():
+            issues.append(Issue(f"node '{step.node_id}' param '{name}'", problem))
     return issues
 
 
@@ -50,14 +46,7 @@ def path_problems(graph: Graph, node_id: str) -> dict[str, str]:
         cls = graph.node_class(node_id)
     except UserError:
         return {}
-    values = graph.param_values(node_id)
-    out = {}
-    for spec in cls.params:
-        if spec.kind == "path":
-            problem = check_path(node_id, spec, values[spec.name])
-            if problem:
-                out[spec.name] = problem
-    return out
+    return _node_path_problems(cls, graph.param_values(node_id))
 
 
 class Runner:
