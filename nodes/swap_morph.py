@@ -23,6 +23,13 @@ from nodeswap.runtime import DEVICES
 from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped
 
 SOURCE_SIZE = 512  # resolution of the source face crop kept after load
+SEAM_ERODE = 0.01  # the new face's edge on the reshaped target moves this far in (share of the crop)
+RING_MARGIN = 0.25  # how far around the face (share of its size) the target stretches to a new outline
+WIDTH_FOLLOW = 0.03  # per frame: how fast the width change follows the target (slow: expressions pass)
+# Landmarks that carry the reshaped target (what shows of it: outline, mouth, eyes); a light mesh.
+RESHAPE_POINTS = np.array(
+    sorted(set(morph.FACE_OVAL + morph.OUTER_LIPS + morph.INNER_LIPS + morph.RIGHT_EYE + morph.LEFT_EYE))
+)
 COLOUR_MODES = ("rct", "mean", "shading", "none")
 
 
@@ -129,7 +136,17 @@ class MorphSwap(Node):
             min=0.0,
             max=1.0,
             step=0.05,
-            help="How much of the source's face shape (eyes, brows, nose) to take; the outline and mouth stay",
+            help="How much of the source's face shape (eyes, brows, nose) to take; the mouth stays",
+        ),
+        Param(
+            "width",
+            "float",
+            0.8,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            help="How much of the source's face and mouth width to take (cheeks, jaw, lips); the target's "
+            "surroundings stretch to fit",
         ),
         Param(
             "skin_only",
@@ -144,6 +161,16 @@ class MorphSwap(Node):
             choices=COLOUR_MODES,
             help="Colour match to the target: rct (mean and spread in Lab), mean (mean only: keeps the source's "
             "contrast), shading (the target's lighting), none",
+        ),
+        Param(
+            "colour_amount",
+            "float",
+            1.0,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            help="How far the rct or mean colour match moves toward the target (1 = all the way; less keeps "
+            "some of the source's skin tone)",
         ),
         Param(
             "edge_match",
@@ -167,11 +194,12 @@ class MorphSwap(Node):
         Param(
             "edge_blur",
             "float",
-            0.02,
+            0.05,
             min=0.0,
             max=0.2,
             step=0.01,
-            help="Feather of the mask edge, relative to the crop size (the merger feathers it further)",
+            help="Feather of the new face's edge, relative to the crop size (with width 0 the merger feathers "
+            "it further)",
         ),
         Param(
             "min_visible",
@@ -193,6 +221,8 @@ class MorphSwap(Node):
         self._tris_open: np.ndarray | None = None  # without the inner mouth
         self._points_3d: np.ndarray | None = None  # landmarks with FaceMesh depth, crop pixels
         self._shape_plan: morph_shape.ShapePlan | None = None
+        self._tris_ring: np.ndarray | None = None  # mesh of RESHAPE_POINTS and the ring around them
+        self._sideways: dict[int, np.ndarray] = {}  # per track: the steadied sideways offsets (crop units)
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def load(self, ctx: LoadContext) -> None:
@@ -226,18 +256,26 @@ class MorphSwap(Node):
         self._shape_plan = morph_shape.shape_plan(self._points)
         self._tris_all = morph.triangulate(self._points)
         self._tris_open = morph.drop_region(self._tris_all, self._points, morph.INNER_LIPS)
+        ring = morph_shape.surround_ring(self._points, RING_MARGIN)
+        self._tris_ring = morph.triangulate(np.vstack([self._points[RESHAPE_POINTS], ring]))
+        self._sideways = {}
 
     def unload(self) -> None:
         self._crop = self._points = self._tris_all = self._tris_open = self._points_3d = self._shape_plan = None
+        self._tris_ring, self._sideways = None, {}
 
     # -- per frame --------------------------------------------------------------------------------------
     def process(self, frame: Frame, faces: tuple[Face, ...]) -> dict[str, Any]:
         if self._crop is None:
             raise NodeLoadError(self.id, "the source face is not loaded")
-        return {"faces": tuple(self.swap_face(frame.image, face) for face in faces)}
+        steady, self._sideways = self._sideways, {}  # only the faces of this frame are remembered
+        return {"faces": tuple(self.swap_face(frame.image, face, steady) for face in faces)}
 
-    def swap_face(self, image: np.ndarray, face: Face) -> Face:
-        """``face`` with Face.swapped (and Face.aligned when it had none); unchanged without 468 landmarks."""
+    def swap_face(self, image: np.ndarray, face: Face, steady: dict[int, np.ndarray] | None = None) -> Face:
+        """``face`` with Face.swapped (and Face.aligned when it had none); unchanged without 468 landmarks.
+
+        steady: the previous frame's sideways offsets per track id, which the width follows slowly.
+        """
         if face.landmarks is None or len(face.landmarks) < 468:
             return face
         v = self.values
@@ -252,30 +290,60 @@ class MorphSwap(Node):
             depth = np.asarray(face.landmarks_3d[:468, 2], np.float64)
             target_3d = np.column_stack([target, depth * np.hypot(*aligned.mat[:, 0])])
         placed = target
-        if v["shape"] > 0 and self._shape_plan is not None:  # the source's eyes, brows and nose geometry
-            placed = morph_shape.shaped_landmarks(target_3d, self._points_3d, self._shape_plan, v["shape"])
+        if (v["shape"] > 0 or v["width"] > 0) and self._shape_plan is not None:  # the source's face shape
+            offset, sideways = morph_shape.shape_offsets(target_3d, self._points_3d, self._shape_plan)
+            sideways = self._steady_sideways(face.track_id, sideways / size, steady or {}) * size
+            placed = morph_shape.shaped_landmarks(target, (offset, sideways), self._shape_plan, v["shape"], v["width"])
+        reshape = v["width"] > 0
+        background = self._reshaped_target(aligned.image, target, placed) if reshape else aligned.image
+        base = placed if reshape else target  # where the target's outline, eyes and mouth are in `background`
         tris = self._tris_open if v["mouth_from_target"] else self._tris_all
         warped4, covered = morph.warp_mesh(self._crop, self._points, placed, tris, size, depth)
         inside = covered[..., None]
         warped = np.ascontiguousarray(warped4[..., :3])
         if v["skin_only"]:
             covered = covered * (warped4[..., 3].astype(np.float32) / 255.0)
-        mouth = v["mouth_from_target"]
-        region = morph.face_mask(target, size, v["forehead"], mouth) * covered  # hard edge: colour statistics
-        edge = v["edge_blur"] * size
-        grow = v["mouth_grow"] * size
-        mask = morph.face_mask(target, size, v["forehead"], mouth, blur=edge, mouth_grow=grow) * covered
+        mouth, forehead = v["mouth_from_target"], v["forehead"]
+        edge, grow = v["edge_blur"] * size, v["mouth_grow"] * size
+        region = morph.face_mask(base, size, forehead, mouth) * covered  # hard edge: colour statistics
+        if reshape:  # the edge is feathered here: the merger's mask covers the whole reshaped ring
+            mask = morph.face_mask(base, size, forehead, mouth, SEAM_ERODE * size, edge, grow, within=covered)
+        else:
+            mask = morph.face_mask(base, size, forehead, mouth, blur=edge, mouth_grow=grow) * covered
         if v["eyes_from_target"]:
             for eye in (morph.RIGHT_EYE, morph.LEFT_EYE):
-                hole = 1.0 - morph.feather(morph.fill_polygon(size, target[list(eye)]), -size / 64, size / 64)
+                hole = 1.0 - morph.feather(morph.fill_polygon(size, base[list(eye)]), -size / 64, size / 64)
                 region, mask = region * hole, mask * hole
         matched = self._match_colour(warped, aligned.image, region, size)
         if v["colour"] != "none" and not v["eyes_from_target"]:
             matched = morph.restore_eyes(matched, warped, placed, region)
-        warped = np.where(inside, matched, aligned.image)  # the target outside the mesh (for viewers)
+        warped = np.where(inside, matched, background)  # the target outside the mesh (for viewers)
+        if reshape:  # the new face on the reshaped target; the merger blends the whole ring in
+            warped = morph.blend(warped, background, mask)
+            ring = morph.fill_polygon(size, morph_shape.surround_ring(target, RING_MARGIN))
+            aligned = replace(aligned, mask=ring if aligned.mask is None else np.maximum(aligned.mask, ring))
+            mask = morph.feather(ring, 0, RING_MARGIN * size / 4)
         mask = mask * v["opacity"]
         swapped = Swapped(image=warped, mask=mask.astype(np.float32))
         return replace(face, aligned=aligned, swapped=swapped)
+
+    def _steady_sideways(self, track_id: int, sideways: np.ndarray, steady: dict[int, np.ndarray]) -> np.ndarray:
+        """The sideways offsets followed slowly per track: the constant difference in width between the two
+        faces comes through, the target's quick changes (a smile, an 'oo') are left to the target."""
+        self._sideways[track_id] = morph_shape.follow(steady.get(track_id), sideways, WIDTH_FOLLOW)
+        return self._sideways[track_id]
+
+    def _reshaped_target(self, image: np.ndarray, target: np.ndarray, placed: np.ndarray) -> np.ndarray:
+        """The target crop with its landmarks moved to ``placed`` and everything out to the ring following."""
+        ring = morph_shape.surround_ring(target, RING_MARGIN)
+        moved, covered = morph.warp_mesh(
+            image,
+            np.vstack([target[RESHAPE_POINTS], ring]),
+            np.vstack([placed[RESHAPE_POINTS], ring]),
+            self._tris_ring,
+            image.shape[0],
+        )
+        return np.where(covered[..., None], moved, image)
 
     def _align(self, image: np.ndarray, landmarks: np.ndarray) -> Aligned:
         size = int(self.values["resolution"])
@@ -287,7 +355,8 @@ class MorphSwap(Node):
     def _match_colour(self, warped: np.ndarray, target: np.ndarray, region: np.ndarray, size: int) -> np.ndarray:
         mode = self.values["colour"]
         if mode in ("rct", "mean"):
-            matched = morph.colour_transfer(warped, target, region, region, spread=mode == "rct")
+            amount = self.values["colour_amount"]
+            matched = morph.colour_transfer(warped, target, region, region, spread=mode == "rct", amount=amount)
             if self.values["edge_match"] > 0:  # the target's lighting near the edge only: softer seams
                 band = morph.edge_band(region, self.values["edge_match"] * size)
                 matched = morph.shading_transfer(matched, target, region, size / 16, band)

@@ -194,7 +194,14 @@ def featured_face() -> np.ndarray:
     for region, centre in ((morph.RIGHT_EYE, (95, 100)), (morph.LEFT_EYE, (161, 100))):
         pts[list(region)] = ring(centre, 14, 5, len(region))
     pts[list(morph.OUTER_LIPS)] = ring((128, 190), 32, 18, len(morph.OUTER_LIPS))
+    for brow, x in ((morph.RIGHT_BROW, 95), (morph.LEFT_BROW, 161)):
+        pts[list(brow)] = np.c_[np.linspace(x - 15, x + 15, len(brow)), np.full(len(brow), 80.0)]
     return pts
+
+
+def shaped(target: np.ndarray, source: np.ndarray, plan: morph_shape.ShapePlan, strength: float, width: float = 0.0):
+    offsets = morph_shape.shape_offsets(target, source, plan)
+    return morph_shape.shaped_landmarks(target, offsets, plan, strength, width)
 
 
 def test_shape_transfer_moves_features_but_keeps_outline_mouth_and_blinks() -> None:
@@ -204,7 +211,7 @@ def test_shape_transfer_moves_features_but_keeps_outline_mouth_and_blinks() -> N
     # the same face shape, turned and scaled: nothing moves
     turn = cv2.getRotationMatrix2D((128, 128), 10, 1.2)
     posed = morph.transform_points(target, turn)
-    np.testing.assert_allclose(morph_shape.shaped_landmarks(posed, target, plan, 1.0), posed, atol=1e-6)
+    np.testing.assert_allclose(shaped(posed, target, plan, 1.0, 1.0), posed, atol=1e-6)
     # a source with eyes set wider apart and wide open; the target blinks
     source = target.copy()
     source[list(plan.eyes[0])] += [-8, 0]
@@ -213,13 +220,51 @@ def test_shape_transfer_moves_features_but_keeps_outline_mouth_and_blinks() -> N
     source[list(morph.LEFT_EYE)] = ring((169, 100), 14, 9, 16)
     blinking = target.copy()
     blinking[list(morph.RIGHT_EYE)] = ring((95, 100), 14, 1, 16)
-    out = morph_shape.shaped_landmarks(blinking, source, morph_shape.shape_plan(source), 1.0)
+    out = shaped(blinking, source, morph_shape.shape_plan(source), 1.0)
     eye = out[list(morph.RIGHT_EYE)]
     assert np.ptp(eye[:, 1]) == pytest.approx(2.0, abs=0.6)  # still blinking
     assert eye[:, 0].mean() < 95 - 4  # but where the source has its eyes
     np.testing.assert_allclose(out[list(morph.FACE_OVAL)], blinking[list(morph.FACE_OVAL)])
     np.testing.assert_allclose(out[list(morph.INNER_LIPS)], blinking[list(morph.INNER_LIPS)])
-    np.testing.assert_allclose(morph_shape.shaped_landmarks(blinking, source, plan, 0.0), blinking)
+    np.testing.assert_allclose(shaped(blinking, source, plan, 0.0), blinking)
+
+
+def test_width_transfer_narrows_jaw_and_mouth_but_keeps_the_opening_and_forehead() -> None:
+    target = featured_face()
+    narrow = target.copy()  # the source: jaw and mouth 15% narrower about the face's centre line
+    lower = narrow[:, 1] > 130
+    narrow[lower, 0] = 128 + (narrow[lower, 0] - 128) * 0.85
+    talking = target.copy()  # the target opens its mouth: lower lip and chin move down
+    jaw = talking[:, 1] > 195
+    talking[jaw, 1] += 10
+    plan = morph_shape.shape_plan(narrow)
+    out = shaped(talking, narrow, plan, 0.0, 1.0)
+    oval = list(morph.FACE_OVAL)
+    cheeks = [i for i in oval if target[i, 1] > 150]
+    assert np.ptp(out[cheeks, 0]) < 0.9 * np.ptp(talking[cheeks, 0])  # narrower jaw
+    lips = list(morph.OUTER_LIPS)
+    assert np.ptp(out[lips, 0]) < 0.9 * np.ptp(talking[lips, 0])  # narrower mouth
+    np.testing.assert_allclose(out[:, 1], talking[:, 1], atol=0.1)  # nothing moves up or down
+    top = [i for i in oval if target[i, 1] < 80]
+    np.testing.assert_allclose(out[top], talking[top], atol=1e-6)  # the forehead (hair) stays
+
+
+def test_follow_passes_a_steady_difference_and_damps_a_quick_change() -> None:
+    first = np.full((3, 2), 4.0)
+    assert morph_shape.follow(None, first, 0.03) is first
+    steady = first
+    for _ in range(300):  # a constant difference comes through in full
+        steady = morph_shape.follow(steady, np.full((3, 2), 10.0), 0.03)
+    np.testing.assert_allclose(steady, 10.0, atol=1e-3)
+    quick = morph_shape.follow(steady, np.full((3, 2), 20.0), 0.03)  # a smile: one frame moves it 3%
+    np.testing.assert_allclose(quick, 10.3, atol=1e-3)
+
+
+def test_surround_ring_encloses_the_face() -> None:
+    face = featured_face()
+    ring_pts = morph_shape.surround_ring(face, 0.25)
+    assert morph.inside_polygon(face[list(morph.FACE_OVAL)] * 0.999 + face[list(morph.FACE_OVAL)].mean(0) * 0.001,
+                                ring_pts).all()
 
 
 def test_mouth_opening_grows_with_the_gap() -> None:
@@ -384,7 +429,17 @@ def test_open_mouth_of_the_target_stays_in_the_output(loaded: MorphSwap, models_
             inner = morph.fill_polygon(out_face.aligned.size, target_pts[list(morph.INNER_LIPS)])
             core = cv2.erode(inner, np.ones((3, 3), np.uint8)) > 0.5
             assert core.sum() > 20  # a visibly open mouth
-            assert out_face.swapped.mask[core].max() < 0.05  # the merger keeps the target's teeth and tongue
+            loaded.values["width"] = 0.0  # the target's own mouth shape: the mask leaves its inside to the merger
+            (kept,) = loaded.process(frame=Frame(image=image), faces=(face,))["faces"]
+            assert kept.swapped.mask[core].max() < 0.05
+            # reshaped, the target's mouth is in the swapped image; without the mouth the photo's lips are
+            centre = cv2.erode(inner, np.ones((9, 9), np.uint8)) > 0.5
+            face_crop = out_face.aligned.image
+            loaded.values["mouth_from_target"] = False
+            (covered,) = loaded.process(frame=Frame(image=image), faces=(face,))["faces"]
+            loaded.values.update(width=0.8, mouth_from_target=True)
+            own, teeth, lips = (x[centre].mean(0) for x in (out_face.swapped.image, face_crop, covered.swapped.image))
+            assert np.abs(own - teeth).max() < 0.3 * np.abs(lips - teeth).max()  # the target's teeth and tongue
     assert seen[-1][0] > 3 * seen[0][0]
     assert outputs["open"] > 3 * outputs["closed"], outputs  # the output speaks when the input does
 
@@ -402,7 +457,8 @@ def test_faces_without_landmarks_or_outside_the_frame_pass_through_and_an_aligne
     cut = Face(box=face.box, landmarks=face.landmarks + np.array([0, height * 0.8]))  # mostly below the frame
     out = loaded.process(frame=Frame(image=target), faces=(bare, given, cut))["faces"]
     assert out[0] is bare and out[2] is cut
-    assert out[1].aligned is given.aligned and out[1].swapped.image.shape == (320, 320, 3)
+    assert out[1].aligned.image is crop and out[1].aligned.mat is mat and out[1].swapped.image.shape == (320, 320, 3)
+    assert out[1].aligned.mask.mean() > 0.3  # the reshaped ring around the face is the merger's to paste
     assert given.swapped is None  # the input face is not modified
 
 

@@ -230,16 +230,29 @@ def face_mask(
     erode: float = 0.0,
     blur: float = 0.0,
     mouth_grow: float = 0.0,
+    within: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Where the morphed face goes: the landmark hull (forehead lowered), minus the inner mouth grown by
-    ``mouth_grow`` pixels (room for landmarks that lag behind a fast-moving mouth)."""
+    """Where the morphed face goes: the landmark hull (forehead lowered; only ``within`` that mask before
+    it is feathered), minus the inner mouth grown by ``mouth_grow`` pixels (room for landmarks that lag
+    behind a fast-moving mouth)."""
     mask = fill_polygon(size, hull_polygon(points, forehead))
+    if within is not None:
+        mask = mask * within
     mask = feather(mask, erode, blur)
     if mouth_hole:
         mouth = fill_polygon(size, points[list(INNER_LIPS)])
         mouth = feather(mouth, -max(1.0, size / 256) - mouth_grow, max(1.0, size / 128))
         mask = mask * (1.0 - mouth)
     return mask
+
+
+def blend(front: np.ndarray, back: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``front`` over ``back`` (uint8 images) by ``alpha`` (HW float, 0..1)."""
+    a = alpha[..., None].astype(np.float32)
+    return np.clip(front * a + back * (1.0 - a) + 0.5, 0, 255).astype(np.uint8)
+
+
+SKIN_SHADE_TOLERANCE = 3.0
 
 
 def skin_mask(image: np.ndarray, points: np.ndarray, threshold: float = 4.0) -> np.ndarray:
@@ -262,6 +275,7 @@ def skin_mask(image: np.ndarray, points: np.ndarray, threshold: float = 4.0) -> 
     skin = lab[sample]
     median = np.median(skin, axis=0)
     spread = np.median(np.abs(skin - median), axis=0) * 1.4826 + 1.0  # robust sigma per channel
+    spread[0] *= SKIN_SHADE_TOLERANCE  # skin in shadow is darker but keeps its hue
     distance = np.sqrt((((lab - median) / spread) ** 2).sum(-1))
     other = ((distance > threshold) & (features < 0.5) & (inner < 0.5)).astype(np.uint8)
     other = cv2.morphologyEx(other, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
@@ -273,10 +287,16 @@ def skin_mask(image: np.ndarray, points: np.ndarray, threshold: float = 4.0) -> 
 
 
 def colour_transfer(
-    src: np.ndarray, target: np.ndarray, src_mask: np.ndarray, target_mask: np.ndarray, spread: bool = True
+    src: np.ndarray,
+    target: np.ndarray,
+    src_mask: np.ndarray,
+    target_mask: np.ndarray,
+    spread: bool = True,
+    amount: float = 1.0,
 ) -> np.ndarray:
     """Reinhard colour transfer in Lab: ``src`` (BGR uint8) given the mean (and, with ``spread``, the standard
-    deviation) of ``target`` under the masks. Without ``spread`` the source keeps its own contrast.
+    deviation) of ``target`` under the masks. Without ``spread`` the source keeps its own contrast; with
+    ``amount`` < 1 it moves only that share of the way to the target's colour.
 
     Works on 8-bit Lab with one lookup table per channel, so it costs well under a millisecond.
     """
@@ -289,7 +309,8 @@ def colour_transfer(
     t_mean, t_std = (v.ravel() for v in cv2.meanStdDev(t, mask=tm))
     scale = np.clip((t_std + 1e-3) / (s_std + 1e-3), 0.5, 2.0) if spread else np.ones(3)
     levels = np.arange(256, dtype=np.float64)[:, None]
-    lut = np.clip((levels - s_mean) * scale + t_mean + 0.5, 0, 255).astype(np.uint8).reshape(256, 1, 3)
+    moved = (levels - s_mean) * scale + t_mean
+    lut = np.clip(levels + amount * (moved - levels) + 0.5, 0, 255).astype(np.uint8).reshape(256, 1, 3)
     return cv2.cvtColor(cv2.LUT(s, lut), cv2.COLOR_LAB2BGR)
 
 

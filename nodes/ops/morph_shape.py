@@ -1,5 +1,7 @@
 """Face shape transfer for the morph swap: the source's eyes, brows and nose geometry laid onto a target's
-landmarks, keeping the target's pose, outline, mouth and blinks. Pure numpy/OpenCV on 468 FaceMesh points.
+landmarks, keeping the target's pose, mouth and blinks; and the width of the source's cheeks, jaw and
+mouth, with a ring around the face that the target's surroundings are stretched within.
+Pure numpy/OpenCV on 468 FaceMesh points.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .morph import CHIN, FACE_OVAL, FOREHEAD_TOP, LEFT_EYE, OUTER_LIPS, RIGHT_EYE
+from .morph import BROW_CENTRE, CHIN, FACE_OVAL, FOREHEAD_TOP, LEFT_EYE, OUTER_LIPS, RIGHT_EYE, eye_centres
 
 
 def similarity_fit(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -38,11 +40,15 @@ class ShapePlan:
     mouth, which stay the target's so the mask and the inner mouth still fit; 1 at eyes, brows, nose).
     fit: indices used to pose the source like the target (away from the mouth and the eyelids).
     eyes: per eye, the indices that move together (the eyelids keep the target's blink).
+    width: (468,) how much each point takes the sideways part of its offset: the source's face and mouth
+    width (1 on the outline from the temples down and around the mouth, 0 at the forehead, where hair
+    sits, and inside the face, which ``weights`` covers).
     """
 
     weights: np.ndarray
     fit: np.ndarray
     eyes: tuple[np.ndarray, np.ndarray]
+    width: np.ndarray
 
 
 def shape_plan(points: np.ndarray) -> ShapePlan:
@@ -67,21 +73,54 @@ def shape_plan(points: np.ndarray) -> ShapePlan:
     for group in eyes:
         near_eye[group] = True
     fit = np.nonzero((w_mouth > 0.99) & ~near_eye)[0]
-    return ShapePlan(weights=weights, fit=fit, eyes=(eyes[0], eyes[1]))
+    brow_y, eye_y = float(pts[list(BROW_CENTRE)][:, 1].mean()), float(eye_centres(pts)[:, 1].mean())
+    below_brows = np.clip((pts[:, 1] - brow_y) / max(eye_y - brow_y, 1e-6), 0.0, 1.0)
+    width = np.maximum((1.0 - w_outline) * below_brows, 1.0 - w_mouth)
+    return ShapePlan(weights=weights, fit=fit, eyes=(eyes[0], eyes[1]), width=width)
 
 
-def shaped_landmarks(target: np.ndarray, source: np.ndarray, plan: ShapePlan, strength: float) -> np.ndarray:
-    """Target landmarks (N, 2 or 3) moved toward the source's face shape, keeping the target's pose,
-    outline, mouth and blinks; returns (N, 2).
-
-    The source (N, same dims) is posed onto the target by a similarity fit; each point then moves by
-    ``strength * weight`` of its offset, the points around each eye by the eye's mean offset.
+def shape_offsets(target: np.ndarray, source: np.ndarray, plan: ShapePlan) -> tuple[np.ndarray, np.ndarray]:
+    """How far each target landmark (N, 2 or 3) is from the source's (N, same dims) posed like it by a
+    similarity fit: (offset, sideways), both (N, 2) image pixels. ``offset`` is the whole move, the same
+    for every point around an eye (the eyelids keep the target's blink); ``sideways`` is its part along
+    the face's own left-right axis, which changes a width without opening or closing anything.
     """
     dims = min(target.shape[1], source.shape[1])
     tgt, src = np.asarray(target[:, :dims], np.float64), np.asarray(source[:, :dims], np.float64)
     scale, rotation, shift = similarity_fit(src[plan.fit], tgt[plan.fit])
-    posed = src @ (scale * rotation).T + shift
-    offset = (posed - tgt)[:, :2]
+    move = src @ (scale * rotation).T + shift - tgt
+    axis = rotation[:, 0]  # the source's x axis as the target has it (unit; 3-D when the points have depth)
+    sideways = ((move @ axis)[:, None] * axis)[:, :2]
+    offset = move[:, :2].copy()
     for group, contour in zip(plan.eyes, (RIGHT_EYE, LEFT_EYE), strict=True):
         offset[group] = offset[list(contour)].mean(0)
-    return tgt[:, :2] + (strength * plan.weights)[:, None] * offset
+    return offset, sideways
+
+
+def shaped_landmarks(
+    target: np.ndarray,
+    offsets: tuple[np.ndarray, np.ndarray],
+    plan: ShapePlan,
+    strength: float,
+    width: float = 0.0,
+) -> np.ndarray:
+    """Target landmarks (N, 2 or more) moved by ``strength * plan.weights`` of the offset and ``width *
+    plan.width`` of the sideways offset (``shape_offsets``); returns (N, 2)."""
+    offset, sideways = offsets
+    moved = np.asarray(target[:, :2], np.float64) + (strength * plan.weights)[:, None] * offset
+    return moved + (width * plan.width)[:, None] * sideways
+
+
+def surround_ring(points: np.ndarray, margin: float) -> np.ndarray:
+    """(36, 2): the face outline pushed out from its centre by ``margin`` of its own size. The target's
+    pixels between the outline and this ring are stretched to follow a reshaped outline; the ring stays."""
+    oval = np.asarray(points[list(FACE_OVAL), :2], np.float64)
+    centre = oval.mean(0)
+    return centre + (oval - centre) * (1.0 + margin)
+
+
+def follow(previous: np.ndarray | None, current: np.ndarray, rate: float) -> np.ndarray:
+    """``current`` followed slowly: ``rate`` of the way from ``previous`` (all of it when there is none)."""
+    if previous is None or previous.shape != current.shape:
+        return current
+    return previous + rate * (current - previous)
