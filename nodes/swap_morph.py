@@ -25,6 +25,7 @@ from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped
 SOURCE_SIZE = 512  # resolution of the source face crop kept after load
 SEAM_ERODE = 0.01  # the new face's edge on the reshaped target moves this far in (share of the crop)
 RING_MARGIN = 0.25  # how far around the face (share of its size) the target stretches to a new outline
+OPEN_MOUTH = 0.04  # inner-lip gap (share of the crop) from which the kept mouth is grown by all of mouth_grow
 WIDTH_FOLLOW = 0.03  # per frame: how fast the width change follows the target (slow: expressions pass)
 # Landmarks that carry the reshaped target (what shows of it: outline, mouth, eyes); a light mesh.
 RESHAPE_POINTS = np.array(
@@ -222,7 +223,7 @@ class MorphSwap(Node):
         self._points_3d: np.ndarray | None = None  # landmarks with FaceMesh depth, crop pixels
         self._shape_plan: morph_shape.ShapePlan | None = None
         self._tris_ring: np.ndarray | None = None  # mesh of RESHAPE_POINTS and the ring around them
-        self._sideways: dict[int, np.ndarray] = {}  # per track: the steadied sideways offsets (crop units)
+        self._sideways: dict[int, tuple[np.ndarray, float]] = {}  # per track: steadied width changes
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def load(self, ctx: LoadContext) -> None:
@@ -271,10 +272,12 @@ class MorphSwap(Node):
         steady, self._sideways = self._sideways, {}  # only the faces of this frame are remembered
         return {"faces": tuple(self.swap_face(frame.image, face, steady) for face in faces)}
 
-    def swap_face(self, image: np.ndarray, face: Face, steady: dict[int, np.ndarray] | None = None) -> Face:
+    def swap_face(
+        self, image: np.ndarray, face: Face, steady: dict[int, tuple[np.ndarray, float]] | None = None
+    ) -> Face:
         """``face`` with Face.swapped (and Face.aligned when it had none); unchanged without 468 landmarks.
 
-        steady: the previous frame's sideways offsets per track id, which the width follows slowly.
+        steady: the previous frame's width changes per track id, which this frame's follow slowly.
         """
         if face.landmarks is None or len(face.landmarks) < 468:
             return face
@@ -291,9 +294,13 @@ class MorphSwap(Node):
             target_3d = np.column_stack([target, depth * np.hypot(*aligned.mat[:, 0])])
         placed = target
         if (v["shape"] > 0 or v["width"] > 0) and self._shape_plan is not None:  # the source's face shape
-            offset, sideways = morph_shape.shape_offsets(target_3d, self._points_3d, self._shape_plan)
-            sideways = self._steady_sideways(face.track_id, sideways / size, steady or {}) * size
-            placed = morph_shape.shaped_landmarks(target, (offset, sideways), self._shape_plan, v["shape"], v["width"])
+            offsets = self._steady(
+                face.track_id,
+                morph_shape.shape_offsets(target_3d, self._points_3d, self._shape_plan),
+                size,
+                steady or {},
+            )
+            placed = morph_shape.shaped_landmarks(target, offsets, self._shape_plan, v["shape"], v["width"])
         reshape = v["width"] > 0
         background = self._reshaped_target(aligned.image, target, placed) if reshape else aligned.image
         base = placed if reshape else target  # where the target's outline, eyes and mouth are in `background`
@@ -304,7 +311,8 @@ class MorphSwap(Node):
         if v["skin_only"]:
             covered = covered * (warped4[..., 3].astype(np.float32) / 255.0)
         mouth, forehead = v["mouth_from_target"], v["forehead"]
-        edge, grow = v["edge_blur"] * size, v["mouth_grow"] * size
+        edge = v["edge_blur"] * size
+        grow = v["mouth_grow"] * size * morph.open_share(base, OPEN_MOUTH * size)  # a closed mouth stays closed
         region = morph.face_mask(base, size, forehead, mouth) * covered  # hard edge: colour statistics
         if reshape:  # the edge is feathered here: the merger's mask covers the whole reshaped ring
             mask = morph.face_mask(base, size, forehead, mouth, SEAM_ERODE * size, edge, grow, within=covered)
@@ -327,11 +335,18 @@ class MorphSwap(Node):
         swapped = Swapped(image=warped, mask=mask.astype(np.float32))
         return replace(face, aligned=aligned, swapped=swapped)
 
-    def _steady_sideways(self, track_id: int, sideways: np.ndarray, steady: dict[int, np.ndarray]) -> np.ndarray:
-        """The sideways offsets followed slowly per track: the constant difference in width between the two
-        faces comes through, the target's quick changes (a smile, an 'oo') are left to the target."""
-        self._sideways[track_id] = morph_shape.follow(steady.get(track_id), sideways, WIDTH_FOLLOW)
-        return self._sideways[track_id]
+    def _steady(
+        self, track_id: int, offsets: morph_shape.ShapeOffsets, size: int, steady: dict[int, tuple[np.ndarray, float]]
+    ) -> morph_shape.ShapeOffsets:
+        """The width changes followed slowly per track: the constant difference between the two faces comes
+        through, the target's quick changes (a smile, an 'oo', a turn of the head) stay the target's."""
+        before = steady.get(track_id)
+        sideways = morph_shape.follow(None if before is None else before[0], offsets.sideways / size, WIDTH_FOLLOW)
+        scale = morph_shape.follow(
+            None if before is None else np.array(before[1]), np.array(offsets.mouth_scale), WIDTH_FOLLOW
+        )
+        self._sideways[track_id] = (sideways, float(scale))
+        return replace(offsets, sideways=sideways * size, mouth_scale=float(scale))
 
     def _reshaped_target(self, image: np.ndarray, target: np.ndarray, placed: np.ndarray) -> np.ndarray:
         """The target crop with its landmarks moved to ``placed`` and everything out to the ring following."""

@@ -208,6 +208,7 @@ def test_shape_transfer_moves_features_but_keeps_outline_mouth_and_blinks() -> N
     target = featured_face()
     plan = morph_shape.shape_plan(target)
     assert plan.weights[list(morph.FACE_OVAL)].max() == 0 and plan.weights[list(morph.INNER_LIPS)].max() == 0
+    assert plan.mouth[list(morph.INNER_LIPS)].min() == 1 and plan.mouth[list(morph.LEFT_EYE)].max() == 0
     # the same face shape, turned and scaled: nothing moves
     turn = cv2.getRotationMatrix2D((128, 128), 10, 1.2)
     posed = morph.transform_points(target, turn)

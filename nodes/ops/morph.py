@@ -72,6 +72,12 @@ def five_points(points: np.ndarray) -> np.ndarray:
     return np.vstack([eye_centres(points), points[[NOSE_TIP, *MOUTH_CORNERS]]]).astype(np.float32)
 
 
+def open_share(points: np.ndarray, wide: float) -> float:
+    """0 for a closed mouth, rising to 1 when the inner-lip gap reaches ``wide`` pixels."""
+    gap = float(np.linalg.norm(points[LIP_INNER_UP] - points[LIP_INNER_DOWN]))
+    return float(np.clip(gap / max(wide, 1e-6), 0.0, 1.0))
+
+
 def mouth_opening(points: np.ndarray) -> float:
     """Inner-lip gap divided by the face height (forehead top to chin)."""
     gap = float(np.linalg.norm(points[LIP_INNER_UP] - points[LIP_INNER_DOWN]))

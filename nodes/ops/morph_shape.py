@@ -11,7 +11,17 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .morph import BROW_CENTRE, CHIN, FACE_OVAL, FOREHEAD_TOP, LEFT_EYE, OUTER_LIPS, RIGHT_EYE, eye_centres
+from .morph import (
+    BROW_CENTRE,
+    CHIN,
+    FACE_OVAL,
+    FOREHEAD_TOP,
+    LEFT_EYE,
+    MOUTH_CORNERS,
+    OUTER_LIPS,
+    RIGHT_EYE,
+    eye_centres,
+)
 
 
 def similarity_fit(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -40,15 +50,32 @@ class ShapePlan:
     mouth, which stay the target's so the mask and the inner mouth still fit; 1 at eyes, brows, nose).
     fit: indices used to pose the source like the target (away from the mouth and the eyelids).
     eyes: per eye, the indices that move together (the eyelids keep the target's blink).
-    width: (468,) how much each point takes the sideways part of its offset: the source's face and mouth
-    width (1 on the outline from the temples down and around the mouth, 0 at the forehead, where hair
-    sits, and inside the face, which ``weights`` covers).
+    outline: (468,) how much each point takes the sideways part of its offset, for the source's cheek and
+    jaw line (1 on the outline from the temples down, 0 at the forehead, where hair sits, and inside).
+    mouth: (468,) how much each point follows the mouth's change of width (1 at the lips, 0 away from them).
     """
 
     weights: np.ndarray
     fit: np.ndarray
     eyes: tuple[np.ndarray, np.ndarray]
-    width: np.ndarray
+    outline: np.ndarray
+    mouth: np.ndarray
+
+
+@dataclass(frozen=True)
+class ShapeOffsets:
+    """Where a target's landmarks would go for the source's face shape (``shape_offsets``).
+
+    offset: (N, 2) the whole move per point, one move per eye (the eyelids keep the target's blink).
+    sideways: (N, 2) its part along the face's own left-right axis (a width, not an opening).
+    mouth_scale: the source's mouth width over the target's.
+    axis: (2,) the face's left-right direction in the image (unit).
+    """
+
+    offset: np.ndarray
+    sideways: np.ndarray
+    mouth_scale: float
+    axis: np.ndarray
 
 
 def shape_plan(points: np.ndarray) -> ShapePlan:
@@ -75,40 +102,48 @@ def shape_plan(points: np.ndarray) -> ShapePlan:
     fit = np.nonzero((w_mouth > 0.99) & ~near_eye)[0]
     brow_y, eye_y = float(pts[list(BROW_CENTRE)][:, 1].mean()), float(eye_centres(pts)[:, 1].mean())
     below_brows = np.clip((pts[:, 1] - brow_y) / max(eye_y - brow_y, 1e-6), 0.0, 1.0)
-    width = np.maximum((1.0 - w_outline) * below_brows, 1.0 - w_mouth)
-    return ShapePlan(weights=weights, fit=fit, eyes=(eyes[0], eyes[1]), width=width)
+    outline = (1.0 - w_outline) * below_brows
+    return ShapePlan(weights=weights, fit=fit, eyes=(eyes[0], eyes[1]), outline=outline, mouth=1.0 - w_mouth)
 
 
-def shape_offsets(target: np.ndarray, source: np.ndarray, plan: ShapePlan) -> tuple[np.ndarray, np.ndarray]:
+def shape_offsets(target: np.ndarray, source: np.ndarray, plan: ShapePlan) -> ShapeOffsets:
     """How far each target landmark (N, 2 or 3) is from the source's (N, same dims) posed like it by a
-    similarity fit: (offset, sideways), both (N, 2) image pixels. ``offset`` is the whole move, the same
-    for every point around an eye (the eyelids keep the target's blink); ``sideways`` is its part along
-    the face's own left-right axis, which changes a width without opening or closing anything.
-    """
+    similarity fit."""
     dims = min(target.shape[1], source.shape[1])
     tgt, src = np.asarray(target[:, :dims], np.float64), np.asarray(source[:, :dims], np.float64)
     scale, rotation, shift = similarity_fit(src[plan.fit], tgt[plan.fit])
-    move = src @ (scale * rotation).T + shift - tgt
+    posed = src @ (scale * rotation).T + shift
+    move = posed - tgt
     axis = rotation[:, 0]  # the source's x axis as the target has it (unit; 3-D when the points have depth)
     sideways = ((move @ axis)[:, None] * axis)[:, :2]
     offset = move[:, :2].copy()
     for group, contour in zip(plan.eyes, (RIGHT_EYE, LEFT_EYE), strict=True):
         offset[group] = offset[list(contour)].mean(0)
-    return offset, sideways
+    left, right = MOUTH_CORNERS
+    widths = [float((pts[right] - pts[left]) @ axis) for pts in (posed, tgt)]
+    mouth_scale = widths[0] / widths[1] if abs(widths[1]) > 1e-6 else 1.0
+    flat = axis[:2] / max(float(np.linalg.norm(axis[:2])), 1e-6)
+    return ShapeOffsets(offset=offset, sideways=sideways, mouth_scale=mouth_scale, axis=flat)
 
 
 def shaped_landmarks(
-    target: np.ndarray,
-    offsets: tuple[np.ndarray, np.ndarray],
-    plan: ShapePlan,
-    strength: float,
-    width: float = 0.0,
+    target: np.ndarray, offsets: ShapeOffsets, plan: ShapePlan, strength: float, width: float = 0.0
 ) -> np.ndarray:
-    """Target landmarks (N, 2 or more) moved by ``strength * plan.weights`` of the offset and ``width *
-    plan.width`` of the sideways offset (``shape_offsets``); returns (N, 2)."""
-    offset, sideways = offsets
-    moved = np.asarray(target[:, :2], np.float64) + (strength * plan.weights)[:, None] * offset
-    return moved + (width * plan.width)[:, None] * sideways
+    """Target landmarks (N, 2 or more) moved toward the source's face shape; returns (N, 2).
+
+    ``strength``: share of the offset taken by the eyes, brows and nose (``plan.weights``). ``width``:
+    share of the source's width taken by the cheeks and jaw (their sideways offset) and the mouth (its
+    width scaled about its centre, so the target's smile, pout and asymmetry stay).
+    """
+    tgt = np.asarray(target[:, :2], np.float64)
+    moved = tgt + (strength * plan.weights)[:, None] * offsets.offset
+    if width <= 0:
+        return moved
+    centre = tgt[list(MOUTH_CORNERS)].mean(0)
+    across = ((tgt - centre) @ offsets.axis)[:, None] * offsets.axis
+    mouth = (offsets.mouth_scale - 1.0) * across
+    jaw = ((1.0 - plan.mouth) * plan.outline)[:, None] * offsets.sideways
+    return moved + width * (jaw + plan.mouth[:, None] * mouth)
 
 
 def surround_ring(points: np.ndarray, margin: float) -> np.ndarray:
