@@ -341,12 +341,15 @@ class MorphSwap(Node):
         """The width changes followed slowly per track: the constant difference between the two faces comes
         through, the target's quick changes (a smile, an 'oo', a turn of the head) stay the target's."""
         before = steady.get(track_id)
-        sideways = morph_shape.follow(None if before is None else before[0], offsets.sideways / size, WIDTH_FOLLOW)
+        count = len(offsets.sideways)
+        moves = np.vstack([offsets.sideways, offsets.jaw, offsets.lips]) / size  # crop units: any resolution
+        moves = morph_shape.follow(None if before is None else before[0], moves, WIDTH_FOLLOW)
         scale = morph_shape.follow(
             None if before is None else np.array(before[1]), np.array(offsets.mouth_scale), WIDTH_FOLLOW
         )
-        self._sideways[track_id] = (sideways, float(scale))
-        return replace(offsets, sideways=sideways * size, mouth_scale=float(scale))
+        self._sideways[track_id] = (moves, float(scale))
+        sideways, jaw, lips = (part * size for part in np.split(moves, [count, 2 * count]))
+        return replace(offsets, sideways=sideways, jaw=jaw, lips=lips, mouth_scale=float(scale))
 
     def _reshaped_target(self, image: np.ndarray, target: np.ndarray, placed: np.ndarray) -> np.ndarray:
         """The target crop with its landmarks moved to ``placed`` and everything out to the ring following."""

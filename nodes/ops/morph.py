@@ -60,6 +60,7 @@ BROW_CENTRE = (105, 334)  # mid-brow points, image-left first
 NOSE_TIP, CHIN, FOREHEAD_TOP = 1, 152, 10
 MOUTH_CORNERS = (61, 291)
 LIP_INNER_UP, LIP_INNER_DOWN = 13, 14
+LOWER_LIP = 17  # middle of the lower lip's outer edge
 
 
 def eye_centres(points: np.ndarray) -> np.ndarray:

@@ -16,7 +16,9 @@ from .morph import (
     CHIN,
     FACE_OVAL,
     FOREHEAD_TOP,
+    INNER_LIPS,
     LEFT_EYE,
+    LOWER_LIP,
     MOUTH_CORNERS,
     OUTER_LIPS,
     RIGHT_EYE,
@@ -53,6 +55,8 @@ class ShapePlan:
     outline: (468,) how much each point takes the sideways part of its offset, for the source's cheek and
     jaw line (1 on the outline from the temples down, 0 at the forehead, where hair sits, and inside).
     mouth: (468,) how much each point follows the mouth's change of width (1 at the lips, 0 away from them).
+    chin: (468,) how much an outline point moves with the lower jaw (1 from the lower lip down, 0 above
+    the mouth), so its offset is taken from the lower lip, which opens and closes with it.
     """
 
     weights: np.ndarray
@@ -60,6 +64,7 @@ class ShapePlan:
     eyes: tuple[np.ndarray, np.ndarray]
     outline: np.ndarray
     mouth: np.ndarray
+    chin: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -68,12 +73,16 @@ class ShapeOffsets:
 
     offset: (N, 2) the whole move per point, one move per eye (the eyelids keep the target's blink).
     sideways: (N, 2) its part along the face's own left-right axis (a width, not an opening).
+    jaw: (N, 2) the offset of each point relative to the lower lip (the chin's length and shape).
+    lips: (N, 2) for the outer lip contour, the source's lip thickness minus the target's (0 elsewhere).
     mouth_scale: the source's mouth width over the target's.
     axis: (2,) the face's left-right direction in the image (unit).
     """
 
     offset: np.ndarray
     sideways: np.ndarray
+    jaw: np.ndarray
+    lips: np.ndarray
     mouth_scale: float
     axis: np.ndarray
 
@@ -103,7 +112,11 @@ def shape_plan(points: np.ndarray) -> ShapePlan:
     brow_y, eye_y = float(pts[list(BROW_CENTRE)][:, 1].mean()), float(eye_centres(pts)[:, 1].mean())
     below_brows = np.clip((pts[:, 1] - brow_y) / max(eye_y - brow_y, 1e-6), 0.0, 1.0)
     outline = (1.0 - w_outline) * below_brows
-    return ShapePlan(weights=weights, fit=fit, eyes=(eyes[0], eyes[1]), outline=outline, mouth=1.0 - w_mouth)
+    corner_y, lip_y = float(pts[list(MOUTH_CORNERS), 1].mean()), float(pts[LOWER_LIP, 1])
+    chin = np.clip((pts[:, 1] - corner_y) / max(lip_y - corner_y, 1e-6), 0.0, 1.0)
+    return ShapePlan(
+        weights=weights, fit=fit, eyes=(eyes[0], eyes[1]), outline=outline, mouth=1.0 - w_mouth, chin=chin
+    )
 
 
 def shape_offsets(target: np.ndarray, source: np.ndarray, plan: ShapePlan) -> ShapeOffsets:
@@ -119,11 +132,15 @@ def shape_offsets(target: np.ndarray, source: np.ndarray, plan: ShapePlan) -> Sh
     offset = move[:, :2].copy()
     for group, contour in zip(plan.eyes, (RIGHT_EYE, LEFT_EYE), strict=True):
         offset[group] = offset[list(contour)].mean(0)
+    jaw = ((posed - posed[LOWER_LIP]) - (tgt - tgt[LOWER_LIP]))[:, :2]
+    lips = np.zeros_like(offset)
+    outer, inner = list(OUTER_LIPS), list(INNER_LIPS)  # point for point, around the mouth
+    lips[outer] = ((posed[outer] - posed[inner]) - (tgt[outer] - tgt[inner]))[:, :2]
     left, right = MOUTH_CORNERS
     widths = [float((pts[right] - pts[left]) @ axis) for pts in (posed, tgt)]
     mouth_scale = widths[0] / widths[1] if abs(widths[1]) > 1e-6 else 1.0
     flat = axis[:2] / max(float(np.linalg.norm(axis[:2])), 1e-6)
-    return ShapeOffsets(offset=offset, sideways=sideways, mouth_scale=mouth_scale, axis=flat)
+    return ShapeOffsets(offset=offset, sideways=sideways, jaw=jaw, lips=lips, mouth_scale=mouth_scale, axis=flat)
 
 
 def shaped_landmarks(
@@ -142,8 +159,9 @@ def shaped_landmarks(
     centre = tgt[list(MOUTH_CORNERS)].mean(0)
     across = ((tgt - centre) @ offsets.axis)[:, None] * offsets.axis
     mouth = (offsets.mouth_scale - 1.0) * across
-    jaw = ((1.0 - plan.mouth) * plan.outline)[:, None] * offsets.sideways
-    return moved + width * (jaw + plan.mouth[:, None] * mouth)
+    chin = plan.chin[:, None]
+    jaw = ((1.0 - plan.mouth) * plan.outline)[:, None] * ((1.0 - chin) * offsets.sideways + chin * offsets.jaw)
+    return moved + width * (jaw + plan.mouth[:, None] * mouth + offsets.lips)
 
 
 def surround_ring(points: np.ndarray, margin: float) -> np.ndarray:
