@@ -1,10 +1,12 @@
 """Morph swap: a one-photo face swap without a swap model.
 
 The source photo's face is cut into a triangle mesh on its 468 FaceMesh landmarks and each
-triangle is warped onto the target face's landmarks, so the target keeps its pose and
-expression and the face texture comes from the photo. The target keeps its inner mouth, the
-warped area stops at the landmark hull (lowered at the forehead, where hair sits) and the
-colour is matched to the target. The result is an aligned crop the merger pastes back.
+triangle is warped onto the target face's landmarks, moved toward the source's face shape (eyes,
+brows, nose, the width of cheeks, jaw and mouth, lip thickness, chin), so the target keeps its pose
+and expression and the face and its shape come from the photo. The target around the face is
+stretched to the new outline within a ring, and keeps its inner mouth and its hair (the warped area
+stops at the landmark hull, lowered at the forehead). The colour is matched to the target. The
+result is an aligned crop the merger pastes back.
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ class MorphSwap(Node):
         Param(
             "mouth_grow",
             "float",
-            0.015,
+            0.0,
             min=0.0,
             max=0.05,
             step=0.005,
@@ -133,7 +135,7 @@ class MorphSwap(Node):
         Param(
             "shape",
             "float",
-            0.8,
+            1.0,
             min=0.0,
             max=1.0,
             step=0.05,
@@ -142,7 +144,7 @@ class MorphSwap(Node):
         Param(
             "width",
             "float",
-            0.8,
+            1.0,
             min=0.0,
             max=1.0,
             step=0.05,
@@ -158,7 +160,7 @@ class MorphSwap(Node):
         Param(
             "colour",
             "choice",
-            "rct",
+            "mean",
             choices=COLOUR_MODES,
             help="Colour match to the target: rct (mean and spread in Lab), mean (mean only: keeps the source's "
             "contrast), shading (the target's lighting), none",

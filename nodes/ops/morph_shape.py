@@ -50,7 +50,7 @@ class ShapePlan:
 
     weights: (468,) how much each point takes the source's position (0 on the face outline and around the
     mouth, which stay the target's so the mask and the inner mouth still fit; 1 at eyes, brows, nose).
-    fit: indices used to pose the source like the target (away from the mouth and the eyelids).
+    fit: indices used to pose the source like the target (away from the mouth, the eyelids and the outline).
     eyes: per eye, the indices that move together (the eyelids keep the target's blink).
     outline: (468,) how much each point takes the sideways part of its offset, for the source's cheek and
     jaw line (1 on the outline from the temples down, 0 at the forehead, where hair sits, and inside).
@@ -108,7 +108,7 @@ def shape_plan(points: np.ndarray) -> ShapePlan:
     near_eye = np.zeros(len(pts), bool)
     for group in eyes:
         near_eye[group] = True
-    fit = np.nonzero((w_mouth > 0.99) & ~near_eye)[0]
+    fit = np.nonzero((w_mouth > 0.99) & ~near_eye & (w_outline > 0.99))[0]
     brow_y, eye_y = float(pts[list(BROW_CENTRE)][:, 1].mean()), float(eye_centres(pts)[:, 1].mean())
     below_brows = np.clip((pts[:, 1] - brow_y) / max(eye_y - brow_y, 1e-6), 0.0, 1.0)
     outline = (1.0 - w_outline) * below_brows
