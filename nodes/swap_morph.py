@@ -356,14 +356,8 @@ class MorphSwap(Node):
     def _reshaped_target(self, image: np.ndarray, target: np.ndarray, placed: np.ndarray) -> np.ndarray:
         """The target crop with its landmarks moved to ``placed`` and everything out to the ring following."""
         ring = morph_shape.surround_ring(target, RING_MARGIN)
-        moved, covered = morph.warp_mesh(
-            image,
-            np.vstack([target[RESHAPE_POINTS], ring]),
-            np.vstack([placed[RESHAPE_POINTS], ring]),
-            self._tris_ring,
-            image.shape[0],
-        )
-        return np.where(covered[..., None], moved, image)
+        src = np.vstack([target[RESHAPE_POINTS], ring])
+        return morph.smooth_warp(image, src, np.vstack([placed[RESHAPE_POINTS], ring]), self._tris_ring)
 
     def _align(self, image: np.ndarray, landmarks: np.ndarray) -> Aligned:
         size = int(self.values["resolution"])

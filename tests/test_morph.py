@@ -86,6 +86,22 @@ def test_identity_when_source_and_target_landmarks_are_equal() -> None:
     assert diff.max() <= 1
 
 
+def test_smooth_warp_matches_the_full_mesh_warp_inside_and_leaves_the_rest() -> None:
+    img = texture()
+    ring_pts = ring((100, 100), 80, 80, 24)
+    inner = ring((100, 100), 40, 50, 16)
+    src = np.vstack([inner, ring_pts])
+    dst = np.vstack([(inner - 100) * [0.85, 1.0] + [100, 103], ring_pts])  # the inner ring narrower, lower
+    tris = morph.triangulate(src)
+    exact, covered = morph.warp_mesh(img, src, dst, tris, 200)
+    fast = morph.smooth_warp(img, src, dst, tris)
+    inside = cv2.erode(covered.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert np.abs(fast.astype(int) - exact.astype(int))[inside].max() <= 2
+    assert not np.array_equal(fast[inside], img[inside])  # it did move
+    far = ~cv2.dilate(covered.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    assert np.abs(fast.astype(int) - img.astype(int))[far].max() <= 1  # outside the mesh: the image itself
+
+
 def test_painters_order_puts_the_nearer_triangle_on_top() -> None:
     pts = np.array([[10.0, 10], [100, 10], [10, 100], [30, 30], [150, 30], [30, 150]])
     tris = np.array([[0, 1, 2], [3, 4, 5]])

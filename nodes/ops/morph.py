@@ -195,6 +195,28 @@ def warp_mesh(
     return image, index >= 0
 
 
+def smooth_warp(
+    image: np.ndarray, src_pts: np.ndarray, dst_pts: np.ndarray, tris: np.ndarray, step: int = 2
+) -> np.ndarray:
+    """``image`` warped so each triangle of ``src_pts`` lands on ``dst_pts``, unchanged outside the mesh.
+
+    For gentle, smooth moves (the mesh must keep its outer edge in place): the map is built at 1/``step``
+    of the size and scaled up, which is exact inside each triangle and costs a quarter at step 2.
+    """
+    h, w = image.shape[:2]
+    small = -(-max(h, w) // step)
+    index = triangle_index_map(dst_pts / step, tris, small)
+    map_x, map_y = warp_maps(index, triangle_affines(src_pts / step, dst_pts / step, tris))
+    outside = index < 0
+    grid_y, grid_x = np.mgrid[0:small, 0:small].astype(np.float32)
+    map_x[outside], map_y[outside] = grid_x[outside], grid_y[outside]
+    big = (small * step, small * step)
+    # pixel centres: full-size x maps to (x + 0.5) / step - 0.5 in the small map, and back
+    map_x = (cv2.resize(map_x, big, interpolation=cv2.INTER_LINEAR) + 0.5) * step - 0.5
+    map_y = (cv2.resize(map_y, big, interpolation=cv2.INTER_LINEAR) + 0.5) * step - 0.5
+    return cv2.remap(image, map_x[:h, :w], map_y[:h, :w], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
 # -- masks -------------------------------------------------------------------------------------------------
 
 
@@ -255,8 +277,8 @@ def face_mask(
 
 def blend(front: np.ndarray, back: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """``front`` over ``back`` (uint8 images) by ``alpha`` (HW float, 0..1)."""
-    a = alpha[..., None].astype(np.float32)
-    return np.clip(front * a + back * (1.0 - a) + 0.5, 0, 255).astype(np.uint8)
+    a = np.ascontiguousarray(alpha, np.float32)
+    return cv2.blendLinear(front, back, a, 1.0 - a)
 
 
 SKIN_SHADE_TOLERANCE = 3.0
