@@ -28,6 +28,7 @@ SOURCE_SIZE = 512  # resolution of the source face crop kept after load
 SEAM_ERODE = 0.01  # the new face's edge on the reshaped target moves this far in (share of the crop)
 RING_MARGIN = 0.25  # how far around the face (share of its size) the target stretches to a new outline
 OPEN_MOUTH = 0.04  # inner-lip gap (share of the crop) from which the kept mouth is grown by all of mouth_grow
+LIP_GAP = 0.1  # share of the mouth's width around the photo's inner lips left to the target (teeth, lip line)
 WIDTH_FOLLOW = 0.03  # per frame: how fast the width change follows the target (slow: expressions pass)
 # Landmarks that carry the reshaped target (what shows of it: outline, mouth, eyes); a light mesh.
 RESHAPE_POINTS = np.array(
@@ -222,6 +223,7 @@ class MorphSwap(Node):
         self._points: np.ndarray | None = None  # its 468 landmarks in crop pixels
         self._tris_all: np.ndarray | None = None
         self._tris_open: np.ndarray | None = None  # without the inner mouth
+        self._edge_on_all = self._edge_on_open = np.zeros(0)  # per triangle: how edge-on the photo sees it
         self._points_3d: np.ndarray | None = None  # landmarks with FaceMesh depth, crop pixels
         self._shape_plan: morph_shape.ShapePlan | None = None
         self._tris_ring: np.ndarray | None = None  # mesh of RESHAPE_POINTS and the ring around them
@@ -253,14 +255,20 @@ class MorphSwap(Node):
             image, mat, (SOURCE_SIZE, SOURCE_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
         self._points = morph.transform_points(points, mat)
-        skin = np.rint(morph.skin_mask(crop, self._points) * 255).astype(np.uint8)
+        usable = morph.skin_mask(crop, self._points) * (1.0 - morph.lip_gap(self._points, SOURCE_SIZE, LIP_GAP))
+        skin = np.rint(usable * 255).astype(np.uint8)
         self._crop = np.dstack([crop, skin])  # the skin mask is warped along with the texture
         self._points_3d = np.column_stack([self._points, landmarks[:, 2] * np.hypot(*mat[:, 0])])
         self._shape_plan = morph_shape.shape_plan(self._points)
         self._tris_all = morph.triangulate(self._points)
         self._tris_open = morph.drop_region(self._tris_all, self._points, morph.INNER_LIPS)
-        ring = morph_shape.surround_ring(self._points, RING_MARGIN)
-        self._tris_ring = morph.triangulate(np.vstack([self._points[RESHAPE_POINTS], ring]))
+        # a turned photo's far side is seen edge-on: little of it is in the picture (a frontal one: none)
+        turned = float(np.clip((abs(np.degrees(morph_shape.yaw(self._points_3d))) - 12.0) / 8.0, 0.0, 1.0))
+        self._edge_on_all = turned * morph.grazing(self._points_3d, self._tris_all)
+        self._edge_on_open = turned * morph.grazing(self._points_3d, self._tris_open)
+        front = morph_shape.frontal(self._points_3d)  # a turned photo's far side would fold the mesh
+        ring = morph_shape.surround_ring(front, RING_MARGIN)
+        self._tris_ring = morph.triangulate(np.vstack([front[RESHAPE_POINTS], ring]))
         self._sideways = {}
 
     def unload(self) -> None:
@@ -307,8 +315,10 @@ class MorphSwap(Node):
         background = self._reshaped_target(aligned.image, target, placed) if reshape else aligned.image
         base = placed if reshape else target  # where the target's outline, eyes and mouth are in `background`
         tris = self._tris_open if v["mouth_from_target"] else self._tris_all
-        warped4, covered = morph.warp_mesh(self._crop, self._points, placed, tris, size, depth)
-        inside = covered[..., None]
+        warped4, index = morph.warp_mesh_indexed(self._crop, self._points, placed, tris, size, depth)
+        inside = (index >= 0)[..., None]
+        edge_on = self._edge_on_open if v["mouth_from_target"] else self._edge_on_all
+        covered = morph.per_pixel(index, morph.triangle_trust(self._points, placed, tris, edge_on))  # no folds
         warped = np.ascontiguousarray(warped4[..., :3])
         if v["skin_only"]:
             covered = covered * (warped4[..., 3].astype(np.float32) / 255.0)

@@ -59,6 +59,7 @@ LEFT_BROW = (300, 293, 334, 296, 336, 285, 295, 282, 283, 276)  # image-right
 BROW_CENTRE = (105, 334)  # mid-brow points, image-left first
 NOSE_TIP, CHIN, FOREHEAD_TOP = 1, 152, 10
 MOUTH_CORNERS = (61, 291)
+OUTER_EYE_CORNERS = (33, 263)  # image-left, image-right
 LIP_INNER_UP, LIP_INNER_DOWN = 13, 14
 LOWER_LIP = 17  # middle of the lower lip's outer edge
 
@@ -189,10 +190,58 @@ def warp_mesh(
 
     Returns (image, covered) where covered is a bool map of pixels inside the mesh.
     """
+    image, index = warp_mesh_indexed(src_img, src_pts, dst_pts, tris, size, depth)
+    return image, index >= 0
+
+
+def warp_mesh_indexed(
+    src_img: np.ndarray,
+    src_pts: np.ndarray,
+    dst_pts: np.ndarray,
+    tris: np.ndarray,
+    size: int,
+    depth: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``warp_mesh`` returning (image, index): which triangle each pixel came from, -1 outside the mesh."""
     index = triangle_index_map(dst_pts, tris, size, depth)
     map_x, map_y = warp_maps(index, triangle_affines(src_pts, dst_pts, tris))
-    image = cv2.remap(src_img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return image, index >= 0
+    return cv2.remap(src_img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), index
+
+
+def per_pixel(index: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """(H, W) float32: each pixel's triangle value from a triangle index map, 0 outside the mesh."""
+    table = np.append(np.asarray(values, np.float32), np.float32(0))  # index -1 reads the 0 at the end
+    return table[index]
+
+
+def _signed_areas(pts: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    a, b, c = pts[tris[:, 0]], pts[tris[:, 1]], pts[tris[:, 2]]
+    return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+
+
+def grazing(points_3d: np.ndarray, tris: np.ndarray, low: float = 0.25, high: float = 0.45) -> np.ndarray:
+    """(T,) 1 for triangles a photo sees edge-on (the far side of a turned face: the picture holds little
+    of them), 0 for those it sees face-on; by the ratio of each triangle's drawn area to its 3-D area."""
+    pts = np.asarray(points_3d, np.float64)
+    a, b, c = pts[tris[:, 0]], pts[tris[:, 1]], pts[tris[:, 2]]
+    true_area = 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1)
+    facing = np.abs(_signed_areas(pts, tris)) / np.maximum(true_area, 1e-9)
+    return np.clip((high - facing) / (high - low), 0.0, 1.0)
+
+
+def triangle_trust(
+    src_pts: np.ndarray, dst_pts: np.ndarray, tris: np.ndarray, edge_on: np.ndarray, max_stretch: float = 8.0
+) -> np.ndarray:
+    """(T,) how far each triangle's texture can be trusted where it lands. A triangle the photo sees edge-on
+    (``edge_on``, from ``grazing``: a turned photo's far side) loses trust when it lands flipped over or
+    stretched from half of ``max_stretch`` to ``max_stretch`` times more than the mesh as a whole, where it
+    would paint stripes. Lips and eyelids, which stretch and fold with expressions, keep it."""
+    src_area, dst_area = _signed_areas(src_pts, tris), _signed_areas(dst_pts, tris)
+    scale = abs(dst_area.sum()) / max(abs(src_area.sum()), 1e-9)
+    stretch = np.abs(dst_area) / np.maximum(np.abs(src_area) * scale, 1e-9)
+    sound = np.clip((max_stretch - stretch) / (max_stretch / 2), 0.0, 1.0)
+    sound[np.sign(src_area) != np.sign(dst_area)] = 0.0
+    return 1.0 - edge_on * (1.0 - sound)
 
 
 def smooth_warp(
@@ -282,6 +331,14 @@ def blend(front: np.ndarray, back: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 
 SKIN_SHADE_TOLERANCE = 3.0
+
+
+def lip_gap(points: np.ndarray, size: int, margin: float) -> np.ndarray:
+    """(size, size) float mask of the inner mouth grown by ``margin`` of the mouth's width: where a photo's
+    teeth and the line between its lips are, which would show an open or a smiling mouth on every frame."""
+    width = float(np.linalg.norm(points[MOUTH_CORNERS[1]] - points[MOUTH_CORNERS[0]]))
+    grow = margin * width
+    return feather(fill_polygon(size, points[list(INNER_LIPS)]), -grow, grow)
 
 
 def skin_mask(image: np.ndarray, points: np.ndarray, threshold: float = 4.0) -> np.ndarray:

@@ -20,6 +20,7 @@ from .morph import (
     LEFT_EYE,
     LOWER_LIP,
     MOUTH_CORNERS,
+    OUTER_EYE_CORNERS,
     OUTER_LIPS,
     RIGHT_EYE,
     eye_centres,
@@ -162,6 +163,29 @@ def shaped_landmarks(
     chin = plan.chin[:, None]
     jaw = ((1.0 - plan.mouth) * plan.outline)[:, None] * ((1.0 - chin) * offsets.sideways + chin * offsets.jaw)
     return moved + width * (jaw + plan.mouth[:, None] * mouth + offsets.lips)
+
+
+def yaw(points: np.ndarray) -> float:
+    """Radians the face is turned about the vertical axis, from the depth of its outer eye corners (0 without
+    depth)."""
+    pts = np.asarray(points, np.float64)
+    if pts.shape[1] < 3:
+        return 0.0
+    across = pts[OUTER_EYE_CORNERS[1]] - pts[OUTER_EYE_CORNERS[0]]
+    return float(np.arctan2(across[2], across[0]))
+
+
+def frontal(points: np.ndarray) -> np.ndarray:
+    """(N, 2): 3-D face landmarks (x, y, depth) turned to face the camera about the vertical axis, for a mesh
+    that does not fold on a turned face; the 2-D points as they are without depth."""
+    pts = np.asarray(points, np.float64)
+    if pts.shape[1] < 3:
+        return pts[:, :2].copy()
+    turn = yaw(pts)
+    c, s = np.cos(turn), np.sin(turn)
+    centre = pts.mean(0)
+    x = (pts[:, 0] - centre[0]) * c + (pts[:, 2] - centre[2]) * s + centre[0]
+    return np.column_stack([x, pts[:, 1]])
 
 
 def surround_ring(points: np.ndarray, margin: float) -> np.ndarray:
