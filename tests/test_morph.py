@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nodes.markers import FaceMarker
-from nodes.ops import morph, morph_shape
+from nodes.ops import morph
 from nodes.swap_morph import MorphSwap
 from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext
@@ -177,6 +177,16 @@ def ring(centre: tuple[float, float], rx: float, ry: float, n: int) -> np.ndarra
     return np.c_[centre[0] + rx * np.cos(angles), centre[1] + ry * np.sin(angles)]
 
 
+def featured_face() -> np.ndarray:
+    pts = synthetic_face()
+    for region, centre in ((morph.RIGHT_EYE, (95, 100)), (morph.LEFT_EYE, (161, 100))):
+        pts[list(region)] = ring(centre, 14, 5, len(region))
+    pts[list(morph.OUTER_LIPS)] = ring((128, 190), 32, 18, len(morph.OUTER_LIPS))
+    for brow, x in ((morph.RIGHT_BROW, 95), (morph.LEFT_BROW, 161)):
+        pts[list(brow)] = np.c_[np.linspace(x - 15, x + 15, len(brow)), np.full(len(brow), 80.0)]
+    return pts
+
+
 def test_skin_mask_drops_hair_at_the_edge_but_keeps_skin_and_features() -> None:
     pts = synthetic_face()
     for region, centre in ((morph.RIGHT_EYE, (95, 100)), (morph.LEFT_EYE, (161, 100))):
@@ -193,96 +203,6 @@ def test_skin_mask_drops_hair_at_the_edge_but_keeps_skin_and_features() -> None:
     assert mask[130, 48] < 0.1  # hair inside the hull, near the edge: left out
     assert mask[128, 128] > 0.95 and mask[160, 205] > 0.95  # skin: kept
     assert mask[190, 128] > 0.95 and mask[100, 95] > 0.95  # lips and eyes: kept
-
-
-def test_similarity_fit_recovers_a_3d_pose() -> None:
-    rng = np.random.default_rng(4)
-    src = rng.normal(0, 50, (40, 3))
-    angle = np.radians(25)
-    rot = np.array([[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]])
-    dst = 1.7 * src @ rot.T + [10, -4, 3]
-    scale, rotation, shift = morph_shape.similarity_fit(src, dst)
-    assert scale == pytest.approx(1.7) and np.allclose(rotation, rot) and np.allclose(shift, [10, -4, 3])
-
-
-def featured_face() -> np.ndarray:
-    pts = synthetic_face()
-    for region, centre in ((morph.RIGHT_EYE, (95, 100)), (morph.LEFT_EYE, (161, 100))):
-        pts[list(region)] = ring(centre, 14, 5, len(region))
-    pts[list(morph.OUTER_LIPS)] = ring((128, 190), 32, 18, len(morph.OUTER_LIPS))
-    for brow, x in ((morph.RIGHT_BROW, 95), (morph.LEFT_BROW, 161)):
-        pts[list(brow)] = np.c_[np.linspace(x - 15, x + 15, len(brow)), np.full(len(brow), 80.0)]
-    return pts
-
-
-def shaped(target: np.ndarray, source: np.ndarray, plan: morph_shape.ShapePlan, strength: float, width: float = 0.0):
-    offsets = morph_shape.shape_offsets(target, source, plan)
-    return morph_shape.shaped_landmarks(target, offsets, plan, strength, width)
-
-
-def test_shape_transfer_moves_features_but_keeps_outline_mouth_and_blinks() -> None:
-    target = featured_face()
-    plan = morph_shape.shape_plan(target)
-    assert plan.weights[list(morph.FACE_OVAL)].max() == 0 and plan.weights[list(morph.INNER_LIPS)].max() == 0
-    assert plan.mouth[list(morph.INNER_LIPS)].min() == 1 and plan.mouth[list(morph.LEFT_EYE)].max() == 0
-    # the same face shape, turned and scaled: nothing moves
-    turn = cv2.getRotationMatrix2D((128, 128), 10, 1.2)
-    posed = morph.transform_points(target, turn)
-    np.testing.assert_allclose(shaped(posed, target, plan, 1.0, 1.0), posed, atol=1e-6)
-    # a source with eyes set wider apart and wide open; the target blinks
-    source = target.copy()
-    source[list(plan.eyes[0])] += [-8, 0]
-    source[list(plan.eyes[1])] += [8, 0]
-    source[list(morph.RIGHT_EYE)] = ring((87, 100), 14, 9, 16)
-    source[list(morph.LEFT_EYE)] = ring((169, 100), 14, 9, 16)
-    blinking = target.copy()
-    blinking[list(morph.RIGHT_EYE)] = ring((95, 100), 14, 1, 16)
-    out = shaped(blinking, source, morph_shape.shape_plan(source), 1.0)
-    eye = out[list(morph.RIGHT_EYE)]
-    assert np.ptp(eye[:, 1]) == pytest.approx(2.0, abs=0.6)  # still blinking
-    assert eye[:, 0].mean() < 95 - 4  # but where the source has its eyes
-    np.testing.assert_allclose(out[list(morph.FACE_OVAL)], blinking[list(morph.FACE_OVAL)])
-    np.testing.assert_allclose(out[list(morph.INNER_LIPS)], blinking[list(morph.INNER_LIPS)])
-    np.testing.assert_allclose(shaped(blinking, source, plan, 0.0), blinking)
-
-
-def test_width_transfer_narrows_jaw_and_mouth_but_keeps_the_opening_and_forehead() -> None:
-    target = featured_face()
-    narrow = target.copy()  # the source: jaw and mouth 15% narrower about the face's centre line
-    lower = narrow[:, 1] > 130
-    narrow[lower, 0] = 128 + (narrow[lower, 0] - 128) * 0.85
-    talking = target.copy()  # the target opens its mouth: lower lip and chin move down
-    jaw = talking[:, 1] > 195
-    talking[jaw, 1] += 10
-    plan = morph_shape.shape_plan(narrow)
-    out = shaped(talking, narrow, plan, 0.0, 1.0)
-    oval = list(morph.FACE_OVAL)
-    cheeks = [i for i in oval if target[i, 1] > 150]
-    assert np.ptp(out[cheeks, 0]) < 0.9 * np.ptp(talking[cheeks, 0])  # narrower jaw
-    lips = list(morph.OUTER_LIPS)
-    assert np.ptp(out[lips, 0]) < 0.9 * np.ptp(talking[lips, 0])  # narrower mouth
-    inner = list(morph.INNER_LIPS)
-    np.testing.assert_allclose(out[inner, 1], talking[inner, 1], atol=0.1)  # the mouth opens as wide
-    top = [i for i in oval if target[i, 1] < 80]
-    np.testing.assert_allclose(out[top], talking[top], atol=1e-6)  # the forehead (hair) stays
-
-
-def test_follow_passes_a_steady_difference_and_damps_a_quick_change() -> None:
-    first = np.full((3, 2), 4.0)
-    assert morph_shape.follow(None, first, 0.03) is first
-    steady = first
-    for _ in range(300):  # a constant difference comes through in full
-        steady = morph_shape.follow(steady, np.full((3, 2), 10.0), 0.03)
-    np.testing.assert_allclose(steady, 10.0, atol=1e-3)
-    quick = morph_shape.follow(steady, np.full((3, 2), 20.0), 0.03)  # a smile: one frame moves it 3%
-    np.testing.assert_allclose(quick, 10.3, atol=1e-3)
-
-
-def test_surround_ring_encloses_the_face() -> None:
-    face = featured_face()
-    ring_pts = morph_shape.surround_ring(face, 0.25)
-    assert morph.inside_polygon(face[list(morph.FACE_OVAL)] * 0.999 + face[list(morph.FACE_OVAL)].mean(0) * 0.001,
-                                ring_pts).all()
 
 
 def test_mouth_opening_grows_with_the_gap() -> None:
