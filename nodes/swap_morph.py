@@ -18,7 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from nodes.ops import morph, morph_shape
+from nodes.ops import morph, morph_colour, morph_shape
 from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext, Node, Param, Port
 from nodeswap.runtime import DEVICES
@@ -336,10 +336,10 @@ class MorphSwap(Node):
                 region, mask = region * hole, mask * hole
         matched = self._match_colour(warped, aligned.image, region, size)
         if v["colour"] != "none" and not v["eyes_from_target"]:
-            matched = morph.restore_eyes(matched, warped, placed, region)
+            matched = morph_colour.restore_eyes(matched, warped, placed, region)
         warped = np.where(inside, matched, background)  # the target outside the mesh (for viewers)
         if reshape:  # the new face on the reshaped target; the merger blends the whole ring in
-            warped = morph.blend(warped, background, mask)
+            warped = morph_colour.blend(warped, background, mask)
             ring = morph.fill_polygon(size, morph_shape.surround_ring(target, RING_MARGIN))
             aligned = replace(aligned, mask=ring if aligned.mask is None else np.maximum(aligned.mask, ring))
             mask = morph.feather(ring, 0, RING_MARGIN * size / 4)
@@ -380,13 +380,13 @@ class MorphSwap(Node):
         mode = self.values["colour"]
         if mode in ("rct", "mean"):
             amount = self.values["colour_amount"]
-            matched = morph.colour_transfer(warped, target, region, region, spread=mode == "rct", amount=amount)
+            matched = morph_colour.colour_transfer(warped, target, region, region, spread=mode == "rct", amount=amount)
             if self.values["edge_match"] > 0:  # the target's lighting near the edge only: softer seams
-                band = morph.edge_band(region, self.values["edge_match"] * size)
-                matched = morph.shading_transfer(matched, target, region, size / 16, band)
+                band = morph_colour.edge_band(region, self.values["edge_match"] * size)
+                matched = morph_colour.shading_transfer(matched, target, region, size / 16, band)
             return matched
         if mode == "shading":
-            return morph.shading_transfer(warped, target, region, size / 16)
+            return morph_colour.shading_transfer(warped, target, region, size / 16)
         return warped
 
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nodes.markers import FaceMarker
-from nodes.ops import morph
+from nodes.ops import morph, morph_colour
 from nodes.swap_morph import MorphSwap
 from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext
@@ -214,11 +214,11 @@ def test_colour_transfer_matches_the_target_mean_and_keeps_detail() -> None:
     src = np.clip(rng.normal(90, 20, (64, 64, 3)), 0, 255).astype(np.uint8)
     tgt = np.clip(rng.normal(170, 10, (64, 64, 3)), 0, 255).astype(np.uint8)
     mask = np.ones((64, 64), np.float32)
-    out = morph.colour_transfer(src, tgt, mask, mask)
+    out = morph_colour.colour_transfer(src, tgt, mask, mask)
     lab = [cv2.cvtColor(x, cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(float) for x in (out, tgt, src)]
     np.testing.assert_allclose(lab[0].mean(0), lab[1].mean(0), atol=3)
     assert np.corrcoef(lab[0][:, 0], lab[2][:, 0])[0, 1] > 0.95  # same pattern, new colour
-    shaded = morph.shading_transfer(src, tgt, mask, 8)
+    shaded = morph_colour.shading_transfer(src, tgt, mask, 8)
     assert abs(shaded.mean() - tgt.mean()) < 5
 
 
@@ -227,17 +227,17 @@ def test_restore_eyes_keeps_the_whites_untinted() -> None:
     original = np.full((256, 256, 3), (150, 170, 210), np.uint8)  # light skin
     cv2.ellipse(original, (95, 100), (12, 4), 0, 0, 360, (235, 235, 235), -1)  # white of the eye
     region = morph.face_mask(pts, 256)
-    matched = morph.colour_transfer(original, np.full_like(original, (40, 70, 120)), region, region)  # dark skin
+    matched = morph_colour.colour_transfer(original, np.full_like(original, (40, 70, 120)), region, region)  # dark skin
 
     def tint(image: np.ndarray) -> int:
         b, g, r = image[100, 95].astype(int)
         return max(b, g, r) - min(b, g, r)
 
     assert tint(matched) > 30  # the match alone tints the white of the eye
-    out = morph.restore_eyes(matched, original, pts, region, strength=1.0)
+    out = morph_colour.restore_eyes(matched, original, pts, region, strength=1.0)
     assert tint(out) < 12  # fully restored: grey-white again
     assert out[100, 95].mean() < original[100, 95].mean()  # but darker, like the rest of the face
-    half = morph.restore_eyes(matched, original, pts, region)
+    half = morph_colour.restore_eyes(matched, original, pts, region)
     assert tint(out) < tint(half) < tint(matched)
     np.testing.assert_array_equal(half[150, 128], matched[150, 128])  # skin is left as matched
 
@@ -254,9 +254,9 @@ def test_edge_match_changes_the_rim_but_not_the_middle() -> None:
     cv2.circle(mask, (64, 64), 50, 1.0, -1)
     src = np.full((128, 128, 3), 100, np.uint8)
     tgt = np.full((128, 128, 3), 160, np.uint8)
-    band = morph.edge_band(mask, 12)
+    band = morph_colour.edge_band(mask, 12)
     assert band[64, 64] < 0.01 and band[64, 15] > 0.9
-    out = morph.shading_transfer(src, tgt, mask, 8, band)
+    out = morph_colour.shading_transfer(src, tgt, mask, 8, band)
     assert abs(int(out[64, 64, 0]) - 100) <= 1  # the middle keeps the source
     assert int(out[64, 16, 0]) > 150  # the rim takes the target's level
 

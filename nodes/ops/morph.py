@@ -1,5 +1,5 @@
-"""Pure math of the morph swap: FaceMesh regions, mesh triangulation, piecewise-affine warp,
-masks, colour matching and the landmark-based aligned crop. No model is needed here.
+"""Pure math of the morph swap: FaceMesh regions, mesh triangulation, piecewise-affine warp, masks and
+the landmark-based aligned crop (colour matching is in morph_colour). No model is needed here.
 
 Points are (N, 2) float arrays in pixels. Triangles are (T, 3) int arrays of point indices.
 """
@@ -324,21 +324,15 @@ def face_mask(
     return mask
 
 
-def blend(front: np.ndarray, back: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """``front`` over ``back`` (uint8 images) by ``alpha`` (HW float, 0..1)."""
-    a = np.ascontiguousarray(alpha, np.float32)
-    return cv2.blendLinear(front, back, a, 1.0 - a)
-
-
-SKIN_SHADE_TOLERANCE = 3.0
-
-
 def lip_gap(points: np.ndarray, size: int, margin: float) -> np.ndarray:
     """(size, size) float mask of the inner mouth grown by ``margin`` of the mouth's width: where a photo's
     teeth and the line between its lips are, which would show an open or a smiling mouth on every frame."""
     width = float(np.linalg.norm(points[MOUTH_CORNERS[1]] - points[MOUTH_CORNERS[0]]))
     grow = margin * width
     return feather(fill_polygon(size, points[list(INNER_LIPS)]), -grow, grow)
+
+
+SKIN_SHADE_TOLERANCE = 3.0  # skin in shade is darker than the skin sampled but keeps its hue
 
 
 def skin_mask(image: np.ndarray, points: np.ndarray, threshold: float = 4.0) -> np.ndarray:
@@ -361,99 +355,12 @@ def skin_mask(image: np.ndarray, points: np.ndarray, threshold: float = 4.0) -> 
     skin = lab[sample]
     median = np.median(skin, axis=0)
     spread = np.median(np.abs(skin - median), axis=0) * 1.4826 + 1.0  # robust sigma per channel
-    spread[0] *= SKIN_SHADE_TOLERANCE  # skin in shadow is darker but keeps its hue
+    spread[0] *= SKIN_SHADE_TOLERANCE
     distance = np.sqrt((((lab - median) / spread) ** 2).sum(-1))
     other = ((distance > threshold) & (features < 0.5) & (inner < 0.5)).astype(np.uint8)
     other = cv2.morphologyEx(other, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
     other = cv2.dilate(other, np.ones((3, 3), np.uint8))
     return 1.0 - feather(other.astype(np.float32), 0, size / 40)
-
-
-# -- colour ------------------------------------------------------------------------------------------------
-
-
-def colour_transfer(
-    src: np.ndarray,
-    target: np.ndarray,
-    src_mask: np.ndarray,
-    target_mask: np.ndarray,
-    spread: bool = True,
-    amount: float = 1.0,
-) -> np.ndarray:
-    """Reinhard colour transfer in Lab: ``src`` (BGR uint8) given the mean (and, with ``spread``, the standard
-    deviation) of ``target`` under the masks. Without ``spread`` the source keeps its own contrast; with
-    ``amount`` < 1 it moves only that share of the way to the target's colour.
-
-    Works on 8-bit Lab with one lookup table per channel, so it costs well under a millisecond.
-    """
-    s = cv2.cvtColor(src, cv2.COLOR_BGR2LAB)
-    t = cv2.cvtColor(target, cv2.COLOR_BGR2LAB)
-    sm, tm = (src_mask > 0.5).astype(np.uint8), (target_mask > 0.5).astype(np.uint8)
-    if cv2.countNonZero(sm) < 16 or cv2.countNonZero(tm) < 16:
-        return src.copy()
-    s_mean, s_std = (v.ravel() for v in cv2.meanStdDev(s, mask=sm))
-    t_mean, t_std = (v.ravel() for v in cv2.meanStdDev(t, mask=tm))
-    scale = np.clip((t_std + 1e-3) / (s_std + 1e-3), 0.5, 2.0) if spread else np.ones(3)
-    levels = np.arange(256, dtype=np.float64)[:, None]
-    moved = (levels - s_mean) * scale + t_mean
-    lut = np.clip(levels + amount * (moved - levels) + 0.5, 0, 255).astype(np.uint8).reshape(256, 1, 3)
-    return cv2.cvtColor(cv2.LUT(s, lut), cv2.COLOR_LAB2BGR)
-
-
-def restore_eyes(
-    matched: np.ndarray, original: np.ndarray, points: np.ndarray, region: np.ndarray, strength: float = 0.5
-) -> np.ndarray:
-    """Give the eye openings back ``strength`` of their own colour after a colour match (which tints the whites
-    with the target's skin tone; fully restored they keep the photo's colour cast, hence the default half).
-    The restored part follows the match's brightness by the skin's brightness ratio."""
-    size = matched.shape[0]
-    eye_pts = points[list(RIGHT_EYE) + list(LEFT_EYE)]
-    pad = max(2, round(size / 64))
-    x0, y0 = np.clip(np.floor(eye_pts.min(0)).astype(int) - pad, 0, size)
-    x1, y1 = np.clip(np.ceil(eye_pts.max(0)).astype(int) + pad, 0, size)
-    skin = (region > 0.5).astype(np.uint8)
-    if x1 <= x0 or y1 <= y0 or cv2.countNonZero(skin) < 16:
-        return matched
-    eyes = np.zeros((size, size), np.float32)
-    for contour in (RIGHT_EYE, LEFT_EYE):
-        eyes = np.maximum(eyes, fill_polygon(size, points[list(contour)]))
-    box = (slice(y0, y1), slice(x0, x1))  # only the eyes' box is blended
-    eyes = feather(eyes[box], 0, max(1.0, size / 128))[..., None] * float(strength)
-    grey_m, grey_o = (cv2.cvtColor(x, cv2.COLOR_BGR2GRAY) for x in (matched, original))
-    gain = float(np.clip(cv2.mean(grey_m, skin)[0] / max(cv2.mean(grey_o, skin)[0], 1.0), 0.5, 1.5))
-    eye_colour = original[box].astype(np.float32) * gain
-    out = matched.copy()
-    out[box] = np.clip(matched[box] * (1 - eyes) + eye_colour * eyes + 0.5, 0, 255).astype(np.uint8)
-    return out
-
-
-def shading_transfer(
-    src: np.ndarray, target: np.ndarray, mask: np.ndarray, radius: float, weight_map: np.ndarray | None = None
-) -> np.ndarray:
-    """Replace the low frequencies (lighting, tint) of ``src`` with the target's, keep its detail; with
-    ``weight_map`` (HW, 0..1) only that much of the correction per pixel.
-
-    Both blurs are normalised by the blurred mask so the face edge does not darken. The blur runs
-    at a quarter of the size (low frequencies only), which keeps it cheap.
-    """
-    h, w = mask.shape
-    small = (max(1, w // 4), max(1, h // 4))
-    m = cv2.resize(mask.astype(np.float32), small, interpolation=cv2.INTER_AREA)
-    s = cv2.resize(src, small, interpolation=cv2.INTER_AREA).astype(np.float32)
-    t = cv2.resize(target, small, interpolation=cv2.INTER_AREA).astype(np.float32)
-    sigma = max(radius / 4, 0.5)
-    weight = cv2.GaussianBlur(m, (0, 0), sigma)[..., None] + 1e-4
-    diff = cv2.GaussianBlur(t * m[..., None], (0, 0), sigma) - cv2.GaussianBlur(s * m[..., None], (0, 0), sigma)
-    diff = cv2.resize(diff / weight, (w, h), interpolation=cv2.INTER_LINEAR)
-    if weight_map is not None:
-        diff *= weight_map[..., None]
-    return np.clip(src.astype(np.float32) + diff, 0, 255).astype(np.uint8)
-
-
-def edge_band(mask: np.ndarray, width: float) -> np.ndarray:
-    """HW float32: 1 at the edge of ``mask`` (and outside it), falling to 0 about ``width`` pixels inside."""
-    core = feather((mask > 0.5).astype(np.float32), width, width / 2)
-    return 1.0 - core
 
 
 # -- aligned crop ------------------------------------------------------------------------------------------
