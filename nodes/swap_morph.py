@@ -28,7 +28,10 @@ SOURCE_SIZE = 512  # resolution of the source face crop kept after load
 SEAM_ERODE = 0.01  # the new face's edge on the reshaped target moves this far in (share of the crop)
 RING_MARGIN = 0.25  # how far around the face (share of its size) the target stretches to a new outline
 OPEN_MOUTH = 0.04  # inner-lip gap (share of the crop) from which the kept mouth is grown by all of mouth_grow
-LIP_GAP = 0.1  # share of the mouth's width around the photo's inner lips left to the target (teeth, lip line)
+# An open-mouthed or smiling photo: this share of the mouth's width around its inner lips (teeth, the lip
+# line) is left to the target, or it would show an open mouth on every frame; a closed mouth keeps its lips.
+LIP_GAP = 0.1
+PHOTO_CLOSED = 0.012  # inner-lip gap (share of the crop) FaceMesh gives a photo's closed mouth
 WIDTH_FOLLOW = 0.03  # per frame: how fast the width change follows the target (slow: expressions pass)
 # Landmarks that carry the reshaped target (what shows of it: outline, mouth, eyes); a light mesh.
 RESHAPE_POINTS = np.array(
@@ -255,7 +258,8 @@ class MorphSwap(Node):
             image, mat, (SOURCE_SIZE, SOURCE_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
         self._points = morph.transform_points(points, mat)
-        usable = morph.skin_mask(crop, self._points) * (1.0 - morph.lip_gap(self._points, SOURCE_SIZE, LIP_GAP))
+        gap = LIP_GAP * morph.open_share(self._points, OPEN_MOUTH * SOURCE_SIZE, PHOTO_CLOSED * SOURCE_SIZE)
+        usable = morph.skin_mask(crop, self._points) * (1.0 - morph.lip_gap(self._points, SOURCE_SIZE, gap))
         skin = np.rint(usable * 255).astype(np.uint8)
         self._crop = np.dstack([crop, skin])  # the skin mask is warped along with the texture
         self._points_3d = np.column_stack([self._points, landmarks[:, 2] * np.hypot(*mat[:, 0])])

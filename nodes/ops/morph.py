@@ -74,10 +74,10 @@ def five_points(points: np.ndarray) -> np.ndarray:
     return np.vstack([eye_centres(points), points[[NOSE_TIP, *MOUTH_CORNERS]]]).astype(np.float32)
 
 
-def open_share(points: np.ndarray, wide: float) -> float:
-    """0 for a closed mouth, rising to 1 when the inner-lip gap reaches ``wide`` pixels."""
+def open_share(points: np.ndarray, wide: float, closed: float = 0.0) -> float:
+    """0 for a mouth whose inner-lip gap is at most ``closed`` pixels, rising to 1 at ``wide`` pixels."""
     gap = float(np.linalg.norm(points[LIP_INNER_UP] - points[LIP_INNER_DOWN]))
-    return float(np.clip(gap / max(wide, 1e-6), 0.0, 1.0))
+    return float(np.clip((gap - closed) / max(wide - closed, 1e-6), 0.0, 1.0))
 
 
 def mouth_opening(points: np.ndarray) -> float:
