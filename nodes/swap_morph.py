@@ -11,6 +11,7 @@ result is an aligned crop the merger pastes back.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext, Node, Param, Port
 from nodeswap.runtime import DEVICES
 from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped
+
+log = logging.getLogger(__name__)
 
 SOURCE_SIZE = 512  # resolution of the source face crop kept after load
 SEAM_ERODE = 0.01  # the new face's edge on the reshaped target moves this far in (share of the crop)
@@ -267,7 +270,15 @@ class MorphSwap(Node):
         self._tris_all = morph.triangulate(self._points)
         self._tris_open = morph.drop_region(self._tris_all, self._points, morph.INNER_LIPS)
         # a turned photo's far side is seen edge-on: little of it is in the picture (a frontal one: none)
-        turned = float(np.clip((abs(np.degrees(morph_shape.yaw(self._points_3d))) - 12.0) / 8.0, 0.0, 1.0))
+        yaw = abs(np.degrees(morph_shape.yaw(self._points_3d)))
+        turned = float(np.clip((yaw - 12.0) / 8.0, 0.0, 1.0))
+        if turned > 0:
+            log.warning(
+                "node '%s': the photo's face is turned %.0f degrees: its far side is thin in the picture and the "
+                "target's shows there; a photo facing the camera swaps best",
+                self.id,
+                yaw,
+            )
         self._edge_on_all = turned * morph.grazing(self._points_3d, self._tris_all)
         self._edge_on_open = turned * morph.grazing(self._points_3d, self._tris_open)
         front = morph_shape.frontal(self._points_3d)  # a turned photo's far side would fold the mesh

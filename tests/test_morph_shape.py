@@ -140,7 +140,7 @@ def test_lip_gap_covers_the_inner_mouth_and_a_margin_only() -> None:
 
 
 def test_a_turned_photo_distrusts_its_far_side_and_a_frontal_one_nothing(
-    models_dir: Path, media_dir: Path, monkeypatch: pytest.MonkeyPatch
+    models_dir: Path, media_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("NODESWAP_MODELS", str(models_dir))
     far_side = {}
@@ -152,5 +152,12 @@ def test_a_turned_photo_distrusts_its_far_side_and_a_frontal_one_nothing(
         far_side[photo] = (edge_on.max(), edge_on[left].mean(), edge_on[~left].mean())
         node.unload()
     assert far_side["000007"][0] == 0.0
+    turned = [r.getMessage() for r in caplog.records if "turned" in r.getMessage()]
+    assert len(turned) == 1 and "morph" in turned[0] and "turned 21 degrees" in turned[0]  # told once
     most, left, right = far_side["000002"]
     assert most == 1.0 and max(left, right) > 3 * min(left, right)  # mostly on the side turned away
+
+
+def test_open_share_counts_only_the_gap_beyond_a_closed_mouth() -> None:
+    closed, half, wide = (morph.open_share(synthetic_face(gap / 2), 20, 4) for gap in (3, 12, 30))
+    assert (closed, wide) == (0.0, 1.0) and half == pytest.approx((12 - 4) / 16)
