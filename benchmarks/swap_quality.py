@@ -319,10 +319,11 @@ def main(argv: list[str] | None = None) -> int:
 def before_after(
     media: Path, path: Path, params: dict[str, Any], marker: dict[str, Any], merger: dict[str, Any]
 ) -> None:
-    """A JPEG (< 300 KB) of input | output rows: Obama frame 120 with photo 000007, Twitch1 frame 200 with
-    photo 000016, made by the in-process chain (the preset's nodes)."""
+    """A JPEG (< 300 KB) of input | output rows: Obama frame 120 with photo 000007, Obama frame 200 with
+    000040, Twitch1 frame 200 with 000016, made by the in-process chain (the preset's nodes)."""
     rows = []
-    for clip, index, photo in (("Obama_speaking", 120, "000007"), ("Twitch1", 200, "000016")):
+    pictures = (("Obama_speaking", 120, "000007"), ("Obama_speaking", 200, "000040"), ("Twitch1", 200, "000016"))
+    for clip, index, photo in pictures:
         frames = read_video(media / "videos" / f"{clip}.mp4", index + 1)
         source = str(media / "photos" / f"{photo}.jpg")
         chain = Chain(MorphSwap("swap", {**params, "source_image": source}), marker_params=marker, merger_params=merger)
