@@ -24,7 +24,7 @@ def title_point(rect: list[float]) -> tuple[float, float]:
 
 def main(out: str, show: str = "merger") -> int:
     media = Path(os.environ["NODESWAP_MEDIA"])
-    obama, photo = media / "videos" / "Obama_speaking.mp4", media / "photos" / "000002.jpg"
+    obama, photo = media / "videos" / "Obama_speaking.mp4", media / "photos" / "000007.jpg"
     with x_display() as display, tempfile.TemporaryDirectory() as tmp:
         editor = Editor(display, Path(tmp), None)  # no file: the editor opens the video_swap preset
         try:
