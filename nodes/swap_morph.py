@@ -34,6 +34,7 @@ OPEN_MOUTH = 0.04  # inner-lip gap (share of the crop) from which the kept mouth
 # An open-mouthed or smiling photo: this share of the mouth's width around its inner lips (teeth, the lip
 # line) is left to the target, or it would show an open mouth on every frame; a closed mouth keeps its lips.
 LIP_GAP = 0.1
+MOUTH_SOFT = 0.05  # feather (share of the crop) of the lips' edge against the target's mouth
 PHOTO_CLOSED = 0.012  # inner-lip gap (share of the crop) FaceMesh gives a photo's closed mouth
 WIDTH_FOLLOW = 0.03  # per frame: how fast the width change follows the target (slow: expressions pass)
 # Landmarks that carry the reshaped target (what shows of it: outline, mouth, eyes); a light mesh.
@@ -342,7 +343,10 @@ class MorphSwap(Node):
         grow = v["mouth_grow"] * size * morph.open_share(base, OPEN_MOUTH * size)  # a closed mouth stays closed
         region = morph.face_mask(base, size, forehead, mouth) * covered  # hard edge: colour statistics
         if reshape:  # the edge is feathered here: the merger's mask covers the whole reshaped ring
-            mask = morph.face_mask(base, size, forehead, mouth, SEAM_ERODE * size, edge, grow, within=covered)
+            soft = MOUTH_SOFT * size  # the lips' edge blends with the target's like the face's edge does
+            mask = morph.face_mask(
+                base, size, forehead, mouth, SEAM_ERODE * size, edge, grow + soft / 2, covered, mouth_blur=soft
+            )
         else:
             mask = morph.face_mask(base, size, forehead, mouth, blur=edge, mouth_grow=grow) * covered
         if v["eyes_from_target"]:

@@ -309,6 +309,7 @@ def face_mask(
     blur: float = 0.0,
     mouth_grow: float = 0.0,
     within: np.ndarray | None = None,
+    mouth_blur: float = 0.0,
 ) -> np.ndarray:
     """Where the morphed face goes: the landmark hull (forehead lowered; only ``within`` that mask before
     it is feathered), minus the inner mouth grown by ``mouth_grow`` pixels (room for landmarks that lag
@@ -319,7 +320,7 @@ def face_mask(
     mask = feather(mask, erode, blur)
     if mouth_hole:
         mouth = fill_polygon(size, points[list(INNER_LIPS)])
-        mouth = feather(mouth, -max(1.0, size / 256) - mouth_grow, max(1.0, size / 128))
+        mouth = feather(mouth, -max(1.0, size / 256) - mouth_grow, max(1.0, size / 128, mouth_blur))
         mask = mask * (1.0 - mouth)
     return mask
 
