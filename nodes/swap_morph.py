@@ -234,7 +234,7 @@ class MorphSwap(Node):
         self._points_3d: np.ndarray | None = None  # landmarks with FaceMesh depth, crop pixels
         self._shape_plan: morph_shape.ShapePlan | None = None
         self._tris_ring: np.ndarray | None = None  # mesh of RESHAPE_POINTS and the ring around them
-        self._sideways: dict[int, tuple[np.ndarray, float]] = {}  # per track: steadied width changes
+        self._width_memory: dict[int, tuple[np.ndarray, float]] = {}  # per track: steadied width changes
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def load(self, ctx: LoadContext) -> None:
@@ -285,17 +285,17 @@ class MorphSwap(Node):
         front = morph_shape.frontal(self._points_3d)  # a turned photo's far side would fold the mesh
         ring = morph_shape.surround_ring(front, RING_MARGIN)
         self._tris_ring = morph.triangulate(np.vstack([front[RESHAPE_POINTS], ring]))
-        self._sideways = {}
+        self._width_memory = {}
 
     def unload(self) -> None:
         self._crop = self._points = self._tris_all = self._tris_open = self._points_3d = self._shape_plan = None
-        self._tris_ring, self._sideways = None, {}
+        self._tris_ring, self._width_memory = None, {}
 
     # -- per frame --------------------------------------------------------------------------------------
     def process(self, frame: Frame, faces: tuple[Face, ...]) -> dict[str, Any]:
         if self._crop is None:
             raise NodeLoadError(self.id, "the source face is not loaded")
-        steady, self._sideways = self._sideways, {}  # only the faces of this frame are remembered
+        steady, self._width_memory = self._width_memory, {}  # only the faces of this frame are remembered
         return {"faces": tuple(self.swap_face(frame.image, face, steady) for face in faces)}
 
     def swap_face(
@@ -328,13 +328,16 @@ class MorphSwap(Node):
             )
             placed = morph_shape.shaped_landmarks(target, offsets, self._shape_plan, v["shape"], v["width"])
         reshape = v["width"] > 0
-        background = self._reshaped_target(aligned.image, target, placed) if reshape else aligned.image
+        ring = morph_shape.surround_ring(target, RING_MARGIN)
+        background = self._reshaped_target(aligned.image, target, placed, ring) if reshape else aligned.image
         base = placed if reshape else target  # where the target's outline, eyes and mouth are in `background`
         tris = self._tris_open if v["mouth_from_target"] else self._tris_all
-        warped4, index = morph.warp_mesh_indexed(self._crop, self._points, placed, tris, size, depth)
+        warped4, index = morph.warp_mesh(self._crop, self._points, placed, tris, size, depth)
         inside = (index >= 0)[..., None]
+        covered = inside[..., 0].astype(np.float32)
         edge_on = self._edge_on_open if v["mouth_from_target"] else self._edge_on_all
-        covered = morph.per_pixel(index, morph.triangle_trust(self._points, placed, tris, edge_on))  # no folds
+        if edge_on.any():  # a turned photo: its far side must not be stretched into stripes
+            covered = morph.per_pixel(index, morph.triangle_trust(self._points, placed, tris, edge_on))
         warped = np.ascontiguousarray(warped4[..., :3])
         if v["skin_only"]:
             covered = covered * (warped4[..., 3].astype(np.float32) / 255.0)
@@ -359,9 +362,9 @@ class MorphSwap(Node):
         warped = np.where(inside, matched, background)  # the target outside the mesh (for viewers)
         if reshape:  # the new face on the reshaped target; the merger blends the whole ring in
             warped = morph_colour.blend(warped, background, mask)
-            ring = morph.fill_polygon(size, morph_shape.surround_ring(target, RING_MARGIN))
-            aligned = replace(aligned, mask=ring if aligned.mask is None else np.maximum(aligned.mask, ring))
-            mask = morph.feather(ring, 0, RING_MARGIN * size / 4)
+            around = morph.fill_polygon(size, ring)
+            aligned = replace(aligned, mask=around if aligned.mask is None else np.maximum(aligned.mask, around))
+            mask = morph.feather(around, 0, RING_MARGIN * size / 4)
         mask = mask * v["opacity"]
         swapped = Swapped(image=warped, mask=mask.astype(np.float32))
         return replace(face, aligned=aligned, swapped=swapped)
@@ -378,13 +381,14 @@ class MorphSwap(Node):
         scale = morph_shape.follow(
             None if before is None else np.array(before[1]), np.array(offsets.mouth_scale), WIDTH_FOLLOW
         )
-        self._sideways[track_id] = (moves, float(scale))
+        self._width_memory[track_id] = (moves, float(scale))
         sideways, jaw, lips = (part * size for part in np.split(moves, [count, 2 * count]))
         return replace(offsets, sideways=sideways, jaw=jaw, lips=lips, mouth_scale=float(scale))
 
-    def _reshaped_target(self, image: np.ndarray, target: np.ndarray, placed: np.ndarray) -> np.ndarray:
-        """The target crop with its landmarks moved to ``placed`` and everything out to the ring following."""
-        ring = morph_shape.surround_ring(target, RING_MARGIN)
+    def _reshaped_target(
+        self, image: np.ndarray, target: np.ndarray, placed: np.ndarray, ring: np.ndarray
+    ) -> np.ndarray:
+        """The target crop with its landmarks moved to ``placed`` and everything out to ``ring`` following."""
         src = np.vstack([target[RESHAPE_POINTS], ring])
         return morph.smooth_warp(image, src, np.vstack([placed[RESHAPE_POINTS], ring]), self._tris_ring)
 

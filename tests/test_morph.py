@@ -58,7 +58,8 @@ def test_a_triangle_is_painted_onto_its_target_with_the_source_pixels() -> None:
     img = texture()
     src = np.array([[20.0, 20], [120, 30], [40, 150]])
     dst = np.array([[60.0, 50], [170, 90], [80, 180]])
-    out, covered = morph.warp_mesh(img, src, dst, np.array([[0, 1, 2]]), 200)
+    out, index = morph.warp_mesh(img, src, dst, np.array([[0, 1, 2]]), 200)
+    covered = index >= 0
     # the centroid and points inside carry the source colour of the corresponding point
     for bary in ([1 / 3, 1 / 3, 1 / 3], [0.6, 0.2, 0.2], [0.2, 0.2, 0.6]):
         b = np.array(bary)
@@ -80,7 +81,8 @@ def test_identity_when_source_and_target_landmarks_are_equal() -> None:
     points = np.vstack([rng.uniform(30, 170, (60, 2)), [[25, 25], [175, 25], [25, 175], [175, 175]]])
     tris = morph.triangulate(points)
     assert len(tris) > 60
-    out, covered = morph.warp_mesh(img, points, points, tris, 200)
+    out, index = morph.warp_mesh(img, points, points, tris, 200)
+    covered = index >= 0
     assert covered[40:160, 40:160].all()
     diff = np.abs(out.astype(int) - img.astype(int))[covered]
     assert diff.max() <= 1
@@ -93,7 +95,8 @@ def test_smooth_warp_matches_the_full_mesh_warp_inside_and_leaves_the_rest() -> 
     src = np.vstack([inner, ring_pts])
     dst = np.vstack([(inner - 100) * [0.85, 1.0] + [100, 103], ring_pts])  # the inner ring narrower, lower
     tris = morph.triangulate(src)
-    exact, covered = morph.warp_mesh(img, src, dst, tris, 200)
+    exact, index = morph.warp_mesh(img, src, dst, tris, 200)
+    covered = index >= 0
     fast = morph.smooth_warp(img, src, dst, tris)
     inside = cv2.erode(covered.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     assert np.abs(fast.astype(int) - exact.astype(int))[inside].max() <= 2
@@ -155,7 +158,8 @@ def test_inner_mouth_is_left_out_of_the_mesh_and_the_mask() -> None:
     assert len(tris) < len(all_tris)  # some triangles filled the mouth
     mouth = pts[list(morph.INNER_LIPS)]
     assert not morph.inside_polygon(pts[tris].mean(1), mouth).any()
-    _, covered = morph.warp_mesh(texture(256), pts, pts, tris, 256)
+    _, index = morph.warp_mesh(texture(256), pts, pts, tris, 256)
+    covered = index >= 0
     assert not covered[188:193, 115:141].any()  # mouth interior: the target shows through
     assert covered[120:140, 100:150].all()  # the cheeks and nose area are warped
     mask = morph.face_mask(pts, 256, forehead=0.3, mouth_hole=True)

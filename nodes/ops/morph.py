@@ -188,21 +188,8 @@ def warp_mesh(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Warp ``src_img`` so each triangle of ``src_pts`` lands on ``dst_pts``; a (size, size) image.
 
-    Returns (image, covered) where covered is a bool map of pixels inside the mesh.
+    Returns (image, index): which triangle each pixel came from, -1 outside the mesh.
     """
-    image, index = warp_mesh_indexed(src_img, src_pts, dst_pts, tris, size, depth)
-    return image, index >= 0
-
-
-def warp_mesh_indexed(
-    src_img: np.ndarray,
-    src_pts: np.ndarray,
-    dst_pts: np.ndarray,
-    tris: np.ndarray,
-    size: int,
-    depth: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``warp_mesh`` returning (image, index): which triangle each pixel came from, -1 outside the mesh."""
     index = triangle_index_map(dst_pts, tris, size, depth)
     map_x, map_y = warp_maps(index, triangle_affines(src_pts, dst_pts, tris))
     return cv2.remap(src_img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), index
