@@ -19,7 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from nodes.ops import morph, morph_colour, morph_shape
+from nodes.ops import morph, morph_colour, morph_shape, relight
 from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext, Node, Param, Port
 from nodeswap.runtime import DEVICES
@@ -41,7 +41,8 @@ WIDTH_FOLLOW = 0.03  # per frame: how fast the width change follows the target (
 RESHAPE_POINTS = np.array(
     sorted(set(morph.FACE_OVAL + morph.OUTER_LIPS + morph.INNER_LIPS + morph.RIGHT_EYE + morph.LEFT_EYE))
 )
-COLOUR_MODES = ("rct", "mean", "shading", "none")
+COLOUR_MODES = ("light", "rct", "mean", "shading", "none")
+BLEND_LEVELS = 4  # multi-band blend of the new face onto the reshaped target
 
 
 # -- the source photo's landmarks (the project's YuNet detector and FaceMesh marker, once at load) ---------
@@ -139,7 +140,23 @@ class MorphSwap(Node):
             step=0.005,
             help="Widen the kept mouth by this share of the crop (smoothed landmarks lag behind speech)",
         ),
-        Param("eyes_from_target", "bool", False, help="Keep the target's eyes too (gaze follows the target)"),
+        Param(
+            "eyes_from_target",
+            "bool",
+            True,
+            help="Keep the target's eye openings (blinks, gaze, squints follow the target); the photo's lids and "
+            "brows are laid around them",
+        ),
+        Param(
+            "eye_grow",
+            "float",
+            0.006,
+            min=0.0,
+            max=0.04,
+            step=0.002,
+            help="With eyes_from_target: how far around the eye openings the target's eyes are kept (share of "
+            "the crop; more follows blinks and squints better, less keeps more of the photo's eyes)",
+        ),
         Param(
             "shape",
             "float",
@@ -168,10 +185,11 @@ class MorphSwap(Node):
         Param(
             "colour",
             "choice",
-            "mean",
+            "light",
             choices=COLOUR_MODES,
-            help="Colour match to the target: rct (mean and spread in Lab), mean (mean only: keeps the source's "
-            "contrast), shading (the target's lighting), none",
+            help="Colour match to the target: light (the photo's detail on the target's light and tone, below "
+            "light_radius), rct (mean and spread in Lab), mean (mean only: keeps the source's contrast), "
+            "shading (the target's fine shading), none",
         ),
         Param(
             "colour_amount",
@@ -182,6 +200,16 @@ class MorphSwap(Node):
             step=0.05,
             help="How far the rct or mean colour match moves toward the target (1 = all the way; less keeps "
             "some of the source's skin tone)",
+        ),
+        Param(
+            "light_radius",
+            "float",
+            0.2,
+            min=0.02,
+            max=0.3,
+            step=0.01,
+            help="With colour 'light': detail finer than this share of the crop is the photo's, coarser light "
+            "and tone the target's (smaller follows the room's light more, larger keeps more of the photo)",
         ),
         Param(
             "edge_match",
@@ -352,16 +380,19 @@ class MorphSwap(Node):
             )
         else:
             mask = morph.face_mask(base, size, forehead, mouth, blur=edge, mouth_grow=grow) * covered
+        eyes = None
         if v["eyes_from_target"]:
-            for eye in (morph.RIGHT_EYE, morph.LEFT_EYE):
-                hole = 1.0 - morph.feather(morph.fill_polygon(size, base[list(eye)]), -size / 64, size / 64)
-                region, mask = region * hole, mask * hole
-        matched = self._match_colour(warped, aligned.image, region, size)
-        if v["colour"] != "none" and not v["eyes_from_target"]:
+            grow = v["eye_grow"] * size
+            eyes = relight.eye_openings(base, size, grow, max(grow, size / 128))
+            region = region * (1.0 - eyes)
+        matched = self._match_colour(warped, background, region, size)
+        if v["colour"] != "none":
             matched = morph_colour.restore_eyes(matched, warped, placed, region)
+        if eyes is not None:
+            matched = relight.target_eyes(matched, background, eyes)
         warped = np.where(inside, matched, background)  # the target outside the mesh (for viewers)
         if reshape:  # the new face on the reshaped target; the merger blends the whole ring in
-            warped = morph_colour.blend(warped, background, mask)
+            warped = relight.pyramid_blend(warped, background, mask, BLEND_LEVELS)
             around = morph.fill_polygon(size, ring)
             aligned = replace(aligned, mask=around if aligned.mask is None else np.maximum(aligned.mask, around))
             mask = morph.feather(around, 0, RING_MARGIN * size / 4)
@@ -401,6 +432,9 @@ class MorphSwap(Node):
 
     def _match_colour(self, warped: np.ndarray, target: np.ndarray, region: np.ndarray, size: int) -> np.ndarray:
         mode = self.values["colour"]
+        if mode == "light":
+            sigma = self.values["light_radius"] * size
+            return relight.relight(warped, target, region, sigma, self.values["colour_amount"])
         if mode in ("rct", "mean"):
             amount = self.values["colour_amount"]
             matched = morph_colour.colour_transfer(warped, target, region, region, spread=mode == "rct", amount=amount)

@@ -1,0 +1,92 @@
+"""Face and light apart: a face's detail (what it is) and its low frequencies (how it is lit), a multi-band
+blend that hides a seam, and the eye openings a swap keeps from the target. Pure numpy/OpenCV on uint8 BGR
+crops and float32 HW masks in [0, 1].
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .morph import LEFT_EYE, RIGHT_EYE, feather, fill_polygon
+
+
+def lowpass(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """(H, W, C) float32: ``image`` blurred by ``sigma`` pixels over ``mask`` only (normalised convolution), so
+    what lies outside the mask (hair, background) does not bleed in and the mask's edge does not darken.
+    Runs at a quarter of the size: only low frequencies are wanted."""
+    h, w = mask.shape
+    small = (max(1, w // 4), max(1, h // 4))
+    m = cv2.resize(mask.astype(np.float32), small, interpolation=cv2.INTER_AREA)
+    img = cv2.resize(image, small, interpolation=cv2.INTER_AREA).astype(np.float32)
+    s = max(sigma / 4, 0.5)
+    weight = cv2.GaussianBlur(m, (0, 0), s)[..., None] + 1e-4
+    low = cv2.GaussianBlur(img * m[..., None], (0, 0), s) / weight
+    return cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def relight(
+    face: np.ndarray, target: np.ndarray, mask: np.ndarray, sigma: float, amount: float | np.ndarray = 1.0
+) -> np.ndarray:
+    """``face``'s detail in ``target``'s light: in Lab, the face's low frequencies (coarser than ``sigma``
+    pixels) are moved to the target's in the same place, so the face is lit like the room and takes its tone,
+    and keeps its own contrast (its features). ``amount``: share of the change (a float or an HW map)."""
+    face_lab = cv2.cvtColor(face, cv2.COLOR_BGR2LAB)
+    target_lab = cv2.cvtColor(target, cv2.COLOR_BGR2LAB)
+    change = lowpass(target_lab, mask, sigma) - lowpass(face_lab, mask, sigma)
+    if np.ndim(amount):
+        change *= np.asarray(amount, np.float32)[..., None]
+    elif amount != 1.0:
+        change *= np.float32(amount)
+    out = np.clip(face_lab.astype(np.float32) + change + 0.5, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(out, cv2.COLOR_LAB2BGR)
+
+
+def pyramid_blend(front: np.ndarray, back: np.ndarray, mask: np.ndarray, levels: int = 4) -> np.ndarray:
+    """``front`` over ``back`` by ``mask``, band by band of a Laplacian pyramid: fine detail meets along the
+    mask's edge, light and tone over a wider band, so no edge shows (Burt and Adelson's multi-band blend)."""
+    h, w = mask.shape
+    unit = 1 << levels
+    ph, pw = -(-h // unit) * unit, -(-w // unit) * unit
+    pad = ((0, ph - h), (0, pw - w))
+    a = np.pad(front.astype(np.float32), (*pad, (0, 0)), mode="edge")
+    b = np.pad(back.astype(np.float32), (*pad, (0, 0)), mode="edge")
+    m = np.pad(mask.astype(np.float32), pad, mode="edge")
+    out_levels = []
+    for _ in range(levels):
+        a_down, b_down, m_down = cv2.pyrDown(a), cv2.pyrDown(b), cv2.pyrDown(m)
+        a_band = a - cv2.pyrUp(a_down, dstsize=(a.shape[1], a.shape[0]))
+        b_band = b - cv2.pyrUp(b_down, dstsize=(b.shape[1], b.shape[0]))
+        out_levels.append(b_band + (a_band - b_band) * m[..., None])
+        a, b, m = a_down, b_down, m_down
+    out = b + (a - b) * m[..., None]
+    for band in reversed(out_levels):
+        out = cv2.pyrUp(out, dstsize=(band.shape[1], band.shape[0])) + band
+    return np.clip(out[:h, :w] + 0.5, 0, 255).astype(np.uint8)
+
+
+def eye_openings(points: np.ndarray, size: int, grow: float, blur: float) -> np.ndarray:
+    """(size, size) float32: the two eye contours (lid margins, lashes, eyeball), grown by ``grow`` pixels
+    and feathered by ``blur``: where a swap keeps the target's eyes, so blinks and gaze stay the target's."""
+    eyes = np.zeros((size, size), np.float32)
+    for contour in (RIGHT_EYE, LEFT_EYE):
+        eyes = np.maximum(eyes, fill_polygon(size, points[list(contour)]))
+    return feather(eyes, -grow, blur)
+
+
+def target_eyes(face: np.ndarray, target: np.ndarray, eyes: np.ndarray) -> np.ndarray:
+    """Within the ``eyes`` mask, the target's lightness (lids, lashes, where the iris looks, a blink) with the
+    face's colour (the photo's iris and whites): the eyes move like the target's and keep the photo's colour.
+    Pixels outside the mask are left exactly as they are."""
+    ys, xs = np.nonzero(eyes > 0.002)
+    if not len(xs):
+        return face
+    box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+    face_lab = cv2.cvtColor(face[box], cv2.COLOR_BGR2LAB)
+    mixed = face_lab.copy()
+    mixed[..., 0] = cv2.cvtColor(target[box], cv2.COLOR_BGR2LAB)[..., 0]
+    alpha = np.ascontiguousarray(eyes[box], np.float32)[..., None]
+    blended = cv2.cvtColor(mixed, cv2.COLOR_LAB2BGR).astype(np.float32)
+    out = face.copy()
+    out[box] = np.clip(blended * alpha + face[box] * (1.0 - alpha) + 0.5, 0, 255).astype(np.uint8)
+    return out
