@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import face_measures as fm
-from benchmarks.chain import Chain, facemesh_landmarks, read_video
+from benchmarks.chain import Chain, YuNet, facemesh_landmarks, read_video
 from benchmarks.swap_quality import ROOT_MEDIA, ROOT_MODELS, Judge, _pairs, chain_outputs, graph_outputs
 from nodes.swap_morph import MorphSwap
 
@@ -183,7 +183,7 @@ def run_clip(job: dict[str, Any]) -> list[dict[str, Any]]:
             scores.append(score(reader, clip, "DeepFaceLive", read[0], inputs, dfl, readings_in, step))
             columns.append(dfl)
     if job["sheets"]:
-        suffix = "" if job["dfl"] else "_" + "_".join(Path(p).stem for p in job["photos"])
+        suffix = "" if job["dfl"] else "_hard_photos"
         contact_sheet(columns, Path(job["sheets"]) / f"{clip}{suffix}.jpg")
     for s in scores:
         print(_line(s), flush=True)
@@ -224,6 +224,37 @@ def table(scores: list[Score]) -> str:
     return "\n".join(rows) + "\n"
 
 
+PICTURE = (("Yohanna_Coralson_0", 120), ("Bryan_Greynolds_0", 200), ("Albica_Johns_0", 100))
+
+
+def picture(media: Path, path: Path, params: list[str]) -> None:
+    """A JPEG (< 300 KB) of input | ours | DeepFaceLive rows, one frame of three clips, for the README."""
+    rows = []
+    for clip, index in PICTURE:
+        clips = media / "clips"
+        frames = read_video(clips / f"{clip}_in.mp4", index + 1)
+        photo = clips / f"{clip.rsplit('_', 1)[0]}.png"
+        chain = Chain(MorphSwap("swap", {**_pairs(params), "source_image": str(photo), "device": "cpu"}))
+        ours = chain_outputs(chain, frames[index - 20 :], clip)[-1]  # 20 frames first: the smoothing settles
+        chain.close()
+        dfl = read_video(clips / f"{clip}_dfl.mp4", index + 1)[index]
+        h, w = frames[index].shape[:2]
+        box = YuNet()(frames[index])[0][0]  # a square around the face, as tall as the frame
+        left = int(np.clip((box[0] + box[2]) / 2 - h / 2, 0, max(w - h, 0)))
+        cells = [
+            cv2.resize(x[:, left : left + h], (260, 260), interpolation=cv2.INTER_AREA)
+            for x in (frames[index], ours, dfl)
+        ]
+        rows.append(np.hstack(cells))
+    image = np.vstack(rows)
+    for quality in (90, 85, 80, 75, 70):
+        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if ok and len(data) < 300_000:
+            break
+    path.write_bytes(data.tobytes())
+    print(f"wrote {path} ({len(data) // 1024} KB)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clips", nargs="+", default=list(CLIPS))
@@ -236,9 +267,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sheets", type=Path, help="write a contact sheet per clip here")
     parser.add_argument("--out", type=Path, help="write the markdown table here")
     parser.add_argument("--json", type=Path, help="write the scores as JSON here")
+    parser.add_argument("--picture", type=Path, help="only write the README's input | ours | DeepFaceLive JPEG")
     args = parser.parse_args(argv)
     media = os.environ.setdefault("NODESWAP_MEDIA", ROOT_MEDIA)
     os.environ.setdefault("NODESWAP_MODELS", ROOT_MODELS)
+    if args.picture:
+        picture(Path(media), args.picture, args.set)
+        return 0
     jobs = []
     for clip in args.clips:
         celeb = clip.rsplit("_", 1)[0]

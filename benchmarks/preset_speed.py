@@ -24,10 +24,19 @@ ROOT = Path(__file__).resolve().parent.parent
 def run_once(media: Path, photo: str, sequential: bool, out: Path) -> dict:
     stats = out / "stats.json"
     cmd = [
-        sys.executable, "run.py", "run", "graphs/video_swap.json", "--offline",
-        "--set", f"source.path={media / 'videos' / 'Obama_speaking.mp4'}",
-        "--set", f"swapper.source_image={media / 'photos' / photo}",
-        "--set", f"sink.path={out / 'out.mp4'}", "--stats", str(stats),
+        sys.executable,
+        "run.py",
+        "run",
+        "graphs/video_swap.json",
+        "--offline",
+        "--set",
+        f"source.path={media / 'videos' / 'Obama_speaking.mp4'}",
+        "--set",
+        f"swapper.source_image={media / 'photos' / photo}",
+        "--set",
+        f"sink.path={out / 'out.mp4'}",
+        "--stats",
+        str(stats),
     ]
     subprocess.run(cmd + (["--sequential"] if sequential else []), cwd=ROOT, check=True, capture_output=True)
     return json.loads(stats.read_text())
@@ -55,8 +64,10 @@ def main() -> None:
     speedup = statistics.median(r["fps"] for r in runs["pipelined"]) / statistics.median(
         r["fps"] for r in runs["sequential"]
     )
-    print(f"\nmedians of {args.repeats} runs, 259 frames each; node columns are ms per frame (mean); "
-          f"pipelined / sequential = {speedup:.2f}x")
+    print(
+        f"\nmedians of {args.repeats} runs, 259 frames each; node columns are ms per frame (mean); "
+        f"pipelined / sequential = {speedup:.2f}x"
+    )
 
 
 if __name__ == "__main__":
