@@ -170,7 +170,8 @@ def run_clip(job: dict[str, Any]) -> list[dict[str, Any]]:
                     Path(job["graph"]), clips / f"{clip}_in.mp4", photo_path, sets, Path(workdir)
                 )
         else:
-            chain = Chain(MorphSwap("swap", {**_pairs(job["set"]), "source_image": str(photo_path), "device": "cpu"}))
+            swap = MorphSwap("swap", {**_pairs(job["set"]), "source_image": str(photo_path), "device": "cpu"})
+            chain = Chain(swap, marker_params=_pairs(job["marker"]))
             outputs = chain_outputs(chain, inputs, clip)
             ms = {stage: float(np.median(v)) for stage, v in chain.times.items()}
             chain.close()
@@ -263,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=0, help="only the first N frames (0 = all)")
     parser.add_argument("--jobs", type=int, default=2, help="clips swapped at once (processes)")
     parser.add_argument("--set", nargs="*", default=[], metavar="PARAM=VALUE", help="swap.morph params")
+    parser.add_argument("--marker", nargs="*", default=[], metavar="PARAM=VALUE", help="mark.face params")
     parser.add_argument("--graph", type=Path, help="run this preset with run.py instead of the in-process chain")
     parser.add_argument("--sheets", type=Path, help="write a contact sheet per clip here")
     parser.add_argument("--out", type=Path, help="write the markdown table here")
@@ -288,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
                 "dfl": not args.photos,
                 "graph": str(args.graph) if args.graph else "",
                 "set": args.set,
+                "marker": args.marker,
                 "sheets": str(args.sheets) if args.sheets else "",
             }
         )

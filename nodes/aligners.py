@@ -23,10 +23,19 @@ _TEMPLATE_HELP = (
 )
 
 
-def align_face(image: np.ndarray, face: Face, template: str, size: int, coverage: float = align.STANDARD_COVERAGE,
-               x_offset: float = 0.0, y_offset: float = 0.0, exclude_moving: bool = False,
-               head_mode: bool = False, freeze_z: bool = False,
-               interpolation: int = cv2.INTER_CUBIC) -> Aligned | None:
+def align_face(
+    image: np.ndarray,
+    face: Face,
+    template: str,
+    size: int,
+    coverage: float = align.STANDARD_COVERAGE,
+    x_offset: float = 0.0,
+    y_offset: float = 0.0,
+    exclude_moving: bool = False,
+    head_mode: bool = False,
+    freeze_z: bool = False,
+    interpolation: int = cv2.INTER_CUBIC,
+) -> Aligned | None:
     """The aligned crop of ``face`` in ``image`` (HWC), or None when the face has neither landmarks nor keypoints."""
     to_frame = align.template_to_frame(template, face.landmarks, face.kps, exclude_moving)
     if to_frame is None:
@@ -57,14 +66,32 @@ class FaceAligner(Node):
     outputs = (Port("faces", FACES, "the faces with .aligned set"),)
     params = (
         Param("template", "choice", "facemesh", choices=align.TEMPLATES, help=_TEMPLATE_HELP),
-        Param("coverage", "float", 2.2, min=0.1, max=8.0, step=0.05,
-              help="Crop size around the face; 2.2 = the template's standard crop (DFL whole face, insightface crop)"),
-        Param("resolution", "int", 224, min=16, max=1024, step=16,
-              help="Crop size in pixels; match the swapper model's resolution"),
+        Param(
+            "coverage",
+            "float",
+            2.2,
+            min=0.1,
+            max=8.0,
+            step=0.05,
+            help="Crop size around the face; 2.2 = the template's standard crop (DFL whole face, insightface crop)",
+        ),
+        Param(
+            "resolution",
+            "int",
+            224,
+            min=16,
+            max=1024,
+            step=16,
+            help="Crop size in pixels; match the swapper model's resolution",
+        ),
         Param("x_offset", "float", 0.0, min=-10.0, max=10.0, step=0.01, help="Move the crop sideways (face units)"),
         Param("y_offset", "float", 0.0, min=-10.0, max=10.0, step=0.01, help="Move the crop down (+) or up (-)"),
-        Param("exclude_moving_parts", "bool", True,
-              help="468 points: fit only points that do not move with expression (no lips, jaw, brows): steadier"),
+        Param(
+            "exclude_moving_parts",
+            "bool",
+            True,
+            help="468 points: fit only points that do not move with expression (no lips, jaw, brows): steadier",
+        ),
         Param("head_mode", "bool", False, help="Cover the whole head: coverage +1, crop raised, yaw-compensated"),
         Param("freeze_z_rotation", "bool", False, help="Keep the crop upright instead of following head roll"),
     )
@@ -78,8 +105,16 @@ class FaceAligner(Node):
         out = []
         for face in faces:
             aligned = align_face(
-                frame.image, face, v["template"], int(v["resolution"]), v["coverage"], v["x_offset"], v["y_offset"],
-                v["exclude_moving_parts"], v["head_mode"], v["freeze_z_rotation"],
+                frame.image,
+                face,
+                v["template"],
+                int(v["resolution"]),
+                v["coverage"],
+                v["x_offset"],
+                v["y_offset"],
+                v["exclude_moving_parts"],
+                v["head_mode"],
+                v["freeze_z_rotation"],
             )
             if aligned is None and not self._warned:
                 self._warned = True

@@ -102,7 +102,14 @@ class FaceMarker(Node):
         ),
         Param("smoothing", "bool", True, help="Smooth landmarks over time (One-Euro filter)"),
         Param(
-            "min_cutoff", "float", 1.5, min=0.01, max=30.0, step=0.1, help="Smoothing: lower = steadier when still (Hz)"
+            "min_cutoff",
+            "float",
+            8.0,
+            min=0.01,
+            max=30.0,
+            step=0.1,
+            help="Smoothing of where the face is and its size: lower = steadier when still, higher = no lag on a "
+            "moving head (Hz)",
         ),
         Param(
             "beta",
@@ -112,6 +119,16 @@ class FaceMarker(Node):
             max=50.0,
             step=0.1,
             help="Smoothing: higher = less lag when moving (per face size per second)",
+        ),
+        Param(
+            "shape_cutoff",
+            "float",
+            10.0,
+            min=0.5,
+            max=30.0,
+            step=0.5,
+            help="Smoothing of the face's shape around its position (blinks, speech): higher = follows faster, "
+            "lower = steadier (Hz); the position and size use min_cutoff",
         ),
     )
 
@@ -176,7 +193,9 @@ class FaceMarker(Node):
             points = self.landmarks(frame.image, face.box)
             if v["smoothing"]:
                 size = float(max(face.width, face.height, 1.0))
-                points = self._smoother.smooth(face.track_id, "lm", points, now, size, v["min_cutoff"], v["beta"])
+                points = self._smoother.smooth_landmarks(
+                    face.track_id, points, now, size, v["min_cutoff"], v["beta"], v["shape_cutoff"]
+                )
             if layout == "facemesh":
                 pose = facemesh_pose(points)
                 lm3d = points.astype(np.float32)

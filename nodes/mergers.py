@@ -69,19 +69,39 @@ class FaceMerger(Node):
         Param("mask_box", "bool", False, help="Use the detector's face box"),
         Param("erode", "int", 5, min=-400, max=400, help="Shrink (+) or grow (-) the mask, crop pixels"),
         Param("blur", "int", 25, min=0, max=400, help="Feather the mask edge, crop pixels"),
-        Param("color_transfer", "choice", "rct", choices=COLOR_TRANSFERS,
-              help="Match the new face's colours to the target: rct (LAB mean/spread), lct (colour covariance)"),
+        Param(
+            "color_transfer",
+            "choice",
+            "rct",
+            choices=COLOR_TRANSFERS,
+            help="Match the new face's colours to the target: rct (LAB mean/spread), lct (colour covariance)",
+        ),
         Param("opacity", "float", 1.0, min=0.0, max=1.0, step=0.01, help="How much of the new face shows"),
         Param("face_x_offset", "float", 0.0, min=-0.5, max=0.5, step=0.005, help="Move the face sideways (crop units)"),
         Param("face_y_offset", "float", 0.0, min=-0.5, max=0.5, step=0.005, help="Move the face down (+) or up (-)"),
         Param("face_scale", "float", 1.0, min=0.5, max=1.5, step=0.01, help="Scale the face about the crop centre"),
-        Param("interpolation", "choice", "bilinear", choices=tuple(blend.INTERPOLATIONS),
-              help="Resampling of the face into the frame"),
+        Param(
+            "interpolation",
+            "choice",
+            "bilinear",
+            choices=tuple(blend.INTERPOLATIONS),
+            help="Resampling of the face into the frame",
+        ),
         Param("poisson", "bool", False, help="Poisson (seamless clone) blend: hides seams, slower"),
-        Param("keep_mouth", "bool", False,
-              help="Keep the target's inner mouth (needs 468, 68 or 106 landmarks): tongue, teeth, food"),
-        Param("color_compression", "int", 0, min=0, max=127,
-              help="Posterise the new face to mimic video compression (0 = off)"),
+        Param(
+            "keep_mouth",
+            "bool",
+            False,
+            help="Keep the target's inner mouth (needs 468, 68 or 106 landmarks): tongue, teeth, food",
+        ),
+        Param(
+            "color_compression",
+            "int",
+            0,
+            min=0,
+            max=127,
+            help="Posterise the new face to mimic video compression (0 = off)",
+        ),
     )
 
     def process(self, frame: Frame, faces: tuple[Face, ...]) -> dict[str, Any]:
@@ -123,8 +143,13 @@ class FaceMerger(Node):
             moved = v["face_x_offset"] or v["face_y_offset"] or v["face_scale"] != 1.0
             target = cv2.warpAffine(out, align.invert(inverse), (size, size)) if moved else aligned.image
             new_face = blend.seamless(new_face, target[y0:y1, x0:x1], soft[y0:y1, x0:x1])
-        blend.paste_face(out, new_face, soft[y0:y1, x0:x1], blend.shift_inverse(inverse, x0, y0),
-                         blend.INTERPOLATIONS[v["interpolation"]])
+        blend.paste_face(
+            out,
+            new_face,
+            soft[y0:y1, x0:x1],
+            blend.shift_inverse(inverse, x0, y0),
+            blend.INTERPOLATIONS[v["interpolation"]],
+        )
 
 
 NODE_TYPES = [FaceMerger]

@@ -51,13 +51,26 @@ class FaceSelector(Node):
         Port("rest", FACES, "the faces not selected"),
     )
     params = (
-        Param("mode", "choice", "all", choices=MODES, reload=True,
-              help="all: every face; index: faces by position (face 0 = first in the detector's order); "
-                   "reference: faces that look like the reference photo"),
+        Param(
+            "mode",
+            "choice",
+            "all",
+            choices=MODES,
+            reload=True,
+            help="all: every face; index: faces by position (face 0 = first in the detector's order); "
+            "reference: faces that look like the reference photo",
+        ),
         Param("indices", "text", "0", help="Face positions for index mode, e.g. 0 or 0,2"),
         Param("reference", "path", "", reload=True, help="Photo of the person to pick (reference mode)"),
-        Param("threshold", "float", 0.3, min=-1.0, max=1.0, step=0.01,
-              help="Least cosine similarity to the reference (same person ~0.4-0.9, others ~0.0-0.2)"),
+        Param(
+            "threshold",
+            "float",
+            0.3,
+            min=-1.0,
+            max=1.0,
+            step=0.01,
+            help="Least cosine similarity to the reference (same person ~0.4-0.9, others ~0.0-0.2)",
+        ),
         Param("max_matches", "int", 1, min=0, max=64, help="Keep at most this many best matches (0 = all above)"),
         Param("device", "choice", "auto", choices=DEVICES, reload=True, help="Where the recogniser runs"),
     )

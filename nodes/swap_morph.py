@@ -42,6 +42,8 @@ RESHAPE_POINTS = np.array(
     sorted(set(morph.FACE_OVAL + morph.OUTER_LIPS + morph.INNER_LIPS + morph.RIGHT_EYE + morph.LEFT_EYE))
 )
 COLOUR_MODES = ("light", "rct", "mean", "shading", "none")
+EYE_MODES = ("target", "motion", "photo")
+EYE_FOLLOW = 0.15  # per frame: how fast the remembered look of the target's eyes follows them (eyes motion)
 BLEND_LEVELS = 4  # multi-band blend of the new face onto the reshaped target
 
 
@@ -141,11 +143,13 @@ class MorphSwap(Node):
             help="Widen the kept mouth by this share of the crop (smoothed landmarks lag behind speech)",
         ),
         Param(
-            "eyes_from_target",
-            "bool",
-            True,
-            help="Keep the target's eye openings (blinks, gaze, squints follow the target); the photo's lids and "
-            "brows are laid around them",
+            "eyes",
+            "choice",
+            "target",
+            choices=EYE_MODES,
+            help="Whose eyes: target (the target's eye openings in the photo's eye colour: blinks, squints and "
+            "gaze are the target's), motion (the photo's eyes, moved by the change of the target's: blinks and "
+            "glances), photo (the photo's eyes as they are)",
         ),
         Param(
             "eye_grow",
@@ -154,7 +158,7 @@ class MorphSwap(Node):
             min=0.0,
             max=0.04,
             step=0.002,
-            help="With eyes_from_target: how far around the eye openings the target's eyes are kept (share of "
+            help="With eyes target or motion: how far around the eye openings the target's eyes are kept (share of "
             "the crop; more follows blinks and squints better, less keeps more of the photo's eyes)",
         ),
         Param(
@@ -263,6 +267,8 @@ class MorphSwap(Node):
         self._shape_plan: morph_shape.ShapePlan | None = None
         self._tris_ring: np.ndarray | None = None  # mesh of RESHAPE_POINTS and the ring around them
         self._width_memory: dict[int, tuple[np.ndarray, float]] = {}  # per track: steadied width changes
+        self._eye_memory: dict[int, np.ndarray] = {}  # per track: the target's recent look (eyes motion)
+        self._eye_now: dict[int, np.ndarray] = {}
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def load(self, ctx: LoadContext) -> None:
@@ -324,6 +330,7 @@ class MorphSwap(Node):
         if self._crop is None:
             raise NodeLoadError(self.id, "the source face is not loaded")
         steady, self._width_memory = self._width_memory, {}  # only the faces of this frame are remembered
+        self._eye_memory, self._eye_now = self._eye_now, {}
         return {"faces": tuple(self.swap_face(frame.image, face, steady) for face in faces)}
 
     def swap_face(
@@ -381,15 +388,22 @@ class MorphSwap(Node):
         else:
             mask = morph.face_mask(base, size, forehead, mouth, blur=edge, mouth_grow=grow) * covered
         eyes = None
-        if v["eyes_from_target"]:
+        if v["eyes"] != "photo":
             grow = v["eye_grow"] * size
             eyes = relight.eye_openings(base, size, grow, max(grow, size / 128))
             region = region * (1.0 - eyes)
         matched = self._match_colour(warped, background, region, size)
-        if v["colour"] != "none":
-            matched = morph_colour.restore_eyes(matched, warped, placed, region)
-        if eyes is not None:
+        if v["eyes"] == "target":  # the relit photo's eye colour on the target's eye openings
             matched = relight.target_eyes(matched, background, eyes)
+        elif v["colour"] != "none":
+            matched = morph_colour.restore_eyes(matched, warped, placed, region)
+        if v["eyes"] == "motion":
+            lightness = cv2.cvtColor(background, cv2.COLOR_BGR2LAB)[..., 0].astype(np.float32)
+            before = self._eye_memory.get(face.track_id)
+            if before is None or before.shape != lightness.shape:
+                before = lightness
+            self._eye_now[face.track_id] = before + EYE_FOLLOW * (lightness - before)
+            matched = relight.eye_motion(matched, lightness, before, eyes)
         warped = np.where(inside, matched, background)  # the target outside the mesh (for viewers)
         if reshape:  # the new face on the reshaped target; the merger blends the whole ring in
             warped = relight.pyramid_blend(warped, background, mask, BLEND_LEVELS)

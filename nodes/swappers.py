@@ -35,8 +35,9 @@ def _fits(got: list[int | str], want: tuple[int | None, ...]) -> bool:
     return len(got) == len(want) and all(w is None or g == "?" or g == w for g, w in zip(got, want, strict=True))
 
 
-def check_tensor(kind: str, tensors: dict[str, list[int | str]], name: str, want: tuple[int | None, ...],
-                 file: str, node_id: str) -> None:
+def check_tensor(
+    kind: str, tensors: dict[str, list[int | str]], name: str, want: tuple[int | None, ...], file: str, node_id: str
+) -> None:
     """Raise NodeLoadError saying which input/output of ``file`` is missing or has the wrong shape."""
     shown = "[" + ",".join("N" if w is None else str(w) for w in want) + "]"
     if name not in tensors:
@@ -99,9 +100,14 @@ class InSwapper(Node):
         Param("source", "path", "", required=True, reload=True, help="Photo of the face to put on the targets"),
         Param("model", "path", "", reload=True, help="inswapper_128.onnx; empty = from the model folders"),
         Param("recognizer", "path", "", reload=True, help="w600k_r50.onnx (ArcFace); empty = from the model folders"),
-        Param("alignment", "choice", "own", choices=("own", "upstream"),
-              help="own: insightface's 128 crop from the keypoints (what the model was trained on); "
-                   "upstream: the aligner's crop, resized to 128"),
+        Param(
+            "alignment",
+            "choice",
+            "own",
+            choices=("own", "upstream"),
+            help="own: insightface's 128 crop from the keypoints (what the model was trained on); "
+            "upstream: the aligner's crop, resized to 128",
+        ),
         Param("device", "choice", "auto", choices=DEVICES, reload=True, help="Where the models run"),
     )
 
@@ -125,15 +131,20 @@ class InSwapper(Node):
         check_tensor("output", outs, "output", (None, 3, INSWAP_SIZE, INSWAP_SIZE), swapper_file.name, node_id)
         emap = last_initializer(swapper_file, node_id)
         if emap.shape != EMAP_SHAPE:
-            raise NodeLoadError(node_id, f"model {swapper_file.name}: last initializer is {list(emap.shape)}, "
-                                         "expected the 512x512 emap")
-        recognizer = embed.Recognizer(session(recognizer_file, v["device"]), embed.ARCFACE_STD, node_id,
-                                      f"recognizer {recognizer_file.name}")
+            raise NodeLoadError(
+                node_id, f"model {swapper_file.name}: last initializer is {list(emap.shape)}, expected the 512x512 emap"
+            )
+        recognizer = embed.Recognizer(
+            session(recognizer_file, v["device"]), embed.ARCFACE_STD, node_id, f"recognizer {recognizer_file.name}"
+        )
         image, face = embed.largest_face(v["source"], node_id, "source photo")
         identity = recognizer.embed(image, face.kps)
         if identity.shape != (512,):
-            raise NodeLoadError(node_id, f"recognizer {recognizer_file.name} gives {identity.shape[0]} values, "
-                                         "expected a 512-d ArcFace embedding")
+            raise NodeLoadError(
+                node_id,
+                f"recognizer {recognizer_file.name} gives {identity.shape[0]} values, "
+                "expected a 512-d ArcFace embedding",
+            )
         self._latent = embed.normalize(identity @ emap.astype(np.float32)).reshape(1, 512)
         self._session = sess
 
@@ -145,8 +156,11 @@ class InSwapper(Node):
 
     def swap_face(self, image: np.ndarray, face: Face) -> Face:
         upstream = self.values["alignment"] == "upstream" and face.aligned is not None
-        aligned = face.aligned if upstream else align_face(image, face, "arcface_128", INSWAP_SIZE,
-                                                            interpolation=cv2.INTER_LINEAR)
+        aligned = (
+            face.aligned
+            if upstream
+            else align_face(image, face, "arcface_128", INSWAP_SIZE, interpolation=cv2.INTER_LINEAR)
+        )
         if aligned is None:
             return face
         crop = _fit(aligned.image, INSWAP_SIZE)
@@ -159,7 +173,8 @@ class InSwapper(Node):
 def _dfm_help() -> str:
     found = ", ".join(p.name for p in files_with_suffix(".dfm")[:12])
     return "DeepFaceLab .dfm model (a path, or a file name from the model folders" + (
-        f"; found: {found})" if found else "; none found there yet)")
+        f"; found: {found})" if found else "; none found there yet)"
+    )
 
 
 class DFMSwapper(Node):
@@ -176,13 +191,24 @@ class DFMSwapper(Node):
     outputs = (Port("faces", FACES, "faces with .swapped and the model's masks"),)
     params = (
         Param("model", "path", "", required=True, reload=True, must_exist=False, help=_dfm_help()),
-        Param("morph_factor", "float", 0.75, min=0.0, max=1.0, step=0.01,
-              help="How much of the trained identity (models with morph_value only)"),
+        Param(
+            "morph_factor",
+            "float",
+            0.75,
+            min=0.0,
+            max=1.0,
+            step=0.01,
+            help="How much of the trained identity (models with morph_value only)",
+        ),
         Param("pre_sharpen", "float", 0.0, min=0.0, max=10.0, step=0.1, help="Sharpen the face before the model"),
-        *(Param(f"pre_gamma_{c}", "float", 1.0, min=0.01, max=4.0, step=0.01, help=f"Gamma of {c.upper()} in")
-          for c in "rgb"),
-        *(Param(f"post_gamma_{c}", "float", 1.0, min=0.01, max=4.0, step=0.01, help=f"Gamma of {c.upper()} out")
-          for c in "rgb"),
+        *(
+            Param(f"pre_gamma_{c}", "float", 1.0, min=0.01, max=4.0, step=0.01, help=f"Gamma of {c.upper()} in")
+            for c in "rgb"
+        ),
+        *(
+            Param(f"post_gamma_{c}", "float", 1.0, min=0.01, max=4.0, step=0.01, help=f"Gamma of {c.upper()} out")
+            for c in "rgb"
+        ),
         Param("two_pass", "bool", False, help="Run the model again on its own output"),
         Param("device", "choice", "auto", choices=DEVICES, reload=True, help="Where the model runs"),
     )
@@ -204,17 +230,24 @@ class DFMSwapper(Node):
         sess = session(path, self.values["device"])
         ins = sess.get_inputs()
         if not ins or "in_face" not in ins[0].name or len(ins) > 2:
-            raise NodeLoadError(node_id, f"model {path.name}: expected input 'in_face:0' [N,H,W,3] and optionally "
-                                         f"'morph_value:0' [1], got {[(i.name, _dims(i.shape)) for i in ins]}")
+            raise NodeLoadError(
+                node_id,
+                f"model {path.name}: expected input 'in_face:0' [N,H,W,3] and optionally "
+                f"'morph_value:0' [1], got {[(i.name, _dims(i.shape)) for i in ins]}",
+            )
         shape = _dims(ins[0].shape)
         if len(shape) != 4 or shape[3] != 3 or not isinstance(shape[1], int) or shape[1] != shape[2]:
-            raise NodeLoadError(node_id, f"model {path.name}: input '{ins[0].name}' is {shape}, expected [N,H,W,3] "
-                                         "with a fixed square size")
+            raise NodeLoadError(
+                node_id,
+                f"model {path.name}: input '{ins[0].name}' is {shape}, expected [N,H,W,3] with a fixed square size",
+            )
         if len(ins) == 2 and "morph_value" not in ins[1].name:
             raise NodeLoadError(node_id, f"model {path.name}: second input '{ins[1].name}' should be 'morph_value:0'")
         outs = [o.name for o in sess.get_outputs()]
-        self._outputs = [self._output(outs, key, path.name, node_id)
-                         for key in ("out_face_mask", "out_celeb_face", "out_celeb_face_mask")]
+        self._outputs = [
+            self._output(outs, key, path.name, node_id)
+            for key in ("out_face_mask", "out_celeb_face", "out_celeb_face_mask")
+        ]
         self._session, self.resolution = sess, int(shape[1])
         self._face_input = ins[0].name
         self._morph_input = ins[1].name if len(ins) == 2 else ""

@@ -36,6 +36,7 @@ def _save(graph: onnx.GraphProto, path: Path) -> Path:
 
 # -- inswapper -------------------------------------------------------------------------------------
 
+
 def inswap_probe(seed: int = 1) -> np.ndarray:
     """The unit vector the stand-in inswapper dots the source latent with."""
     vec = np.random.default_rng(seed).normal(size=512).astype(np.float32)
@@ -54,8 +55,9 @@ def expected_inswap(target_rgb: np.ndarray, latent: np.ndarray) -> np.ndarray:
     return red * INSWAP_GAIN.reshape(1, 3, 1, 1) * k
 
 
-def build_inswapper(path: Path, size: int = 128, target_name: str = "target", source_dim: int = 512,
-                    emap: bool = True) -> Path:
+def build_inswapper(
+    path: Path, size: int = 128, target_name: str = "target", source_dim: int = 512, emap: bool = True
+) -> Path:
     """An inswapper stand-in: target [1,3,size,size], source [1,source_dim] -> output [1,3,size,size].
 
     The last initializer is the 512x512 emap (unused by the graph, as in the real file).
@@ -86,9 +88,12 @@ def build_inswapper(path: Path, size: int = 128, target_name: str = "target", so
     if emap:
         inits.append(_const("emap", inswapper_emap()))
     graph = helper.make_graph(
-        nodes, "inswapper_standin",
-        [helper.make_tensor_value_info(target_name, TensorProto.FLOAT, [1, 3, size, size]),
-         helper.make_tensor_value_info("source", TensorProto.FLOAT, [1, source_dim])],
+        nodes,
+        "inswapper_standin",
+        [
+            helper.make_tensor_value_info(target_name, TensorProto.FLOAT, [1, 3, size, size]),
+            helper.make_tensor_value_info("source", TensorProto.FLOAT, [1, source_dim]),
+        ],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, size, size])],
         inits,
     )
@@ -113,7 +118,8 @@ def build_recognizer(path: Path) -> Path:
         helper.make_node("MatMul", ["vec", "w"], ["683"]),
     ]
     graph = helper.make_graph(
-        nodes, "w600k_standin",
+        nodes,
+        "w600k_standin",
         [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, 112, 112])],
         [helper.make_tensor_value_info("683", TensorProto.FLOAT, [1, 512])],
         [_const("flat", np.array([1, 147], np.int64)), _const("w", recognizer_weights())],
@@ -122,6 +128,7 @@ def build_recognizer(path: Path) -> Path:
 
 
 # -- DFM -------------------------------------------------------------------------------------------
+
 
 def dfm_masks(res: int) -> tuple[np.ndarray, np.ndarray]:
     """(out_face_mask, out_celeb_face_mask) of the stand-in: left half and top half of the crop."""
@@ -168,6 +175,7 @@ def build_dfm(path: Path, res: int = 64, morph: bool = False) -> Path:
 
 # -- real faces ------------------------------------------------------------------------------------
 
+
 def _square_crop(box: tuple[float, float, float, float], scale: float, size: int) -> np.ndarray:
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     k = size / (max(box[2] - box[0], box[3] - box[1]) * scale)
@@ -181,8 +189,9 @@ def real_faces(image: np.ndarray, models_dir: Path, landmarks: bool = True, min_
     """
     h, w = image.shape[:2]
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # DNN warns on every create
-    detector = cv2.FaceDetectorYN.create(str(models_dir / "face_detection_yunet_2023mar.onnx"), "", (w, h),
-                                         min_score, 0.3, 50)
+    detector = cv2.FaceDetectorYN.create(
+        str(models_dir / "face_detection_yunet_2023mar.onnx"), "", (w, h), min_score, 0.3, 50
+    )
     detector.setInputSize((w, h))
     _, rows = detector.detect(image)
     faces = []

@@ -32,6 +32,7 @@ def expected_crop_points(unit_points: np.ndarray, template: str, size: int, cove
 
 # -- pure math -------------------------------------------------------------------------------------
 
+
 def test_umeyama_recovers_a_similarity() -> None:
     rng = np.random.default_rng(0)
     src = rng.uniform(-50, 50, (30, 2))
@@ -128,6 +129,7 @@ def test_hull_mask_fills_the_polygon_only() -> None:
 
 
 # -- real faces ------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def photo_faces(models_dir: Path, photos: list[Path]) -> list[tuple[np.ndarray, Face]]:

@@ -51,8 +51,18 @@ def test_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 def test_run_with_set_and_stats(tmp_path: Path) -> None:
     stats_file = tmp_path / "out" / "stats.json"
-    code = cli.main(["run", str(toy_graph(tmp_path)), "--set", "add.amount=4", "--set", "source.count=9",
-                     "--stats", str(stats_file)])
+    code = cli.main(
+        [
+            "run",
+            str(toy_graph(tmp_path)),
+            "--set",
+            "add.amount=4",
+            "--set",
+            "source.count=9",
+            "--stats",
+            str(stats_file),
+        ]
+    )
     assert code == 0
     stats = json.loads(stats_file.read_text())
     assert stats["frames"] == 9 and set(stats) >= {"frames", "seconds", "fps", "dropped", "latency_ms", "nodes"}
@@ -76,8 +86,9 @@ def test_run_frames_and_sequential(tmp_path: Path) -> None:
         (["--frames", "0"], "--frames must be at least 1"),
     ],
 )
-def test_run_user_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str],
-                                expected: str) -> None:
+def test_run_user_errors_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], expected: str
+) -> None:
     assert cli.main(["run", str(toy_graph(tmp_path)), *args]) == 2
     err = capsys.readouterr().err
     assert expected in err and "Traceback" not in err
@@ -103,8 +114,9 @@ def test_models_listing_and_fetch_usage(capsys: pytest.CaptureFixture[str]) -> N
     assert "name a model" in capsys.readouterr().err
 
 
-def test_internal_errors_show_no_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_internal_errors_show_no_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     def explode(args: object) -> int:
         raise RuntimeError("boom")
 

@@ -26,8 +26,9 @@ class StubApp:
 
     def __init__(self) -> None:
         self.edits: list[tuple[str, Any]] = []
-        self.widgets = ParamWidgets(lambda n, k, v: self.edits.append(("param", (n, k, v))),
-                                    lambda: None, lambda n, s: None)
+        self.widgets = ParamWidgets(
+            lambda n, k, v: self.edits.append(("param", (n, k, v))), lambda: None, lambda n, s: None
+        )
 
     def request_link(self, link: Link | None) -> None:
         self.edits.append(("link", link))

@@ -40,8 +40,9 @@ SWAP_LINKS = [
 ]
 
 
-def test_build_swap_graph_run_tweak_save_reopen(display: str, editors: list[Editor], tmp_path: Path,
-                                                 models_dir: Path, obama: Path, photos: list[Path]) -> None:
+def test_build_swap_graph_run_tweak_save_reopen(
+    display: str, editors: list[Editor], tmp_path: Path, models_dir: Path, obama: Path, photos: list[Path]
+) -> None:
     doc = tmp_path / "built.json"
     editor = start(editors, display, tmp_path, doc, NODESWAP_MODELS=str(models_dir))
     probe = editor.probe()
@@ -81,8 +82,9 @@ def test_build_swap_graph_run_tweak_save_reopen(display: str, editors: list[Edit
     editor.wait(lambda p: p["graph"]["nodes"]["source"]["params"].get("path") == str(obama), 10, "source path")
     probe = editor.fresh()
     editor.enter_text(probe["params"]["swapper.source_image"], str(photos[1]))
-    probe = editor.wait(lambda p: p["graph"]["nodes"]["swapper"]["params"].get("source_image") == str(photos[1]),
-                        10, "swapper photo")
+    probe = editor.wait(
+        lambda p: p["graph"]["nodes"]["swapper"]["params"].get("source_image") == str(photos[1]), 10, "swapper photo"
+    )
     editor.click(Editor.center(probe["params"]["source.loop"]))  # checkbox: loop the video
     probe = editor.wait(lambda p: p["graph"]["nodes"]["source"]["params"].get("loop") is True, 10, "loop on")
 
@@ -102,8 +104,9 @@ def test_build_swap_graph_run_tweak_save_reopen(display: str, editors: list[Edit
 
     # the face box, from the swapper's preview (faces drawn over the frame, crops below)
     editor.click(title_point(probe["nodes"]["swapper"]))
-    probe = editor.wait(lambda p: p["preview"]["node"] == "swapper" and p["preview"]["placement"]["faces"] == 1,
-                        10, "swapper preview")
+    probe = editor.wait(
+        lambda p: p["preview"]["node"] == "swapper" and p["preview"]["placement"]["faces"] == 1, 10, "swapper preview"
+    )
     assert probe["preview"]["placement"]["swapped"] == 1
     assert probe["preview"]["placement"]["frame_index"] == place["frame_index"]
     box = probe["preview"]["placement"]["boxes"][0]
@@ -112,8 +115,9 @@ def test_build_swap_graph_run_tweak_save_reopen(display: str, editors: list[Edit
     def face_and_rest(shot: Path, shown_probe: dict) -> tuple[float, float]:
         return face_change(preview_region(shot, shown_probe, editor.origin), original, box, place["scale"])
 
-    swapped_face, swapped_rest = face_and_rest(swapped_shot, place_probe := dict(probe, preview={
-        **probe["preview"], "placement": place}))
+    swapped_face, swapped_rest = face_and_rest(
+        swapped_shot, place_probe := dict(probe, preview={**probe["preview"], "placement": place})
+    )
     assert swapped_face > 5.0 and swapped_rest < 1.5, (swapped_face, swapped_rest)  # the face changed, only it
 
     # a param change on the paused video re-renders the frame: opacity 0 shows the original face
@@ -159,8 +163,9 @@ def test_build_swap_graph_run_tweak_save_reopen(display: str, editors: list[Edit
     assert quit_editor(again) == 0
 
 
-def test_preset_offline_render_and_live_preview(display: str, editors: list[Editor], tmp_path: Path,
-                                                models_dir: Path, obama: Path, photos: list[Path]) -> None:
+def test_preset_offline_render_and_live_preview(
+    display: str, editors: list[Editor], tmp_path: Path, models_dir: Path, obama: Path, photos: list[Path]
+) -> None:
     preset = Path(__file__).resolve().parents[1] / "graphs" / "video_swap.json"
     assert preset.is_file(), "graphs/video_swap.json (the default preset) is missing"
     editor = start(editors, display, tmp_path, tmp_path / "scratch.json", NODESWAP_MODELS=str(models_dir))
@@ -176,8 +181,11 @@ def test_preset_offline_render_and_live_preview(display: str, editors: list[Edit
     probe = editor.wait(lambda p: "cannot run" in p["status"], 10, "run refusal")
     assert "param 'path': is empty" in probe["status"]
     output = tmp_path / "out.mp4"
-    for field, text in (("source.path", str(obama)), ("swapper.source_image", str(photos[1])),
-                        ("sink.path", str(output))):
+    for field, text in (
+        ("source.path", str(obama)),
+        ("swapper.source_image", str(photos[1])),
+        ("sink.path", str(output)),
+    ):
         editor.enter_text(editor.fresh()["params"][field], text)
         node, param = field.split(".")
         editor.wait(lambda p, n=node, k=param, t=text: p["graph"]["nodes"][n]["params"].get(k) == t, 10, field)
@@ -204,8 +212,9 @@ def test_preset_offline_render_and_live_preview(display: str, editors: list[Edit
     editor.click_item(editor.fresh()["buttons"]["pause"], "Pause")
     editor.wait(lambda p: p["state"] == "paused", 10, "pause")
     editor.click(title_point(editor.fresh()["nodes"]["source"]))
-    probe = editor.wait(lambda p: p["inspector"]["node"] == "source" and "start" in p["inspector"]["seek"], 10,
-                        "the seek bar")
+    probe = editor.wait(
+        lambda p: p["inspector"]["node"] == "source" and "start" in p["inspector"]["seek"], 10, "the seek bar"
+    )
     editor.click_item(probe["inspector"]["seek"]["start"], "seek to the start")
     editor.wait(lambda p: p["preview"]["placement"]["frame_index"] == 0, 20, "frame 0 shown")
     editor.click_item(editor.fresh()["inspector"]["seek"]["forward"], "+1 frame")
@@ -217,28 +226,50 @@ def test_preset_offline_render_and_live_preview(display: str, editors: list[Edit
 
 
 def test_missing_model_shows_in_the_node_with_the_fetch_command(
-        display: str, editors: list[Editor], tmp_path: Path, models_dir: Path, obama: Path,
-        photos: list[Path]) -> None:
+    display: str, editors: list[Editor], tmp_path: Path, models_dir: Path, obama: Path, photos: list[Path]
+) -> None:
     if (models_dir / "inswapper_128.onnx").exists():
         pytest.skip("inswapper_128.onnx is present: no missing model to show")
     graph = tmp_path / "inswapper.json"
-    graph.write_text(json.dumps({
-        "format": "nodeswap.graph", "version": 1,
-        "nodes": {"source": {"type": "source.media", "params": {"path": str(obama)}},
-                  "detector": {"type": "detect.face"}, "marker": {"type": "mark.face"},
-                  "swapper": {"type": "swap.inswapper", "params": {"source": str(photos[1])}},
-                  "merger": {"type": "merge.faces"}, "sink": {"type": "sink.preview"}},
-        "links": [{"from": "source.frame", "to": "detector.frame"}, {"from": "source.frame", "to": "marker.frame"},
-                  {"from": "detector.faces", "to": "marker.faces"}, {"from": "source.frame", "to": "swapper.frame"},
-                  {"from": "marker.faces", "to": "swapper.faces"}, {"from": "source.frame", "to": "merger.frame"},
-                  {"from": "swapper.faces", "to": "merger.faces"}, {"from": "merger.frame", "to": "sink.frame"}],
-        "layout": {},
-    }))
+    graph.write_text(
+        json.dumps(
+            {
+                "format": "nodeswap.graph",
+                "version": 1,
+                "nodes": {
+                    "source": {"type": "source.media", "params": {"path": str(obama)}},
+                    "detector": {"type": "detect.face"},
+                    "marker": {"type": "mark.face"},
+                    "swapper": {"type": "swap.inswapper", "params": {"source": str(photos[1])}},
+                    "merger": {"type": "merge.faces"},
+                    "sink": {"type": "sink.preview"},
+                },
+                "links": [
+                    {"from": "source.frame", "to": "detector.frame"},
+                    {"from": "source.frame", "to": "marker.frame"},
+                    {"from": "detector.faces", "to": "marker.faces"},
+                    {"from": "source.frame", "to": "swapper.frame"},
+                    {"from": "marker.faces", "to": "swapper.faces"},
+                    {"from": "source.frame", "to": "merger.frame"},
+                    {"from": "swapper.faces", "to": "merger.faces"},
+                    {"from": "merger.frame", "to": "sink.frame"},
+                ],
+                "layout": {},
+            }
+        )
+    )
     home = tmp_path / "home"  # no user model folders: only NODESWAP_MODELS is searched
     for sub in ("data", "cache"):
         (home / sub).mkdir(parents=True)
-    editor = start(editors, display, tmp_path, graph, NODESWAP_MODELS=str(models_dir),
-                   XDG_DATA_HOME=str(home / "data"), XDG_CACHE_HOME=str(home / "cache"))
+    editor = start(
+        editors,
+        display,
+        tmp_path,
+        graph,
+        NODESWAP_MODELS=str(models_dir),
+        XDG_DATA_HOME=str(home / "data"),
+        XDG_CACHE_HOME=str(home / "cache"),
+    )
     probe = editor.probe()
     editor.click_item(probe["buttons"]["run_live"], "Run live")
     probe = editor.wait(lambda p: "swapper" in p["errors"], 60, "the load error on the swapper")

@@ -118,16 +118,24 @@ def test_edit_undo_redo_copy_paste_and_unsaved_prompt(display: str, editors: lis
 
 
 def test_broken_file_opens_with_its_problems_and_recovery_after_a_crash(
-        display: str, editors: list[Editor], tmp_path: Path) -> None:
+    display: str, editors: list[Editor], tmp_path: Path
+) -> None:
     broken = tmp_path / "broken.json"
-    broken.write_text(json.dumps({
-        "format": "nodeswap.graph", "version": 1,
-        "nodes": {"source": {"type": "source.media", "params": {"loop": True, "nope": 1}},
-                  "ghost": {"type": "no.such.node"},
-                  "sink": {"type": "sink.preview"}},
-        "links": [{"from": "source.frame", "to": "sink.frame"}, {"from": "ghost.frame", "to": "sink.frame"}],
-        "layout": {"source": [40, 40]},
-    }))
+    broken.write_text(
+        json.dumps(
+            {
+                "format": "nodeswap.graph",
+                "version": 1,
+                "nodes": {
+                    "source": {"type": "source.media", "params": {"loop": True, "nope": 1}},
+                    "ghost": {"type": "no.such.node"},
+                    "sink": {"type": "sink.preview"},
+                },
+                "links": [{"from": "source.frame", "to": "sink.frame"}, {"from": "ghost.frame", "to": "sink.frame"}],
+                "layout": {"source": [40, 40]},
+            }
+        )
+    )
     editor = start(editors, display, tmp_path, broken, NODESWAP_AUTOSAVE_SECONDS="1")
     probe = editor.wait(lambda p: p["modal"] == "message", 10, "the problems window")
     text = probe["dialog_text"]
@@ -142,8 +150,11 @@ def test_broken_file_opens_with_its_problems_and_recovery_after_a_crash(
     probe = editor.fresh()
     editor.click_item(probe["palette"]["utility.delay"], "delay")
     recovery = tmp_path / "config" / "recovery.json"
-    editor.wait(lambda p: "utility" in p["graph"]["nodes"] and recovery.exists()
-                and "utility" in recovery.read_text(), 15, "autosave")
+    editor.wait(
+        lambda p: "utility" in p["graph"]["nodes"] and recovery.exists() and "utility" in recovery.read_text(),
+        15,
+        "autosave",
+    )
     editor.kill()
     shutil.copy(broken, tmp_path / "broken-copy.json")
     editor = start(editors, display, tmp_path, None)
@@ -157,15 +168,23 @@ def test_broken_file_opens_with_its_problems_and_recovery_after_a_crash(
 
 
 def test_context_menu_quick_add_help_and_rewiring_while_running(
-        display: str, editors: list[Editor], tmp_path: Path, obama: Path) -> None:
+    display: str, editors: list[Editor], tmp_path: Path, obama: Path
+) -> None:
     graph = tmp_path / "chain.json"
-    graph.write_text(json.dumps({
-        "format": "nodeswap.graph", "version": 1,
-        "nodes": {"source": {"type": "source.media", "params": {"path": str(obama), "loop": True}},
-                  "sink": {"type": "sink.preview"}},
-        "links": [{"from": "source.frame", "to": "sink.frame"}],
-        "layout": {"source": [20, 20], "sink": [620, 20]},
-    }))
+    graph.write_text(
+        json.dumps(
+            {
+                "format": "nodeswap.graph",
+                "version": 1,
+                "nodes": {
+                    "source": {"type": "source.media", "params": {"path": str(obama), "loop": True}},
+                    "sink": {"type": "sink.preview"},
+                },
+                "links": [{"from": "source.frame", "to": "sink.frame"}],
+                "layout": {"source": [20, 20], "sink": [620, 20]},
+            }
+        )
+    )
     editor = start(editors, display, tmp_path, graph)
     probe = editor.wait(lambda p: len(p["nodes"]) == 2, 10, "the graph")
     canvas = probe["canvas"]
@@ -201,8 +220,14 @@ def test_context_menu_quick_add_help_and_rewiring_while_running(
     pins = probe["pins"]
     editor.drag(pins["source.frame:out"], pins["filter.frame:in"])
     editor.drag(pins["filter.frame:out"], pins["sink.frame:in"])  # replaces the source -> sink link
-    probe = editor.wait(lambda p: {"from": "filter.frame", "to": "sink.frame"} in p["graph"]["links"]
-                        and (p["node_stats"].get("filter") or {}).get("calls", 0) > 3, 60, "the filter running")
+    probe = editor.wait(
+        lambda p: (
+            {"from": "filter.frame", "to": "sink.frame"} in p["graph"]["links"]
+            and (p["node_stats"].get("filter") or {}).get("calls", 0) > 3
+        ),
+        60,
+        "the filter running",
+    )
     assert probe["state"] == "running" and "rewired while running" in editor.log()
     assert {"from": "source.frame", "to": "sink.frame"} not in probe["graph"]["links"]
     source_calls = probe["node_stats"]["source"]["calls"]
@@ -210,8 +235,11 @@ def test_context_menu_quick_add_help_and_rewiring_while_running(
     probe = editor.wait(lambda p: "context:delete" in p["buttons"], 10, "context menu")
     editor.click_item(probe["buttons"]["context:delete"], "Delete")
     # the sink's input is now unlinked: that wiring cannot run, so the old one keeps running, and says so
-    probe = editor.wait(lambda p: "filter" not in p["graph"]["nodes"] and "rewiring not applied" in p["status"],
-                        10, "the refusal to rewire")
+    probe = editor.wait(
+        lambda p: "filter" not in p["graph"]["nodes"] and "rewiring not applied" in p["status"],
+        10,
+        "the refusal to rewire",
+    )
     assert "node 'sink' input 'frame': required input is not linked" in probe["status"]
     later = editor.wait(lambda p: p["node_stats"]["source"]["calls"] > source_calls + 5, 30, "frames still flowing")
     assert later["state"] == "running"

@@ -104,8 +104,9 @@ def test_refused_edits_leave_graph_and_history_unchanged(graph: Graph) -> None:
 def test_failed_batch_rolls_back(graph: Graph) -> None:
     history = History(graph)
     before = snapshot(graph)
-    batch = Batch([SetParam("gain", "gain", 0.2), AddNode("detect.toy", "find"),
-                   AddLink(Link("find", "faces", "gain", "frame"))])
+    batch = Batch(
+        [SetParam("gain", "gain", 0.2), AddNode("detect.toy", "find"), AddLink(Link("find", "faces", "gain", "frame"))]
+    )
     with pytest.raises(LinkError):
         history.do(batch)
     assert snapshot(graph) == before

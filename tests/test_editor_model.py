@@ -141,8 +141,13 @@ def _face() -> Face:
     crop = np.full((32, 32, 3), 60, np.uint8)
     swapped = np.full((32, 32, 3), 200, np.uint8)
     mat = np.eye(2, 3)
-    return Face((20.0, 10.0, 60.0, 50.0), 0.9, kps=np.array([[30, 20], [50, 20], [40, 30], [32, 40], [48, 40]]),
-                aligned=Aligned(crop, mat, mat, 32), swapped=Swapped(swapped))
+    return Face(
+        (20.0, 10.0, 60.0, 50.0),
+        0.9,
+        kps=np.array([[30, 20], [50, 20], [40, 30], [32, 40], [48, 40]]),
+        aligned=Aligned(crop, mat, mat, 32),
+        swapped=Swapped(swapped),
+    )
 
 
 def test_preview_of_a_frame_is_letterboxed() -> None:

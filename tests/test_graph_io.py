@@ -74,7 +74,7 @@ def test_save_is_atomic_and_leaves_no_temp_file(tmp_path: Path, monkeypatch: pyt
     [
         (lambda d: "not json {", "not JSON"),
         (lambda d: [1, 2], "expected a JSON object"),
-        (lambda d: {**d, "format": "comfy"}, "format: expected \"nodeswap.graph\""),
+        (lambda d: {**d, "format": "comfy"}, 'format: expected "nodeswap.graph"'),
         (lambda d: {**d, "version": 99}, "version 99 is newer"),
         (lambda d: {**d, "nodes": []}, "nodes"),
         (lambda d: d["nodes"].__setitem__("x", {"type": "no.such"}) or d, "node 'x': unknown node type 'no.such'"),
@@ -198,8 +198,11 @@ json_values = st.recursive(
         st.builds(lambda v: json.dumps({**good(), "nodes": {"add": v}}), json_values),
         st.builds(lambda v: json.dumps({**good(), "links": v}), json_values),
         st.builds(lambda v: json.dumps({**good(), "layout": v}), json_values),
-        st.builds(lambda v, k: json.dumps({**good(), "nodes": {k: {"type": "test.add", "params": {"amount": v}}}}),
-                  json_values, st.text(max_size=10)),
+        st.builds(
+            lambda v, k: json.dumps({**good(), "nodes": {k: {"type": "test.add", "params": {"amount": v}}}}),
+            json_values,
+            st.text(max_size=10),
+        ),
     )
 )
 def test_fuzzed_input_always_gives_a_clean_result(text: str) -> None:

@@ -36,6 +36,7 @@ def video_frame(path: Path, index: int = 0) -> np.ndarray:
 
 # -- pure functions --------------------------------------------------------------------------------
 
+
 def test_erode_shrinks_and_negative_erode_grows() -> None:
     mask = disc()
     assert blend.erode_blur(mask, 5, 0).sum() < mask.sum() - 100
@@ -69,8 +70,7 @@ def test_rct_matches_lab_mean_and_spread() -> None:
     half = np.zeros((64, 64), np.float32)
     half[:, :32] = 1
     out2 = blend.rct(source, target2, half)
-    assert np.allclose(cv2.cvtColor(out2, cv2.COLOR_BGR2LAB)[:, :32].reshape(-1, 3).mean(0),
-                       tgt_lab.mean(0), atol=1.5)
+    assert np.allclose(cv2.cvtColor(out2, cv2.COLOR_BGR2LAB)[:, :32].reshape(-1, 3).mean(0), tgt_lab.mean(0), atol=1.5)
     # the 8-bit path gives the same picture within a couple of levels
     eight = blend.rct(blend.to_uint8(source), blend.to_uint8(target), mask)
     assert eight.dtype == np.uint8
@@ -80,8 +80,9 @@ def test_rct_matches_lab_mean_and_spread() -> None:
 def test_lct_matches_mean_and_covariance() -> None:
     rng = np.random.default_rng(1)
     source = np.clip(rng.multivariate_normal([0.4, 0.5, 0.6], np.diag([0.01, 0.004, 0.002]), (48, 48)), 0, 1)
-    target = np.clip(rng.multivariate_normal([0.5, 0.4, 0.3], [[0.004, 0.002, 0], [0.002, 0.004, 0], [0, 0, 0.003]],
-                                             (48, 48)), 0, 1)
+    target = np.clip(
+        rng.multivariate_normal([0.5, 0.4, 0.3], [[0.004, 0.002, 0], [0.002, 0.004, 0], [0, 0, 0.003]], (48, 48)), 0, 1
+    )
     out = blend.lct(source.astype(np.float32), target.astype(np.float32))
     assert np.allclose(out.reshape(-1, 3).mean(0), target.reshape(-1, 3).mean(0), atol=0.01)
     assert np.allclose(np.cov(out.reshape(-1, 3).T), np.cov(target.reshape(-1, 3).T), atol=6e-4)
@@ -127,8 +128,10 @@ def test_color_compression_posterises() -> None:
 
 # -- the node --------------------------------------------------------------------------------------
 
-def swapped_face(image: np.ndarray, face: Face, colour: tuple[int, int, int], size: int = 224,
-                 **masks: np.ndarray) -> Face:
+
+def swapped_face(
+    image: np.ndarray, face: Face, colour: tuple[int, int, int], size: int = 224, **masks: np.ndarray
+) -> Face:
     aligned = align_face(image, face, "facemesh", size)
     new = np.empty((size, size, 3), np.uint8)
     new[:] = colour
@@ -194,8 +197,9 @@ def test_swapper_masks_combine_by_product(obama_face: tuple[np.ndarray, Face]) -
     assert changed.sum() > 0.8 * (112 / 224) ** 2 * abs(np.linalg.det(swapped.aligned.inverse[:, :2])) * 224**2
 
 
-def test_color_transfer_pulls_the_new_face_to_the_target(obama_face: tuple[np.ndarray, Face], photos: list[Path],
-                                                         models_dir: Path) -> None:
+def test_color_transfer_pulls_the_new_face_to_the_target(
+    obama_face: tuple[np.ndarray, Face], photos: list[Path], models_dir: Path
+) -> None:
     image, face = obama_face
     # the new face: another person's photo, aligned the same way, tinted green
     photo = cv2.imread(str(photos[1]))
@@ -237,9 +241,13 @@ def test_poisson_and_interpolations_run_inside_the_face(obama_face: tuple[np.nda
     image, face = obama_face
     swapped = swapped_face(image, face, (30, 30, 220))
     x1, y1, w, h = (int(v) for v in cv2.boundingRect(face.landmarks.astype(np.float32)))
-    for params in ({"poisson": True}, {"interpolation": "bicubic"}, {"interpolation": "lanczos"},
-                   {"face_scale": 1.1, "face_y_offset": 0.02, "color_compression": 100, "mask_box": True},
-                   {"poisson": True, "face_x_offset": 0.02}):
+    for params in (
+        {"poisson": True},
+        {"interpolation": "bicubic"},
+        {"interpolation": "lanczos"},
+        {"face_scale": 1.1, "face_y_offset": 0.02, "color_compression": 100, "mask_box": True},
+        {"poisson": True, "face_x_offset": 0.02},
+    ):
         out = merger(**params).process(frame=Frame(image), faces=(swapped,))["frame"].image
         changed = np.abs(out.astype(int) - image.astype(int)).max(axis=2) > 0
         assert changed.any(), params
@@ -254,8 +262,10 @@ def test_poisson_blend_takes_the_target_colours_at_the_seam(obama_face: tuple[np
     plain = merger(color_transfer="none").process(frame=Frame(image), faces=(swapped,))["frame"].image
     poisson = merger(color_transfer="none", poisson=True).process(frame=Frame(image), faces=(swapped,))["frame"].image
     region = align.polygon_mask(cv2.convexHull(face.landmarks.astype(np.float32))[:, 0], image.shape[:2]) > 0.5
-    error = {name: np.abs(out[region].astype(float) - image[region]).mean() for name, out in
-             (("plain", plain), ("poisson", poisson))}
+    error = {
+        name: np.abs(out[region].astype(float) - image[region]).mean()
+        for name, out in (("plain", plain), ("poisson", poisson))
+    }
     assert error["poisson"] < 0.5 * error["plain"], error  # the membrane pulls it to the frame's colours
 
 
@@ -277,6 +287,7 @@ def test_merger_speed_per_face(obama_face: tuple[np.ndarray, Face], media_dir: P
 
 # -- overlay ---------------------------------------------------------------------------------------
 
+
 def test_overlay_draws_boxes_points_and_labels(obama_face: tuple[np.ndarray, Face]) -> None:
     image, face = obama_face
     face = replace(face, track_id=7, pose=(10.0, -5.0, 2.0))
@@ -292,7 +303,8 @@ def test_overlay_draws_boxes_points_and_labels(obama_face: tuple[np.ndarray, Fac
         assert changed[y, x]
     points = np.round(face.landmarks).astype(int)
     assert (out.image[points[:, 1], points[:, 0]] == 255).all(axis=1).mean() > 0.9  # white dots
-    assert changed[max(y1 - 20, 0): y1, x1: x1 + 60].any()  # the label above the box
-    nothing = FaceOverlay("ov", {"boxes": False, "labels": False, "keypoints": False, "landmarks": False,
-                                 "pose": False})
+    assert changed[max(y1 - 20, 0) : y1, x1 : x1 + 60].any()  # the label above the box
+    nothing = FaceOverlay(
+        "ov", {"boxes": False, "labels": False, "keypoints": False, "landmarks": False, "pose": False}
+    )
     assert np.array_equal(nothing.process(frame=frame, faces=(face,))["frame"].image, image)

@@ -91,8 +91,9 @@ def test_follow_passes_a_steady_difference_and_damps_a_quick_change() -> None:
 def test_surround_ring_encloses_the_face() -> None:
     face = featured_face()
     ring_pts = morph_shape.surround_ring(face, 0.25)
-    assert morph.inside_polygon(face[list(morph.FACE_OVAL)] * 0.999 + face[list(morph.FACE_OVAL)].mean(0) * 0.001,
-                                ring_pts).all()
+    assert morph.inside_polygon(
+        face[list(morph.FACE_OVAL)] * 0.999 + face[list(morph.FACE_OVAL)].mean(0) * 0.001, ring_pts
+    ).all()
 
 
 def turned_about_vertical(points: np.ndarray, degrees: float) -> np.ndarray:

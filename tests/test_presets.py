@@ -41,8 +41,9 @@ def test_preset_only_asks_for_paths(path: Path) -> None:
 
 
 def test_validate_cli_names_the_params_to_set() -> None:
-    proc = subprocess.run([sys.executable, "run.py", "validate", "graphs/video_swap.json"], cwd=ROOT,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "run.py", "validate", "graphs/video_swap.json"], cwd=ROOT, capture_output=True, text=True
+    )
     assert proc.returncode == 2
     for where in ("node 'source' param 'path'", "node 'swapper' param 'source_image'", "node 'sink' param 'path'"):
         assert where in proc.stderr
@@ -51,9 +52,22 @@ def test_validate_cli_names_the_params_to_set() -> None:
 
 def ffprobe_frames(path: Path) -> int:
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
-         "stream=nb_read_frames", "-of", "csv=p=0", str(path)],
-        capture_output=True, text=True, check=True,
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-count_frames",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "csv=p=0",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return int(out.strip())
 
@@ -61,10 +75,27 @@ def ffprobe_frames(path: Path) -> int:
 def test_video_swap_runs_end_to_end(tmp_path: Path, obama: Path, photos: list[Path], models_dir: Path) -> None:
     out, stats = tmp_path / "swapped.mp4", tmp_path / "stats.json"
     proc = subprocess.run(
-        [sys.executable, "run.py", "run", "graphs/video_swap.json", "--offline", "--frames", "40",
-         "--set", f"source.path={obama}", "--set", f"swapper.source_image={photos[1]}",
-         "--set", f"sink.path={out}", "--stats", str(stats)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "run.py",
+            "run",
+            "graphs/video_swap.json",
+            "--offline",
+            "--frames",
+            "40",
+            "--set",
+            f"source.path={obama}",
+            "--set",
+            f"swapper.source_image={photos[1]}",
+            "--set",
+            f"sink.path={out}",
+            "--stats",
+            str(stats),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(stats.read_text())
@@ -77,9 +108,22 @@ def test_video_swap_runs_end_to_end(tmp_path: Path, obama: Path, photos: list[Pa
 def test_face_debug_writes_face_data(tmp_path: Path, obama: Path, models_dir: Path) -> None:
     faces = tmp_path / "faces.jsonl"
     proc = subprocess.run(
-        [sys.executable, "run.py", "run", "graphs/face_debug.json", "--frames", "10",
-         "--set", f"source.path={obama}", "--set", f"faces.path={faces}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "run.py",
+            "run",
+            "graphs/face_debug.json",
+            "--frames",
+            "10",
+            "--set",
+            f"source.path={obama}",
+            "--set",
+            f"faces.path={faces}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in faces.read_text().splitlines()]

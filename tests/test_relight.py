@@ -139,6 +139,21 @@ def test_target_eyes_take_the_targets_lightness_and_the_photos_colour(
     assert np.array_equal(out[outside], crop[outside])
 
 
+def test_eye_motion_adds_the_targets_change_only(photo: tuple[np.ndarray, np.ndarray]) -> None:
+    crop, points = photo
+    eyes = relight.eye_openings(points, SIZE, 3, 2)
+    still = np.full((SIZE, SIZE), 120.0, np.float32)
+    assert (
+        np.abs(relight.eye_motion(crop, still, still, eyes).astype(int) - crop).max() <= 4
+    )  # still: nothing but the Lab round trip
+    lid = still + 40.0  # a blink: the dark eye turns into brighter lid skin
+    out = relight.eye_motion(crop, lid, still, eyes)
+    light = (cv2.cvtColor(x, cv2.COLOR_BGR2LAB)[..., 0].astype(int) for x in (out, crop))
+    change = next(light) - next(light)
+    assert change[eyes > 0.99].mean() > 30
+    assert np.abs(change[eyes == 0]).max() == 0
+
+
 def _eye_ratio(points: np.ndarray) -> float:
     """Lid gap over eye width, both eyes (FaceMesh 159-145 / 33-133 and 386-374 / 362-263)."""
     gaps = [np.linalg.norm(points[a] - points[b]) / np.linalg.norm(points[c] - points[d]) for a, b, c, d in EYE_PAIRS]
@@ -169,12 +184,12 @@ def test_the_swap_blinks_when_the_target_does(models_dir: Path, media_dir: Path)
     node = MorphSwap("morph", {"source_image": str(media_dir / "clips" / "Emily_Winston.png"), "device": "cpu"})
     node.load(LoadContext("morph"))
     spread = {}
-    for kept in (True, False):
-        node.values["eyes_from_target"] = kept
+    for mode in ("target", "photo"):
+        node.values["eyes"] = mode
         ratios = []
         for _, image, face in (seen[0], seen[-1]):
             (out_face,) = node.process(frame=Frame(image=image), faces=(face,))["faces"]
             ratios.append(_eye_ratio(_target_face(_paste(image, out_face), models_dir).landmarks))
-        spread[kept] = ratios[1] - ratios[0]
-    assert spread[True] > 0.6 * (seen[-1][0] - seen[0][0]), spread  # the output opens and closes its eyes
-    assert spread[True] > spread[False], spread
+        spread[mode] = ratios[1] - ratios[0]
+    assert spread["target"] > 0.6 * (seen[-1][0] - seen[0][0]), spread  # the output opens and closes its eyes
+    assert spread["target"] > spread["photo"], spread

@@ -74,8 +74,9 @@ def test_all_and_index_modes() -> None:
         selector(mode="index", indices="0,x")
 
 
-def test_reference_picks_the_same_person_among_several(stills: dict[int, np.ndarray],
-                                                        crowd: tuple[np.ndarray, list[Face]], tmp_path: Path) -> None:
+def test_reference_picks_the_same_person_among_several(
+    stills: dict[int, np.ndarray], crowd: tuple[np.ndarray, list[Face]], tmp_path: Path
+) -> None:
     image, faces = crowd
     for name, reference_frame, expected in (("ben", 40, 4), ("owen", 200, 5)):
         reference = tmp_path / f"{name}.png"
@@ -107,8 +108,9 @@ def test_reference_photo_matches_its_mirror_among_photos(photos: list[Path], mod
     assert len(node.process(frame=Frame(image), faces=tuple(faces))["faces"]) == 5
 
 
-def test_two_selectors_split_two_people(stills: dict[int, np.ndarray], crowd: tuple[np.ndarray, list[Face]],
-                                        tmp_path: Path) -> None:
+def test_two_selectors_split_two_people(
+    stills: dict[int, np.ndarray], crowd: tuple[np.ndarray, list[Face]], tmp_path: Path
+) -> None:
     image, faces = crowd
     cv2.imwrite(str(tmp_path / "ben.png"), stills[40])
     cv2.imwrite(str(tmp_path / "owen.png"), stills[200])

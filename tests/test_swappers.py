@@ -53,8 +53,8 @@ def loaded(node_class: type, **params: object) -> InSwapper | DFMSwapper:
 
 # -- inswapper -------------------------------------------------------------------------------------
 
-def test_source_identity_is_arcface_times_emap(standins: dict[str, Path], photos: list[Path],
-                                               models_dir: Path) -> None:
+
+def test_source_identity_is_arcface_times_emap(standins: dict[str, Path], photos: list[Path], models_dir: Path) -> None:
     node = loaded(InSwapper, source=photos[1], **standins)
     photo = cv2.imread(str(photos[1]))
     kps = real_faces(photo, models_dir, landmarks=False)[0].kps
@@ -68,8 +68,9 @@ def test_source_identity_is_arcface_times_emap(standins: dict[str, Path], photos
     assert abs(float(node._latent[0] @ identity)) < 0.5  # the emap really changed it
 
 
-def test_inswapper_output_shapes_colours_and_ranges(standins: dict[str, Path], photos: list[Path],
-                                                    obama_frame: tuple[np.ndarray, Face]) -> None:
+def test_inswapper_output_shapes_colours_and_ranges(
+    standins: dict[str, Path], photos: list[Path], obama_frame: tuple[np.ndarray, Face]
+) -> None:
     image, face = obama_frame
     node = loaded(InSwapper, source=photos[1], **standins)
     out = node.process(frame=Frame(image), faces=(face,))["faces"][0]
@@ -90,8 +91,9 @@ def test_inswapper_output_shapes_colours_and_ranges(standins: dict[str, Path], p
     assert swapped.mask is None and aligned.mask is not None
 
 
-def test_inswapper_result_is_pasted_where_the_face_is(standins: dict[str, Path], photos: list[Path],
-                                                      obama_frame: tuple[np.ndarray, Face]) -> None:
+def test_inswapper_result_is_pasted_where_the_face_is(
+    standins: dict[str, Path], photos: list[Path], obama_frame: tuple[np.ndarray, Face]
+) -> None:
     image, face = obama_frame
     swapped = loaded(InSwapper, source=photos[1], **standins).process(frame=Frame(image), faces=(face,))["faces"]
     merger = FaceMerger("merge", {"color_transfer": "none", "erode": 0, "blur": 0})
@@ -109,19 +111,22 @@ def test_inswapper_result_is_pasted_where_the_face_is(standins: dict[str, Path],
     assert np.abs(merged[nose_y, nose_x].astype(int) - expected.astype(int)).max() <= 12
 
 
-def test_inswapper_upstream_alignment_keeps_the_aligners_crop(standins: dict[str, Path], photos: list[Path],
-                                                              obama_frame: tuple[np.ndarray, Face]) -> None:
+def test_inswapper_upstream_alignment_keeps_the_aligners_crop(
+    standins: dict[str, Path], photos: list[Path], obama_frame: tuple[np.ndarray, Face]
+) -> None:
     image, face = obama_frame
     aligner = FaceAligner("al", {"template": "arcface_128", "resolution": 256})
     face = aligner.process(frame=Frame(image), faces=(face,))["faces"][0]
     out = loaded(InSwapper, source=photos[1], alignment="upstream", **standins).process(
-        frame=Frame(image), faces=(face,))["faces"][0]
+        frame=Frame(image), faces=(face,)
+    )["faces"][0]
     assert out.aligned is face.aligned and out.swapped.image.shape == (256, 256, 3)
     assert out.swapped.image[..., 0].max() == 0
 
 
-def test_missing_inswapper_names_the_model_and_the_fetch_command(tmp_path: Path, photos: list[Path],
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_inswapper_names_the_model_and_the_fetch_command(
+    tmp_path: Path, photos: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     empty = tmp_path / "models"
     empty.mkdir()
     monkeypatch.setenv("NODESWAP_MODELS", str(empty))
@@ -143,8 +148,9 @@ def test_missing_inswapper_names_the_model_and_the_fetch_command(tmp_path: Path,
         ({"emap": False}, "last initializer is [1, 3, 1, 1], expected the 512x512 emap"),
     ],
 )
-def test_wrong_inswapper_signature_is_a_clear_error(tmp_path: Path, photos: list[Path], build: dict,
-                                                    expected: str) -> None:
+def test_wrong_inswapper_signature_is_a_clear_error(
+    tmp_path: Path, photos: list[Path], build: dict, expected: str
+) -> None:
     model = ob.build_inswapper(tmp_path / "odd.onnx", **build)
     recognizer = ob.build_recognizer(tmp_path / "rec.onnx")
     with pytest.raises(NodeLoadError) as info:
@@ -162,11 +168,13 @@ def test_inswapper_source_errors(standins: dict[str, Path], tmp_path: Path) -> N
     with pytest.raises(NodeLoadError, match="param 'recognizer': file not found"):
         loaded(InSwapper, source=blank, model=standins["model"], recognizer=tmp_path / "none.onnx")
     with pytest.raises(NodeLoadError, match=r"recognizer rec_wrong\.onnx: expected one input"):
-        loaded(InSwapper, source=blank, model=standins["model"],
-               recognizer=ob.build_inswapper(tmp_path / "rec_wrong.onnx"))
+        loaded(
+            InSwapper, source=blank, model=standins["model"], recognizer=ob.build_inswapper(tmp_path / "rec_wrong.onnx")
+        )
 
 
 # -- DFM -------------------------------------------------------------------------------------------
+
 
 def test_dfm_aligns_itself_and_returns_bgr_face_and_masks(tmp_path: Path, obama_frame: tuple[np.ndarray, Face]) -> None:
     image, face = obama_frame
@@ -200,11 +208,13 @@ def test_dfm_morph_gamma_sharpen_and_two_pass(tmp_path: Path, obama_frame: tuple
     assert sharp[..., 1].mean() < crop[..., 1].mean() - 10  # post gamma 0.5 darkens G
 
 
-def test_dfm_uses_the_upstream_crop_and_masks_feed_the_merger(tmp_path: Path,
-                                                              obama_frame: tuple[np.ndarray, Face]) -> None:
+def test_dfm_uses_the_upstream_crop_and_masks_feed_the_merger(
+    tmp_path: Path, obama_frame: tuple[np.ndarray, Face]
+) -> None:
     image, face = obama_frame
     face = FaceAligner("al", {"template": "dfl_whole_face", "resolution": 128}).process(
-        frame=Frame(image), faces=(face,))["faces"][0]
+        frame=Frame(image), faces=(face,)
+    )["faces"][0]
     node = loaded(DFMSwapper, model=ob.build_dfm(tmp_path / "celeb.dfm", res=64))
     out = node.process(frame=Frame(image), faces=(face,))["faces"][0]
     assert out.aligned is face.aligned
@@ -218,8 +228,9 @@ def test_dfm_uses_the_upstream_crop_and_masks_feed_the_merger(tmp_path: Path,
     assert crop_points.min() > -2
 
 
-def test_dfm_model_lookup_and_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                     obama_frame: tuple[np.ndarray, Face]) -> None:
+def test_dfm_model_lookup_and_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, obama_frame: tuple[np.ndarray, Face]
+) -> None:
     folder = tmp_path / "models"
     folder.mkdir()
     ob.build_dfm(folder / "Someone_224.dfm", res=32)
@@ -239,6 +250,7 @@ def test_dfm_model_lookup_and_errors(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 # -- a whole graph ---------------------------------------------------------------------------------
+
 
 def test_graph_detect_mark_align_select_swap_merge_overlay(tmp_path: Path, obama: Path, models_dir: Path) -> None:
     """The nodes wired as a user would, run by the CLI's offline scheduler on real video."""
@@ -266,12 +278,22 @@ def test_graph_detect_mark_align_select_swap_merge_overlay(tmp_path: Path, obama
         "out": ("sink.images", {"path": str(tmp_path / "frames")}),
     }
     links = [("src.frame", n + ".frame") for n in ("det", "mark", "align", "pick", "swap", "merge")]
-    links += [("det.faces", "mark.faces"), ("mark.faces", "align.faces"), ("align.faces", "pick.faces"),
-              ("pick.faces", "swap.faces"), ("swap.faces", "merge.faces"), ("merge.frame", "overlay.frame"),
-              ("swap.faces", "overlay.faces"), ("overlay.frame", "out.frame")]
-    graph = {"format": "nodeswap.graph", "version": 1,
-             "nodes": {k: {"type": t, "params": p} for k, (t, p) in nodes.items()},
-             "links": [{"from": a, "to": b} for a, b in links]}
+    links += [
+        ("det.faces", "mark.faces"),
+        ("mark.faces", "align.faces"),
+        ("align.faces", "pick.faces"),
+        ("pick.faces", "swap.faces"),
+        ("swap.faces", "merge.faces"),
+        ("merge.frame", "overlay.frame"),
+        ("swap.faces", "overlay.faces"),
+        ("overlay.frame", "out.frame"),
+    ]
+    graph = {
+        "format": "nodeswap.graph",
+        "version": 1,
+        "nodes": {k: {"type": t, "params": p} for k, (t, p) in nodes.items()},
+        "links": [{"from": a, "to": b} for a, b in links],
+    }
     (tmp_path / "graph.json").write_text(json.dumps(graph))
     assert cli.main(["run", str(tmp_path / "graph.json"), "--offline", "--stats", str(tmp_path / "stats.json")]) == 0
     stats = json.loads((tmp_path / "stats.json").read_text())

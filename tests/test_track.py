@@ -98,3 +98,26 @@ def test_flow_shift_follows_a_moving_texture():
     boxes, points = flow_shift(texture, moved, [box], [None])
     assert points == [None]
     np.testing.assert_allclose(boxes[0], box + np.array([5, 3, 5, 3]), atol=0.5)
+
+
+def test_landmark_smoothing_holds_the_head_still_and_lets_a_blink_through():
+    """A face that sits still with jitter on every point, and blinks (two points close and open again):
+    the position's jitter is smoothed hard, the blink follows with the shape's faster cutoff."""
+    rng = np.random.default_rng(3)
+    base = np.array([[0.0, 0.0], [100, 0], [50, 80], [30, -10], [70, -10], [30, 10], [70, 10]]) + 200
+    smoother = TrackSmoother()
+    out = []
+    for i in range(60):
+        points = base.copy()
+        if 30 <= i < 34:  # the lids meet: the lower ones (5, 6) rise to the upper ones
+            points[5:7, 1] -= 20
+        jittered = points + rng.normal(0, 1.0, 2)  # the whole face shakes by a pixel
+        out.append(smoother.smooth_landmarks(0, jittered, i / 30.0, 100.0, 1.0, 0.0, 15.0))
+        smoother.end_frame()
+    out_a = np.stack(out)
+    still = slice(5, 29)
+    shake = np.abs(np.diff(out_a[still, 0], axis=0)).mean()
+    assert shake < 0.5 * np.sqrt(2 / np.pi) * np.sqrt(2)  # well under the raw frame-to-frame shake
+    gap = out_a[:, 5, 1] - out_a[:, 3, 1]  # lid gap: 20 open, 0 closed
+    assert gap[32] < 8  # mid-blink the eye is mostly closed
+    assert abs(gap[45] - 20) < 2  # and open again after

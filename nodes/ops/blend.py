@@ -106,19 +106,22 @@ def color_compress(image: np.ndarray, amount: int) -> np.ndarray:
     return ((np.minimum(np.floor(image * levels), levels - 1) + 0.5) / levels).astype(np.float32)
 
 
-def adjust_inverse(inverse: np.ndarray, size: int, x_offset: float = 0.0, y_offset: float = 0.0,
-                   scale: float = 1.0) -> np.ndarray:
+def adjust_inverse(
+    inverse: np.ndarray, size: int, x_offset: float = 0.0, y_offset: float = 0.0, scale: float = 1.0
+) -> np.ndarray:
     """Crop -> frame affine with the face moved by (x, y) x crop size and scaled about the crop centre."""
     if x_offset == 0.0 and y_offset == 0.0 and scale == 1.0:
         return np.asarray(inverse, np.float64)
     centre = size / 2.0
-    adjust = np.array([[scale, 0.0, centre * (1 - scale) + x_offset * size],
-                       [0.0, scale, centre * (1 - scale) + y_offset * size]])
+    adjust = np.array(
+        [[scale, 0.0, centre * (1 - scale) + x_offset * size], [0.0, scale, centre * (1 - scale) + y_offset * size]]
+    )
     return (np.vstack([inverse, [0, 0, 1]]) @ np.vstack([adjust, [0, 0, 1]]))[:2]
 
 
-def frame_region(inverse: np.ndarray, width: int, height: int,
-                 frame_shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+def frame_region(
+    inverse: np.ndarray, width: int, height: int, frame_shape: tuple[int, ...]
+) -> tuple[int, int, int, int] | None:
     """(x0, y0, x1, y1): the frame pixels a ``width`` x ``height`` crop covers through ``inverse``,
     clipped to the frame; None when it lies outside."""
     corners = np.array([[0, 0], [width, 0], [0, height], [width, height]], np.float64)
@@ -149,8 +152,14 @@ def shift_inverse(inverse: np.ndarray, dx: float, dy: float) -> np.ndarray:
     return out
 
 
-def paste_face(frame: np.ndarray, face: np.ndarray, mask: np.ndarray, inverse: np.ndarray,
-               interpolation: int = cv2.INTER_LINEAR, poisson: bool = False) -> None:
+def paste_face(
+    frame: np.ndarray,
+    face: np.ndarray,
+    mask: np.ndarray,
+    inverse: np.ndarray,
+    interpolation: int = cv2.INTER_LINEAR,
+    poisson: bool = False,
+) -> None:
     """Blend a crop-space ``face`` (uint8 BGR, any H x W) into ``frame`` (uint8, changed in place)
     through ``inverse`` (crop -> frame) with the crop-space ``mask`` (its values are the opacity).
 
@@ -171,8 +180,9 @@ def paste_face(frame: np.ndarray, face: np.ndarray, mask: np.ndarray, inverse: n
     # one warp of face + mask packed as BGRA: OpenCV's 4-channel uint8 path is about 3x faster
     packed = cv2.cvtColor(np.ascontiguousarray(face), cv2.COLOR_BGR2BGRA)
     packed[..., 3] = np.clip(mask * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    warped = cv2.warpAffine(packed, shifted, (x1 - x0, y1 - y0), flags=interpolation, borderMode=cv2.BORDER_CONSTANT,
-                            borderValue=0)
+    warped = cv2.warpAffine(
+        packed, shifted, (x1 - x0, y1 - y0), flags=interpolation, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+    )
     alpha = warped[..., 3].astype(np.float32) * np.float32(1.0 / 255.0)
     colour = cv2.cvtColor(warped, cv2.COLOR_BGRA2BGR)
     roi = frame[y0:y1, x0:x1]
@@ -198,8 +208,14 @@ def seamless(face: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> np.
         return face
 
 
-def compose(frame: np.ndarray, face: np.ndarray, mask: np.ndarray, inverse: np.ndarray, opacity: float = 1.0,
-            interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+def compose(
+    frame: np.ndarray,
+    face: np.ndarray,
+    mask: np.ndarray,
+    inverse: np.ndarray,
+    opacity: float = 1.0,
+    interpolation: int = cv2.INTER_LINEAR,
+) -> np.ndarray:
     """A new frame with ``face`` pasted at ``opacity``; opacity 0 returns an equal copy."""
     out = frame.copy()
     if opacity > 0:

@@ -115,9 +115,7 @@ def shape_plan(points: np.ndarray) -> ShapePlan:
     outline = (1.0 - w_outline) * below_brows
     corner_y, lip_y = float(pts[list(MOUTH_CORNERS), 1].mean()), float(pts[LOWER_LIP, 1])
     chin = np.clip((pts[:, 1] - corner_y) / max(lip_y - corner_y, 1e-6), 0.0, 1.0)
-    return ShapePlan(
-        weights=weights, fit=fit, eyes=(eyes[0], eyes[1]), outline=outline, mouth=1.0 - w_mouth, chin=chin
-    )
+    return ShapePlan(weights=weights, fit=fit, eyes=(eyes[0], eyes[1]), outline=outline, mouth=1.0 - w_mouth, chin=chin)
 
 
 def shape_offsets(target: np.ndarray, source: np.ndarray, plan: ShapePlan) -> ShapeOffsets:

@@ -28,18 +28,26 @@ def lowpass(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
 def relight(
     face: np.ndarray, target: np.ndarray, mask: np.ndarray, sigma: float, amount: float | np.ndarray = 1.0
 ) -> np.ndarray:
-    """``face``'s detail in ``target``'s light: in Lab, the face's low frequencies (coarser than ``sigma``
-    pixels) are moved to the target's in the same place, so the face is lit like the room and takes its tone,
-    and keeps its own contrast (its features). ``amount``: share of the change (a float or an HW map)."""
-    face_lab = cv2.cvtColor(face, cv2.COLOR_BGR2LAB)
-    target_lab = cv2.cvtColor(target, cv2.COLOR_BGR2LAB)
-    change = lowpass(target_lab, mask, sigma) - lowpass(face_lab, mask, sigma)
-    if np.ndim(amount):
-        change *= np.asarray(amount, np.float32)[..., None]
-    elif amount != 1.0:
-        change *= np.float32(amount)
-    out = np.clip(face_lab.astype(np.float32) + change + 0.5, 0, 255).astype(np.uint8)
-    return cv2.cvtColor(out, cv2.COLOR_LAB2BGR)
+    """``face``'s detail in ``target``'s light and tone, in Lab, below ``sigma`` pixels. Lightness is scaled
+    by the ratio of the target's low frequencies to the face's, as light scales what a surface reflects, so
+    brows and lashes stay as much darker than the skin as they were. Colour (a, b) takes the target's low
+    frequencies, and the face's colour detail is scaled by the ratio of the two skins' saturation, so a warm
+    photo's neutral brows do not turn blue on a paler target. ``amount``: share of the change (a float or an
+    HW map)."""
+    face_lab = cv2.cvtColor(face, cv2.COLOR_BGR2LAB).astype(np.float32)
+    low_face = lowpass(face_lab, mask, sigma)
+    low_target = lowpass(cv2.cvtColor(target, cv2.COLOR_BGR2LAB), mask, sigma)
+    chroma_face = np.hypot(low_face[..., 1] - 128, low_face[..., 2] - 128)[..., None]
+    chroma_target = np.hypot(low_target[..., 1] - 128, low_target[..., 2] - 128)[..., None]
+    saturation = np.clip((chroma_target + 2.0) / (chroma_face + 2.0), 0.25, 1.5)
+    lit = np.empty_like(face_lab)
+    lit[..., :1] = face_lab[..., :1] + low_target[..., :1] - low_face[..., :1]
+    lit[..., 1:] = low_target[..., 1:] + (face_lab[..., 1:] - low_face[..., 1:]) * saturation
+    if np.ndim(amount) or amount != 1.0:
+        share = np.asarray(amount, np.float32)
+        share = share[..., None] if share.ndim else share
+        lit = face_lab + (lit - face_lab) * share
+    return cv2.cvtColor(np.clip(lit + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
 
 
 def pyramid_blend(front: np.ndarray, back: np.ndarray, mask: np.ndarray, levels: int = 4) -> np.ndarray:
@@ -89,4 +97,21 @@ def target_eyes(face: np.ndarray, target: np.ndarray, eyes: np.ndarray) -> np.nd
     blended = cv2.cvtColor(mixed, cv2.COLOR_LAB2BGR).astype(np.float32)
     out = face.copy()
     out[box] = np.clip(blended * alpha + face[box] * (1.0 - alpha) + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
+def eye_motion(face: np.ndarray, target_l: np.ndarray, reference_l: np.ndarray, eyes: np.ndarray) -> np.ndarray:
+    """The face's eyes moved as the target's move: within the ``eyes`` mask, the change of the target's
+    lightness (``target_l``) from its recent look (``reference_l``, both float32 HW, Lab L) is added to the
+    face's. A blink lays the target's lid over the photo's eye, a glance moves its dark iris; an eye that is
+    still adds nothing, so the photo's own eyes stay."""
+    ys, xs = np.nonzero(eyes > 0.002)
+    if not len(xs):
+        return face
+    box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+    lab = cv2.cvtColor(face[box], cv2.COLOR_BGR2LAB).astype(np.float32)
+    lab[..., 0] += (target_l[box] - reference_l[box]) * eyes[box]
+    moved = cv2.cvtColor(np.clip(lab + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
+    out = face.copy()
+    out[box] = np.where((eyes[box] > 0)[..., None], moved, face[box])
     return out

@@ -76,6 +76,30 @@ class TrackSmoother:
         self._seen.add(key)
         return filt(value, time, scale)
 
+    def smooth_landmarks(
+        self,
+        track_id: int,
+        points: np.ndarray,
+        time: float,
+        size: float,
+        min_cutoff: float,
+        beta: float,
+        shape_cutoff: float,
+    ) -> np.ndarray:
+        """Landmarks (N, 2 or 3) smoothed in two parts: where the face is and how big (its centre and spread),
+        with ``min_cutoff``, and its shape around that (blinks, speech), with the higher ``shape_cutoff``, so
+        the head holds still without the eyes and the mouth lagging behind."""
+        pts = np.asarray(points, np.float64)
+        centre = pts[:, :2].mean(0)
+        spread = float(np.sqrt(((pts[:, :2] - centre) ** 2).sum(1).mean())) or 1.0
+        offset = np.zeros(pts.shape[1])
+        offset[:2] = centre
+        shape = (pts - offset) / spread
+        where = self.smooth(track_id, "pose", np.append(centre, spread), time, size, min_cutoff, beta)
+        shape = self.smooth(track_id, "shape", shape, time, size / spread, shape_cutoff, beta)
+        offset[:2] = where[:2]
+        return shape * where[2] + offset
+
     def end_frame(self) -> None:
         """Forget filters of tracks that were not seen since the last call."""
         self.filters = {k: f for k, f in self.filters.items() if k in self._seen}

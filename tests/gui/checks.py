@@ -31,8 +31,9 @@ def preview_region(screenshot: Path, probe: dict[str, Any], origin: tuple[float,
     return shot[top : top + place["height"], left : left + place["width"]]
 
 
-def face_change(shown: np.ndarray, original: np.ndarray, box: list[float], scale: float,
-                margin: float = 0.3) -> tuple[float, float]:
+def face_change(
+    shown: np.ndarray, original: np.ndarray, box: list[float], scale: float, margin: float = 0.3
+) -> tuple[float, float]:
     """Mean absolute difference between the preview and the original frame (resized the way the
     preview resizes it) inside the face box, and outside the box widened by ``margin``."""
     h, w = shown.shape[:2]

@@ -50,8 +50,11 @@ def x_display(size: str = "1600x1000x24") -> Iterator[str]:
     if shutil.which("Xvfb") is None:
         _fail_or_skip("no DISPLAY and no Xvfb (Debian package xvfb)")
     number = _free_display()
-    proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", size, "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["Xvfb", f":{number}", "-screen", "0", size, "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(100):
             if Path(f"/tmp/.X11-unix/X{number}").exists():
@@ -71,14 +74,25 @@ def x_display(size: str = "1600x1000x24") -> Iterator[str]:
 class Editor:
     """One editor process on ``display`` and the means to use it."""
 
-    def __init__(self, display: str, workdir: Path, graph: str | Path | None = None,
-                 env: dict[str, str] | None = None, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        display: str,
+        workdir: Path,
+        graph: str | Path | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 60.0,
+    ) -> None:
         self.display = display
         self.workdir = workdir
         self.probe_path = workdir / f"probe-{time.monotonic_ns()}.json"
         self.log_path = workdir / "editor.log"
-        self.env = {**os.environ, "DISPLAY": display, "NODESWAP_EDITOR_PROBE": str(self.probe_path),
-                    "NODESWAP_CONFIG_DIR": str(workdir / "config"), **(env or {})}
+        self.env = {
+            **os.environ,
+            "DISPLAY": display,
+            "NODESWAP_EDITOR_PROBE": str(self.probe_path),
+            "NODESWAP_CONFIG_DIR": str(workdir / "config"),
+            **(env or {}),
+        }
         args = [sys.executable, str(ROOT / "run.py"), "-vv", "edit"] + ([str(graph)] if graph else [])
         self._log = open(self.log_path, "a")  # noqa: SIM115 - closed in close()
         self.proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
@@ -107,8 +121,10 @@ class Editor:
             except (KeyError, TypeError, IndexError):
                 pass
             time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}; status: {last.get('status')!r}, modal: "
-                             f"{last.get('modal')!r}\n{self.log()[-3000:]}")
+        raise AssertionError(
+            f"timed out waiting for {what}; status: {last.get('status')!r}, modal: "
+            f"{last.get('modal')!r}\n{self.log()[-3000:]}"
+        )
 
     def fresh(self, timeout: float = 5.0) -> dict[str, Any]:
         """A probe written after now."""
@@ -124,8 +140,9 @@ class Editor:
         subprocess.run(["xdotool", *map(str, args)], env=self.env, check=True, timeout=20)
 
     def _window_origin(self) -> Point:
-        out = subprocess.run(["xdotool", "search", "--pid", str(self.proc.pid)], env=self.env,
-                             capture_output=True, text=True, timeout=20).stdout.split()
+        out = subprocess.run(
+            ["xdotool", "search", "--pid", str(self.proc.pid)], env=self.env, capture_output=True, text=True, timeout=20
+        ).stdout.split()
         for window in out:
             info = subprocess.run(["xwininfo", "-id", window], env=self.env, capture_output=True, text=True).stdout
             values = dict(line.strip().split(":", 1) for line in info.splitlines() if ":" in line)
@@ -209,8 +226,9 @@ class Editor:
 
     def close_window(self) -> None:
         """What a window manager's close button does: send WM_DELETE_WINDOW to the editor's window."""
-        windows = subprocess.run(["xdotool", "search", "--pid", str(self.proc.pid)], env=self.env,
-                                 capture_output=True, text=True, timeout=20).stdout.split()
+        windows = subprocess.run(
+            ["xdotool", "search", "--pid", str(self.proc.pid)], env=self.env, capture_output=True, text=True, timeout=20
+        ).stdout.split()
         assert windows, "no window of the editor found"
         code = (Path(__file__).parent / "xclose.py").read_text()
         for window in windows:

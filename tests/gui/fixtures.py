@@ -41,8 +41,9 @@ def title_point(rect: list[float]) -> tuple[float, float]:
 def quit_editor(editor: Editor, answer: str | None = None) -> int:
     editor.key("ctrl+q")
     if answer:
-        probe = editor.wait(lambda p: p["modal"] == "confirm" and f"dialog:{answer}" in p["buttons"], 10,
-                            "the unsaved-changes question")
+        probe = editor.wait(
+            lambda p: p["modal"] == "confirm" and f"dialog:{answer}" in p["buttons"], 10, "the unsaved-changes question"
+        )
         editor.click_item(probe["buttons"][f"dialog:{answer}"], answer)
     return editor.close()
 

@@ -29,8 +29,11 @@ def main(out: str, show: str = "merger") -> int:
         editor = Editor(display, Path(tmp), None)  # no file: the editor opens the video_swap preset
         try:
             probe = editor.wait(lambda p: len(p["nodes"]) == 6, 20, "the preset")
-            for field, text in (("source.path", str(obama)), ("swapper.source_image", str(photo)),
-                                ("sink.path", str(Path(tmp) / "out.mp4"))):
+            for field, text in (
+                ("source.path", str(obama)),
+                ("swapper.source_image", str(photo)),
+                ("sink.path", str(Path(tmp) / "out.mp4")),
+            ):
                 editor.enter_text(editor.fresh()["params"][field], text)
                 node, param = field.split(".")
                 editor.wait(lambda p, n=node, k=param, t=text: p["graph"]["nodes"][n]["params"].get(k) == t, 10, field)
@@ -44,8 +47,9 @@ def main(out: str, show: str = "merger") -> int:
             time.sleep(3)
             raw = Path(tmp) / "raw.png"
             editor.screenshot(raw)
-            subprocess.run(["convert", str(raw), "-crop", "1600x1000+0+0", "+repage", "+dither", "-colors", "200", out],
-                           check=True)
+            subprocess.run(
+                ["convert", str(raw), "-crop", "1600x1000+0+0", "+repage", "+dither", "-colors", "200", out], check=True
+            )
             editor.key("ctrl+q")
             probe = editor.wait(lambda p: "dialog:Discard" in p["buttons"], 10, "the question")
             editor.click_item(probe["buttons"]["dialog:Discard"], "Discard")

@@ -44,9 +44,11 @@ class Gain(Node):
     category = "filter"
     inputs = (Port("frame", FRAME),)
     outputs = (Port("frame", FRAME),)
-    params = (Param("gain", "float", 1.0, min=0.0, max=2.0, help="factor"),
-              Param("mode", "choice", "mul", choices=("mul", "add")),
-              Param("model", "choice", "a", choices=("a", "b", "broken"), reload=True))
+    params = (
+        Param("gain", "float", 1.0, min=0.0, max=2.0, help="factor"),
+        Param("mode", "choice", "mul", choices=("mul", "add")),
+        Param("model", "choice", "a", choices=("a", "b", "broken"), reload=True),
+    )
 
     def load(self, ctx: LoadContext) -> None:
         if self.values["model"] == "broken":
