@@ -154,8 +154,8 @@ class MorphSwap(Node):
         Param(
             "eye_grow",
             "float",
-            0.006,
-            min=0.0,
+            0.0,
+            min=-0.01,
             max=0.04,
             step=0.002,
             help="With eyes target or motion: how far around the eye openings the target's eyes are kept (share of "
@@ -390,7 +390,7 @@ class MorphSwap(Node):
         eyes = None
         if v["eyes"] != "photo":
             grow = v["eye_grow"] * size
-            eyes = relight.eye_openings(base, size, grow, max(grow, size / 128))
+            eyes = relight.eye_openings(base, size, grow, max(abs(grow), size / 128))
             region = region * (1.0 - eyes)
         matched = self._match_colour(warped, background, region, size)
         if v["eyes"] == "target":  # the relit photo's eye colour on the target's eye openings
