@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from nodes.ops import morph, morph_colour, morph_shape, relight
+from nodes.ops.morph_source import OPEN_MOUTH, RESHAPE_POINTS, RING_MARGIN, SourceFace, prepare_source
 from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext, Node, Param, Port
 from nodeswap.runtime import DEVICES
@@ -27,20 +28,9 @@ from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped
 
 log = logging.getLogger(__name__)
 
-SOURCE_SIZE = 512  # resolution of the source face crop kept after load
 SEAM_ERODE = 0.01  # the new face's edge on the reshaped target moves this far in (share of the crop)
-RING_MARGIN = 0.25  # how far around the face (share of its size) the target stretches to a new outline
-OPEN_MOUTH = 0.04  # inner-lip gap (share of the crop) from which the kept mouth is grown by all of mouth_grow
-# An open-mouthed or smiling photo: this share of the mouth's width around its inner lips (teeth, the lip
-# line) is left to the target, or it would show an open mouth on every frame; a closed mouth keeps its lips.
-LIP_GAP = 0.1
 MOUTH_SOFT = 0.05  # feather (share of the crop) of the lips' edge against the target's mouth
-PHOTO_CLOSED = 0.012  # inner-lip gap (share of the crop) FaceMesh gives a photo's closed mouth
 WIDTH_FOLLOW = 0.03  # per frame: how fast the width change follows the target (slow: expressions pass)
-# Landmarks that carry the reshaped target (what shows of it: outline, mouth, eyes); a light mesh.
-RESHAPE_POINTS = np.array(
-    sorted(set(morph.FACE_OVAL + morph.OUTER_LIPS + morph.INNER_LIPS + morph.RIGHT_EYE + morph.LEFT_EYE))
-)
 COLOUR_MODES = ("light", "rct", "mean", "shading", "none")
 EYE_MODES = ("target", "motion", "photo")
 EYE_FOLLOW = 0.15  # per frame: how fast the remembered look of the target's eyes follows them (eyes motion)
@@ -258,17 +248,9 @@ class MorphSwap(Node):
 
     def __init__(self, node_id: str = "", params: dict[str, Any] | None = None) -> None:
         super().__init__(node_id, params)
-        self._crop: np.ndarray | None = None  # source face crop, SOURCE_SIZE square, BGR + skin mask (0..255)
-        self._points: np.ndarray | None = None  # its 468 landmarks in crop pixels
-        self._tris_all: np.ndarray | None = None
-        self._tris_open: np.ndarray | None = None  # without the inner mouth
-        self._edge_on_all = self._edge_on_open = np.zeros(0)  # per triangle: how edge-on the photo sees it
-        self._points_3d: np.ndarray | None = None  # landmarks with FaceMesh depth, crop pixels
-        self._shape_plan: morph_shape.ShapePlan | None = None
-        self._tris_ring: np.ndarray | None = None  # mesh of RESHAPE_POINTS and the ring around them
+        self._source: SourceFace | None = None  # the photo's face, prepared at load
         self._width_memory: dict[int, tuple[np.ndarray, float]] = {}  # per track: steadied width changes
-        self._eye_memory: dict[int, np.ndarray] = {}  # per track: the target's recent look (eyes motion)
-        self._eye_now: dict[int, np.ndarray] = {}
+        self._eye_looks = relight.RecentLook(EYE_FOLLOW)  # per track: the target's recent eyes (eyes motion)
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def load(self, ctx: LoadContext) -> None:
@@ -284,53 +266,28 @@ class MorphSwap(Node):
         self._set_source(image, source_landmarks(image, self.values["device"], node_id))
 
     def _set_source(self, image: np.ndarray, landmarks: np.ndarray) -> None:
-        """Keep the source face as an upright crop and triangulate its landmarks ((468, 3), image pixels)."""
-        points = landmarks[:, :2]
-        mat, _ = morph.crop_transform(points, SOURCE_SIZE, 1.3)
-        scale = float(np.hypot(*mat[:, 0]))
-        if scale < 0.5:  # photo face much larger than the crop: shrink first to avoid aliasing
-            image = cv2.resize(image, None, fx=scale * 1.5, fy=scale * 1.5, interpolation=cv2.INTER_AREA)
-            points, landmarks = points * scale * 1.5, landmarks * scale * 1.5
-            mat, _ = morph.crop_transform(points, SOURCE_SIZE, 1.3)
-        crop = cv2.warpAffine(
-            image, mat, (SOURCE_SIZE, SOURCE_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-        )
-        self._points = morph.transform_points(points, mat)
-        gap = LIP_GAP * morph.open_share(self._points, OPEN_MOUTH * SOURCE_SIZE, PHOTO_CLOSED * SOURCE_SIZE)
-        usable = morph.skin_mask(crop, self._points) * (1.0 - morph.lip_gap(self._points, SOURCE_SIZE, gap))
-        skin = np.rint(usable * 255).astype(np.uint8)
-        self._crop = np.dstack([crop, skin])  # the skin mask is warped along with the texture
-        self._points_3d = np.column_stack([self._points, landmarks[:, 2] * np.hypot(*mat[:, 0])])
-        self._shape_plan = morph_shape.shape_plan(self._points)
-        self._tris_all = morph.triangulate(self._points)
-        self._tris_open = morph.drop_region(self._tris_all, self._points, morph.INNER_LIPS)
-        # a turned photo's far side is seen edge-on: little of it is in the picture (a frontal one: none)
-        yaw = abs(np.degrees(morph_shape.yaw(self._points_3d)))
-        turned = float(np.clip((yaw - 12.0) / 8.0, 0.0, 1.0))
-        if turned > 0:
+        """Prepare the photo's face ((468, 3) landmarks, image pixels) for swapping."""
+        self._source = prepare_source(image, landmarks)
+        if self._source.yaw > 12.0:
             log.warning(
                 "node '%s': the photo's face is turned %.0f degrees: its far side is thin in the picture and the "
                 "target's shows there; a photo facing the camera swaps best",
                 self.id,
-                yaw,
+                self._source.yaw,
             )
-        self._edge_on_all = turned * morph.grazing(self._points_3d, self._tris_all)
-        self._edge_on_open = turned * morph.grazing(self._points_3d, self._tris_open)
-        front = morph_shape.frontal(self._points_3d)  # a turned photo's far side would fold the mesh
-        ring = morph_shape.surround_ring(front, RING_MARGIN)
-        self._tris_ring = morph.triangulate(np.vstack([front[RESHAPE_POINTS], ring]))
         self._width_memory = {}
+        self._eye_looks.clear()
 
     def unload(self) -> None:
-        self._crop = self._points = self._tris_all = self._tris_open = self._points_3d = self._shape_plan = None
-        self._tris_ring, self._width_memory = None, {}
+        self._source, self._width_memory = None, {}
+        self._eye_looks.clear()
 
     # -- per frame --------------------------------------------------------------------------------------
     def process(self, frame: Frame, faces: tuple[Face, ...]) -> dict[str, Any]:
-        if self._crop is None:
+        if self._source is None:
             raise NodeLoadError(self.id, "the source face is not loaded")
         steady, self._width_memory = self._width_memory, {}  # only the faces of this frame are remembered
-        self._eye_memory, self._eye_now = self._eye_now, {}
+        self._eye_looks.next_frame()
         return {"faces": tuple(self.swap_face(frame.image, face, steady) for face in faces)}
 
     def swap_face(
@@ -340,7 +297,8 @@ class MorphSwap(Node):
 
         steady: the previous frame's width changes per track id, which this frame's follow slowly.
         """
-        if face.landmarks is None or len(face.landmarks) < 468:
+        source = self._source
+        if face.landmarks is None or len(face.landmarks) < 468 or source is None:
             return face
         v = self.values
         landmarks = np.asarray(face.landmarks[:468], np.float64)
@@ -354,25 +312,24 @@ class MorphSwap(Node):
             depth = np.asarray(face.landmarks_3d[:468, 2], np.float64)
             target_3d = np.column_stack([target, depth * np.hypot(*aligned.mat[:, 0])])
         placed = target
-        if (v["shape"] > 0 or v["width"] > 0) and self._shape_plan is not None:  # the source's face shape
+        if v["shape"] > 0 or v["width"] > 0:  # the source's face shape
             offsets = self._steady(
                 face.track_id,
-                morph_shape.shape_offsets(target_3d, self._points_3d, self._shape_plan),
+                morph_shape.shape_offsets(target_3d, source.points_3d, source.shape_plan),
                 size,
                 steady or {},
             )
-            placed = morph_shape.shaped_landmarks(target, offsets, self._shape_plan, v["shape"], v["width"])
+            placed = morph_shape.shaped_landmarks(target, offsets, source.shape_plan, v["shape"], v["width"])
         reshape = v["width"] > 0
         ring = morph_shape.surround_ring(target, RING_MARGIN)
         background = self._reshaped_target(aligned.image, target, placed, ring) if reshape else aligned.image
         base = placed if reshape else target  # where the target's outline, eyes and mouth are in `background`
-        tris = self._tris_open if v["mouth_from_target"] else self._tris_all
-        warped4, index = morph.warp_mesh(self._crop, self._points, placed, tris, size, depth)
+        tris, edge_on = source.mesh(v["mouth_from_target"])
+        warped4, index = morph.warp_mesh(source.crop, source.points, placed, tris, size, depth)
         inside = (index >= 0)[..., None]
         covered = inside[..., 0].astype(np.float32)
-        edge_on = self._edge_on_open if v["mouth_from_target"] else self._edge_on_all
         if edge_on.any():  # a turned photo: its far side must not be stretched into stripes
-            covered = morph.per_pixel(index, morph.triangle_trust(self._points, placed, tris, edge_on))
+            covered = morph.per_pixel(index, morph.triangle_trust(source.points, placed, tris, edge_on))
         warped = np.ascontiguousarray(warped4[..., :3])
         if v["skin_only"]:
             covered = covered * (warped4[..., 3].astype(np.float32) / 255.0)
@@ -392,18 +349,22 @@ class MorphSwap(Node):
             grow = v["eye_grow"] * size
             eyes = relight.eye_openings(base, size, grow, max(abs(grow), size / 128))
             region = region * (1.0 - eyes)
-        matched = self._match_colour(warped, background, region, size)
+        matched = morph_colour.match_colour(
+            warped,
+            background,
+            region,
+            v["colour"],
+            v["colour_amount"],
+            v["light_radius"] * size,
+            v["edge_match"] * size,
+        )
         if v["eyes"] == "target":  # the relit photo's eye colour on the target's eye openings
             matched = relight.target_eyes(matched, background, eyes)
         elif v["colour"] != "none":
             matched = morph_colour.restore_eyes(matched, warped, placed, region)
         if v["eyes"] == "motion":
             lightness = cv2.cvtColor(background, cv2.COLOR_BGR2LAB)[..., 0].astype(np.float32)
-            before = self._eye_memory.get(face.track_id)
-            if before is None or before.shape != lightness.shape:
-                before = lightness
-            self._eye_now[face.track_id] = before + EYE_FOLLOW * (lightness - before)
-            matched = relight.eye_motion(matched, lightness, before, eyes)
+            matched = relight.eye_motion(matched, lightness, self._eye_looks.follow(face.track_id, lightness), eyes)
         warped = np.where(inside, matched, background)  # the target outside the mesh (for viewers)
         if reshape:  # the new face on the reshaped target; the merger blends the whole ring in
             warped = relight.pyramid_blend(warped, background, mask, BLEND_LEVELS)
@@ -435,7 +396,8 @@ class MorphSwap(Node):
     ) -> np.ndarray:
         """The target crop with its landmarks moved to ``placed`` and everything out to ``ring`` following."""
         src = np.vstack([target[RESHAPE_POINTS], ring])
-        return morph.smooth_warp(image, src, np.vstack([placed[RESHAPE_POINTS], ring]), self._tris_ring)
+        assert self._source is not None
+        return morph.smooth_warp(image, src, np.vstack([placed[RESHAPE_POINTS], ring]), self._source.tris_ring)
 
     def _align(self, image: np.ndarray, landmarks: np.ndarray) -> Aligned:
         size = int(self.values["resolution"])
@@ -443,22 +405,6 @@ class MorphSwap(Node):
         crop = cv2.warpAffine(image, mat, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         hull = morph.fill_polygon(size, morph.hull_polygon(morph.transform_points(landmarks, mat)))
         return Aligned(image=crop, mat=mat, inverse=inverse, size=size, mask=hull)
-
-    def _match_colour(self, warped: np.ndarray, target: np.ndarray, region: np.ndarray, size: int) -> np.ndarray:
-        mode = self.values["colour"]
-        if mode == "light":
-            sigma = self.values["light_radius"] * size
-            return relight.relight(warped, target, region, sigma, self.values["colour_amount"])
-        if mode in ("rct", "mean"):
-            amount = self.values["colour_amount"]
-            matched = morph_colour.colour_transfer(warped, target, region, region, spread=mode == "rct", amount=amount)
-            if self.values["edge_match"] > 0:  # the target's lighting near the edge only: softer seams
-                band = morph_colour.edge_band(region, self.values["edge_match"] * size)
-                matched = morph_colour.shading_transfer(matched, target, region, size / 16, band)
-            return matched
-        if mode == "shading":
-            return morph_colour.shading_transfer(warped, target, region, size / 16)
-        return warped
 
 
 NODE_TYPES = [MorphSwap]

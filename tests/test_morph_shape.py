@@ -148,8 +148,8 @@ def test_a_turned_photo_distrusts_its_far_side_and_a_frontal_one_nothing(
     for photo in ("000002", "000007"):  # turned about 20 degrees; frontal
         node = MorphSwap("morph", {"source_image": str(media_dir / "photos" / f"{photo}.jpg"), "device": "cpu"})
         node.load(LoadContext("morph"))
-        edge_on = node._edge_on_open
-        left = node._points[node._tris_open].mean(1)[:, 0] < node._points[morph.NOSE_TIP, 0]
+        edge_on = node._source.edge_on_open
+        left = node._source.points[node._source.tris_open].mean(1)[:, 0] < node._source.points[morph.NOSE_TIP, 0]
         far_side[photo] = (edge_on.max(), edge_on[left].mean(), edge_on[~left].mean())
         node.unload()
     assert far_side["000007"][0] == 0.0

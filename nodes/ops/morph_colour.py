@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from .morph import LEFT_EYE, RIGHT_EYE, feather, fill_polygon
+from .relight import relight
 
 
 def blend(front: np.ndarray, back: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -98,3 +99,28 @@ def edge_band(mask: np.ndarray, width: float) -> np.ndarray:
     """HW float32: 1 at the edge of ``mask`` (and outside it), falling to 0 about ``width`` pixels inside."""
     core = feather((mask > 0.5).astype(np.float32), width, width / 2)
     return 1.0 - core
+
+
+def match_colour(
+    face: np.ndarray,
+    target: np.ndarray,
+    region: np.ndarray,
+    mode: str,
+    amount: float = 1.0,
+    light_radius: float = 50.0,
+    edge_match: float = 0.0,
+) -> np.ndarray:
+    """The face's colour matched to the target's under ``region`` by ``mode``: light (its detail on the target's
+    light and tone below ``light_radius`` pixels), rct or mean (Reinhard, with or without the spread; with
+    ``edge_match`` pixels of the target's lighting along the edge), shading (the target's fine shading), none."""
+    size = region.shape[0]
+    if mode == "light":
+        return relight(face, target, region, light_radius, amount)
+    if mode in ("rct", "mean"):
+        matched = colour_transfer(face, target, region, region, spread=mode == "rct", amount=amount)
+        if edge_match > 0:  # the target's lighting near the edge only: softer seams
+            matched = shading_transfer(matched, target, region, size / 16, edge_band(region, edge_match))
+        return matched
+    if mode == "shading":
+        return shading_transfer(face, target, region, size / 16)
+    return face

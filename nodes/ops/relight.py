@@ -115,3 +115,27 @@ def eye_motion(face: np.ndarray, target_l: np.ndarray, reference_l: np.ndarray, 
     out = face.copy()
     out[box] = np.where((eyes[box] > 0)[..., None], moved, face[box])
     return out
+
+
+class RecentLook:
+    """Per track, a picture followed slowly (``rate`` of the way each frame): how the target's eyes have looked
+    lately, for ``eye_motion``. Tracks not seen in a frame are forgotten."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._before: dict[int, np.ndarray] = {}
+        self._now: dict[int, np.ndarray] = {}
+
+    def follow(self, track_id: int, picture: np.ndarray) -> np.ndarray:
+        """The recent look before this frame (``picture`` itself for a new track), and remember this one."""
+        before = self._before.get(track_id)
+        if before is None or before.shape != picture.shape:
+            before = picture
+        self._now[track_id] = before + self.rate * (picture - before)
+        return before
+
+    def next_frame(self) -> None:
+        self._before, self._now = self._now, {}
+
+    def clear(self) -> None:
+        self._before, self._now = {}, {}
