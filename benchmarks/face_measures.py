@@ -100,7 +100,8 @@ def edge_step(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     if inner.sum() < 10 or outer.sum() < 10:
         return np.zeros(3)
     values = lab(image)
-    return values[inner].mean(0) - values[outer].mean(0)
+    step: np.ndarray = values[inner].mean(0) - values[outer].mean(0)
+    return step
 
 
 def face_change(first: np.ndarray, second: np.ndarray, points: np.ndarray) -> float:

@@ -47,7 +47,8 @@ def relight(
         share = np.asarray(amount, np.float32)
         share = share[..., None] if share.ndim else share
         lit = face_lab + (lit - face_lab) * share
-    return cv2.cvtColor(np.clip(lit + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
+    out: np.ndarray = cv2.cvtColor(np.clip(lit + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
+    return out
 
 
 def pyramid_blend(front: np.ndarray, back: np.ndarray, mask: np.ndarray, levels: int = 4) -> np.ndarray:
@@ -57,17 +58,17 @@ def pyramid_blend(front: np.ndarray, back: np.ndarray, mask: np.ndarray, levels:
     unit = 1 << levels
     ph, pw = -(-h // unit) * unit, -(-w // unit) * unit
     pad = ((0, ph - h), (0, pw - w))
-    a = np.pad(front.astype(np.float32), (*pad, (0, 0)), mode="edge")
-    b = np.pad(back.astype(np.float32), (*pad, (0, 0)), mode="edge")
-    m = np.pad(mask.astype(np.float32), pad, mode="edge")
-    out_levels = []
+    a: np.ndarray = np.pad(front.astype(np.float32), (*pad, (0, 0)), mode="edge")
+    b: np.ndarray = np.pad(back.astype(np.float32), (*pad, (0, 0)), mode="edge")
+    m: np.ndarray = np.pad(mask.astype(np.float32), pad, mode="edge")
+    out_levels: list[np.ndarray] = []
     for _ in range(levels):
         a_down, b_down, m_down = cv2.pyrDown(a), cv2.pyrDown(b), cv2.pyrDown(m)
         a_band = a - cv2.pyrUp(a_down, dstsize=(a.shape[1], a.shape[0]))
         b_band = b - cv2.pyrUp(b_down, dstsize=(b.shape[1], b.shape[0]))
         out_levels.append(b_band + (a_band - b_band) * m[..., None])
         a, b, m = a_down, b_down, m_down
-    out = b + (a - b) * m[..., None]
+    out: np.ndarray = b + (a - b) * m[..., None]
     for band in reversed(out_levels):
         out = cv2.pyrUp(out, dstsize=(band.shape[1], band.shape[0])) + band
     return np.clip(out[:h, :w] + 0.5, 0, 255).astype(np.uint8)
