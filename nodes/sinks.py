@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -51,6 +52,11 @@ def output_path(node_id: str, value: str, kind: str) -> Path:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise NodeLoadError(node_id, f"cannot create folder {target}: {exc.strerror or exc}") from None
+    try:  # a real write: permission bits do not tell root about a read-only filesystem
+        with tempfile.TemporaryFile(dir=target):
+            pass
+    except OSError as exc:
+        raise NodeLoadError(node_id, f"param 'path': cannot write in {target}: {exc.strerror or exc}") from None
     return path
 
 
@@ -158,16 +164,26 @@ class VideoSink(Node):
         if pipe is None or self._out is None or self._partial is None:
             return
         code = pipe.close()
-        if code != 0 or not self._partial.exists():
-            log.error("node '%s': ffmpeg failed writing %s: %s", self.id, self._out, pipe.message or "no message")
-            if not self._partial.exists():
-                return
+        if code != 0 or _frame_count(self._partial) < max(1, self._written - 1):  # mkv counts may round
+            raise OSError(self._keep_partial(f"ffmpeg failed writing {self._out}: {pipe.message or 'no message'}"))
         audio = self._audio_source()
         if audio and self._mux(audio):
             self._partial.unlink(missing_ok=True)
         else:
             os.replace(self._partial, self._out)
         log.info("node '%s': wrote %d frames to %s", self.id, self._written, self._out)
+
+    def _keep_partial(self, reason: str) -> str:
+        """After a failed write: the frames that did reach the disk kept as NAME.partial.EXT, the output path
+        left as it was (an earlier file there is not touched). Returns the message to report."""
+        assert self._partial is not None and self._out is not None
+        playable = _frame_count(self._partial)
+        if playable <= 0:
+            self._partial.unlink(missing_ok=True)
+            return f"{reason}; nothing was written to {self._out}"
+        kept = self._out.with_name(f"{self._out.stem}.partial{self._out.suffix}")
+        os.replace(self._partial, kept)
+        return f"{reason}; {playable} of {self._written} frames kept in {kept}"
 
     def _mux(self, source: str) -> bool:
         """Add ``source``'s audio to the written video; False when it has none or ffmpeg fails."""
@@ -176,17 +192,32 @@ class VideoSink(Node):
         if not has_audio:
             return False
         start = self._first_index / self._fps + offset
-        cmd = mux_audio_command(self._ffmpeg, self._partial, source, start, self._written / self._fps, self._out)
+        muxed = self._out.with_name(f".{self._out.stem}.muxed{self._out.suffix}")
+        cmd = mux_audio_command(self._ffmpeg, self._partial, source, start, self._written / self._fps, muxed)
         try:
             done = subprocess.run(cmd, capture_output=True, timeout=600, start_new_session=True)
         except (OSError, subprocess.SubprocessError) as exc:
             log.warning("node '%s': could not add the audio of %s: %s", self.id, source, exc)
+            muxed.unlink(missing_ok=True)
             return False
-        if done.returncode != 0:
+        if done.returncode != 0 or _frame_count(muxed) < max(1, self._written - 1):
             message = done.stderr.decode(errors="replace").strip()[-400:]
             log.warning("node '%s': could not add the audio of %s: %s", self.id, source, message)
+            muxed.unlink(missing_ok=True)
             return False
+        os.replace(muxed, self._out)
         return True
+
+
+def _frame_count(path: Path) -> int:
+    """Frames a video file holds as OpenCV opens it (0 when it cannot be opened or is missing)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return 0
+    capture = cv2.VideoCapture(str(path))
+    try:
+        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+    finally:
+        capture.release()
 
 
 class ImageSequenceSink(Node):

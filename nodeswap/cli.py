@@ -77,6 +77,8 @@ def _load_for_run(path: str, sets: list[str]) -> Any:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise GraphError(f"cannot read: {exc.strerror or exc}", path) from None
+    except UnicodeDecodeError:
+        raise GraphError("not a graph: the file is not UTF-8 text (a graph is a .json file)", path) from None
     data = parse_text(text, path)
     apply_sets(data, sets)
     graph, issues = build(data)
@@ -95,20 +97,61 @@ def _write_json(path: str, data: dict[str, Any]) -> None:
     os.replace(tmp, target)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a timeout, kill, a service stopping): handled like Ctrl-C, outputs finalised."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+def _check_writable(path: str, what: str) -> None:
+    """UserError before the run when ``path`` cannot be written (a folder, or a folder we cannot write in)."""
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise UserError(f"{what} {target} is a folder: give a file name")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=target.parent):
+            pass
+    except OSError as exc:
+        raise UserError(f"{what} {target}: cannot write in {target.parent}: {exc.strerror or exc}") from None
+
+
+def _source_paths(graph: Any) -> list[str]:
+    """'NODE (PATH)' of every source node that reads a file."""
+    found = []
+    for node_id in graph.nodes:
+        path = graph.param_values(node_id).get("path")
+        if graph.node_class(node_id).category == "source" and path:
+            found.append(f"source '{node_id}' ({path})")
+    return found
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    """Exit 0 only when every sink finalised every frame it was given; 2 for a user error found before or
+    during the run (a sink that failed loses frames: the run stops); 130 / 143 after Ctrl-C / SIGTERM, with
+    the outputs finalised; 1 for a bug."""
     from .scheduler import Scheduler
 
     graph = _load_for_run(args.graph, args.set)
-    live = args.live or (not args.offline and any(e.type == "source.camera" for e in graph.nodes.values()))
-    scheduler = Scheduler(graph, live=live, sequential=args.sequential)
     if args.frames is not None and args.frames < 1:
         raise UserError("--frames must be at least 1")
-    interrupted = False
+    if args.stats:
+        _check_writable(args.stats, "--stats")
+    live = args.live or (not args.offline and any(e.type == "source.camera" for e in graph.nodes.values()))
+    scheduler = Scheduler(graph, live=live, sequential=args.sequential)
+    scheduler.stop_on_sink_error = True
+    interrupted: KeyboardInterrupt | None = None
+    previous = signal.signal(signal.SIGTERM, _terminate) if hasattr(signal, "SIGTERM") else None
     try:
         scheduler.run(args.frames)
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as exc:
+        interrupted = exc
         scheduler.stop()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     stats = scheduler.stats()
     if args.stats:
         _write_json(args.stats, stats)
@@ -116,11 +159,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     for node_id, message in errors.items():
         log.warning("node '%s' had %d errors, last: %s", node_id, stats["nodes"][node_id]["errors"], message)
     print(
-        f"{'stopped' if interrupted else 'done'}: {stats['frames']} frames in {stats['seconds']:.1f} s "
-        f"({stats['fps']:.1f} fps), dropped {stats['dropped']}, latency p50 {stats['latency_ms']['p50']:.0f} ms",
+        f"{'stopped' if interrupted or scheduler.failures else 'done'}: {stats['frames']} frames in "
+        f"{stats['seconds']:.1f} s ({stats['fps']:.1f} fps), dropped {stats['dropped']}, latency p50 "
+        f"{stats['latency_ms']['p50']:.0f} ms",
         file=sys.stderr,
     )
-    return 130 if interrupted else 0
+    if scheduler.failures:
+        raise UserError("; ".join(dict.fromkeys(scheduler.failures)))
+    if interrupted is not None:
+        return 143 if isinstance(interrupted, Terminated) else 130
+    if stats["frames"] == 0:
+        sources = ", ".join(_source_paths(graph)) or "the source"
+        raise UserError(f"no frame was read from {sources}: not a video or image OpenCV can read?")
+    return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -221,4 +272,4 @@ def _quiet_opencv(verbose: int) -> None:
 
 def _graph_message(exc: GraphError) -> str:
     prefix = f"{exc.source}: " if exc.source else ""
-    return "\n".join(f"error: {prefix}{issue}" for issue in exc.issues)
+    return "\n".join(f"error: {'' if issue.where == exc.source else prefix}{issue}" for issue in exc.issues)

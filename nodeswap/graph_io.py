@@ -102,7 +102,7 @@ def parse_text(text: str, source: str = "") -> dict[str, Any]:
 def _shape_issues(data: dict[str, Any]) -> list[Issue]:
     fmt, version = data.get("format"), data.get("version")
     if fmt != FORMAT:
-        return [Issue("format", f"expected \"{FORMAT}\", got {json.dumps(fmt)[:60]}")]
+        return [Issue("format", f'expected "{FORMAT}", got {json.dumps(fmt)[:60]}')]
     if isinstance(version, (int, float)) and not isinstance(version, bool) and version > VERSION:
         return [Issue("version", f"version {version:g} is newer than this nodeswap reads ({VERSION}): update nodeswap")]
     validator = jsonschema.Draft202012Validator(schema())

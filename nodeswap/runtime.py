@@ -41,7 +41,7 @@ def _ort() -> Any:
     except ImportError:
         raise NodeLoadError(
             "",
-            "onnxruntime is not installed: run  pip install \"nodeswap[cpu]\"  "
+            'onnxruntime is not installed: run  pip install "nodeswap[cpu]"  '
             "(or [cuda] for NVIDIA GPUs, [directml] on Windows)",
         ) from None
     return onnxruntime

@@ -64,6 +64,8 @@ class Scheduler:
         self._seq = 0
         self._reemit: Packet | None = None
         self._seeks: list[tuple[str, int | None, int]] = []
+        self.stop_on_sink_error = False  # a run that must deliver every frame stops when a sink fails
+        self.failures: list[str] = []  # sinks that failed (frames lost) or could not finalise their output
 
     # -- lifecycle ----------------------------------------------------------
     def load(self) -> None:
@@ -73,9 +75,7 @@ class Scheduler:
                 self.instances[step.node_id] = self._make(step)
 
     def _context(self, node_id: str) -> LoadContext:
-        paths = tuple(
-            str(self.graph.param_values(s.node_id).get("path") or "") for s in self.steps if s.is_source
-        )
+        paths = tuple(str(self.graph.param_values(s.node_id).get("path") or "") for s in self.steps if s.is_source)
         return LoadContext(node_id, self.live, tuple(p for p in paths if p))
 
     def _make(self, step: Step) -> Node:
@@ -171,6 +171,7 @@ class Scheduler:
                 node.unload()
             except Exception as exc:  # finalise the rest regardless
                 log.error("node '%s' failed to unload: %s", node_id, exc)
+                self.failures.append(f"node '{node_id}': {exc}")
         self.instances.clear()
 
     def run(self, frames: int | None = None) -> dict[str, Any]:
@@ -419,6 +420,9 @@ class Scheduler:
                     self.events.put(("error", step.node_id, message))
                 stats.last_error = message
                 outputs = None if step.is_source else step.fallback(inputs)
+                if self.stop_on_sink_error and step.cls.category == "sink":
+                    self.failures.append(f"node '{step.node_id}' failed on frame {packet.seq}: {message}")
+                    self._stop.set()
         if outputs is None:
             return False
         for port, value in outputs.items():

@@ -46,8 +46,12 @@ class Actions:
             self.status(f"unknown node type '{type_id}'", error=True)
             return None
         pos = self.canvas.free_spot(tuple(pos) if pos is not None else None)
-        command = AddNode(type_id, self.graph.free_id(cls.category), pos=(float(pos[0]), float(pos[1])),
-                          label=f"add {cls.title or type_id}")
+        command = AddNode(
+            type_id,
+            self.graph.free_id(cls.category),
+            pos=(float(pos[0]), float(pos[1])),
+            label=f"add {cls.title or type_id}",
+        )
         self.edit(command)
         self.status(f"added '{command.node_id}' ({type_id})")
         return command.node_id
@@ -83,8 +87,13 @@ class Actions:
         if node_id not in self.graph.nodes:
             return
         spec = self.graph.node_class(node_id).param_spec(name)
-        command = SetParam(node_id, name, spec.default if reset else value, reset=reset,
-                           label=f"{'reset' if reset else 'set'} {node_id}.{name}")
+        command = SetParam(
+            node_id,
+            name,
+            spec.default if reset else value,
+            reset=reset,
+            label=f"{'reset' if reset else 'set'} {node_id}.{name}",
+        )
         if not self.edit(command, merge_key=None if reset else (node_id, name)):
             self.canvas._on_event(self.graph, "param", (node_id, name, self.graph.param_values(node_id)[name]))
             self.inspector.on_param(node_id, name, self.graph.param_values(node_id)[name])
@@ -111,8 +120,11 @@ class Actions:
 
     def arrange(self) -> None:
         """Lay all nodes out in columns that fit the view (one undo step)."""
-        moves = [Move(n, pos, self.graph.layout.get(n)) for n, pos in self.canvas.layout_for_view().items()
-                 if self.graph.layout.get(n) != pos]
+        moves = [
+            Move(n, pos, self.graph.layout.get(n))
+            for n, pos in self.canvas.layout_for_view().items()
+            if self.graph.layout.get(n) != pos
+        ]
         if moves and self.edit(Batch(moves, "arrange")):
             self.status(f"arranged {len(moves)} node(s)")
 
@@ -185,8 +197,12 @@ class Actions:
             elif answer == "Discard":
                 then()
 
-        self.dialogs.ask(f"Save the changes to {name} before you {doing}?", ("Save", "Discard", "Cancel"), choice,
-                         title="Unsaved changes")
+        self.dialogs.ask(
+            f"Save the changes to {name} before you {doing}?",
+            ("Save", "Discard", "Cancel"),
+            choice,
+            title="Unsaved changes",
+        )
 
     def new_graph(self) -> None:
         self.guard_unsaved(lambda: self.set_graph(Graph(self.registry), None), "start a new graph")
@@ -217,12 +233,16 @@ class Actions:
         serious = [i for i in issues if not _work_in_progress(i)]
         if serious:
             text = "\n".join(f"- {i}" for i in issues)
-            self.dialogs.message(f"Problems in {file.name}", f"{file.name} opened with {len(issues)} problem(s); "
-                                 f"the valid part is shown.\n\n{text}")
+            self.dialogs.message(
+                f"Problems in {file.name}",
+                f"{file.name} opened with {len(issues)} problem(s); the valid part is shown.\n\n{text}",
+            )
             self.status(f"opened {file.name} with {len(issues)} problem(s)", error=True)
         elif issues:  # unlinked inputs, paths to fill in: the nodes show them
-            self.status(f"opened {file.name}; to do before running: {issues[0]}"
-                        + (f" (+{len(issues) - 1} more)" if len(issues) > 1 else ""))
+            self.status(
+                f"opened {file.name}; to do before running: {issues[0]}"
+                + (f" (+{len(issues) - 1} more)" if len(issues) > 1 else "")
+            )
         else:
             self.status(f"opened {file}")
 

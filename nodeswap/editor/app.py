@@ -73,8 +73,9 @@ class EditorApp(Actions):
         dpg.create_context()
         dpg.configure_app(manual_callback_management=True)
         width, height = _viewport_size()
-        dpg.create_viewport(title="nodeswap", width=width, height=height, x_pos=0, y_pos=0, disable_close=True,
-                            vsync=True)
+        dpg.create_viewport(
+            title="nodeswap", width=width, height=height, x_pos=0, y_pos=0, disable_close=True, vsync=True
+        )
         dpg.set_exit_callback(lambda *_: self.request_quit())
         self.widgets = ParamWidgets(self.request_param, self._slider_released, self._browse)
         self.dialogs = Dialogs()
@@ -95,8 +96,14 @@ class EditorApp(Actions):
                 self.run_text = dpg.add_text("idle", color=(170, 170, 170))
                 self.status_text = dpg.add_text("")
         self.quick_add = QuickAdd(self.registry, self.add_node)
-        with dpg.window(no_title_bar=True, show=False, autosize=True, no_focus_on_appearing=True,
-                        no_saved_settings=True, min_size=[40, 20]) as self.refuse_window:
+        with dpg.window(
+            no_title_bar=True,
+            show=False,
+            autosize=True,
+            no_focus_on_appearing=True,
+            no_saved_settings=True,
+            min_size=[40, 20],
+        ) as self.refuse_window:
             self.refuse_text = dpg.add_text("", color=(255, 120, 120), wrap=420)
         with dpg.window(popup=True, show=False, autosize=True, no_saved_settings=True) as self.context_window:
             self.context_items: dict[str, int | str] = {}
@@ -116,8 +123,9 @@ class EditorApp(Actions):
         with dpg.collapsing_header(label="Presets", default_open=False) as header:
             buttons["_header"] = header
             for path in presets():
-                buttons[path.stem] = dpg.add_button(label=path.stem, width=-1, user_data=str(path),
-                                                    callback=lambda s, a, u: self.open_path(u, True))
+                buttons[path.stem] = dpg.add_button(
+                    label=path.stem, width=-1, user_data=str(path), callback=lambda s, a, u: self.open_path(u, True)
+                )
         return buttons
 
     # -- documents ----------------------------------------------------------------
@@ -133,8 +141,12 @@ class EditorApp(Actions):
         if pending and not _alive(int(pending.get("pid", 0) or 0)):
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(float(pending["time"])))
             doc = pending.get("document") or "an unsaved graph"
-            self.dialogs.ask(f"nodeswap did not close cleanly. Restore the unsaved work on {doc} from {when}?",
-                             ("Restore", "Discard"), self._recovery_choice, title="Restore unsaved work")
+            self.dialogs.ask(
+                f"nodeswap did not close cleanly. Restore the unsaved work on {doc} from {when}?",
+                ("Restore", "Discard"),
+                self._recovery_choice,
+                title="Restore unsaved work",
+            )
 
     def _recovery_choice(self, answer: str) -> None:
         if answer != "Restore":
@@ -176,8 +188,12 @@ class EditorApp(Actions):
         dpg.delete_item(self.menus["recent"], children_only=True)
         items = self.recent.existing()
         for path in items:
-            dpg.add_menu_item(label=path, parent=self.menus["recent"], callback=lambda s, a, u: self.open_path(u, True),
-                              user_data=path)
+            dpg.add_menu_item(
+                label=path,
+                parent=self.menus["recent"],
+                callback=lambda s, a, u: self.open_path(u, True),
+                user_data=path,
+            )
         if not items:
             dpg.add_menu_item(label="(none)", parent=self.menus["recent"], enabled=False)
 
@@ -215,8 +231,13 @@ class EditorApp(Actions):
     def _browse(self, node_id: str, spec: Any) -> None:
         current = self.graph.param_values(node_id).get(spec.name) or ""
         extensions = (".*",) if not spec.must_exist else (".*", ".mp4", ".mkv", ".avi", ".mov", ".jpg", ".png")
-        self.dialogs.choose_file(f"{node_id}: {spec.name}", lambda path: self.request_param(node_id, spec.name, path),
-                                 extensions=extensions, start=current or Path.cwd(), save=not spec.must_exist)
+        self.dialogs.choose_file(
+            f"{node_id}: {spec.name}",
+            lambda path: self.request_param(node_id, spec.name, path),
+            extensions=extensions,
+            start=current or Path.cwd(),
+            save=not spec.must_exist,
+        )
 
     def _double_click(self, *_: Any) -> None:
         mouse = dpg.get_mouse_pos(local=False)
@@ -337,8 +358,14 @@ class EditorApp(Actions):
             except queue.Empty:
                 return
             if kind == "state":
-                self.status({"loading": "loading the nodes...", "running": "running", "paused": "paused",
-                             "idle": "stopped"}.get(message, message))
+                self.status(
+                    {
+                        "loading": "loading the nodes...",
+                        "running": "running",
+                        "paused": "paused",
+                        "idle": "stopped",
+                    }.get(message, message)
+                )
             elif kind in ("error", "load_failed"):
                 if node_id and node_id in self.graph.nodes:
                     self.canvas.set_error(node_id, message)
@@ -365,8 +392,10 @@ def _run_line(state: str, stats: dict[str, Any]) -> str:
         return state
     fps = stats.get("live_fps") or stats.get("fps", 0.0)
     latency = stats.get("latency_ms", {})
-    return (f"{state} | {fps:5.1f} fps | latency {latency.get('p50', 0):.0f} ms (p95 {latency.get('p95', 0):.0f}) | "
-            f"{stats.get('frames', 0)} frames | dropped {stats.get('dropped', 0)} |")
+    return (
+        f"{state} | {fps:5.1f} fps | latency {latency.get('p50', 0):.0f} ms (p95 {latency.get('p95', 0):.0f}) | "
+        f"{stats.get('frames', 0)} frames | dropped {stats.get('dropped', 0)} |"
+    )
 
 
 def _viewport_size() -> tuple[int, int]:
@@ -393,8 +422,9 @@ def _alive(pid: int) -> bool:
 def main(graph_path: str | None = None) -> int:
     """Open the editor on ``graph_path`` (a missing file becomes a new graph saved there)."""
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        raise UserError("the editor needs a display (DISPLAY is not set); to run a graph without it: "
-                        "python run.py run GRAPH")
+        raise UserError(
+            "the editor needs a display (DISPLAY is not set); to run a graph without it: python run.py run GRAPH"
+        )
     app = EditorApp(graph_path)
     try:
         app.run_loop()

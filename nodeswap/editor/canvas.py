@@ -21,6 +21,8 @@ from .themes import ERROR_COLOR, WARN_TEXT, Themes
 NODE_PAD = 8  # imnodes' default node padding, pixels
 WIDGET_WIDTH = 140
 NEW_NODE = (230.0, 200.0)  # assumed size of a node not drawn yet
+
+
 class Canvas:
     """The node editor item and the drawing of one Graph."""
 
@@ -30,9 +32,15 @@ class Canvas:
         self.graph: Graph | None = None
         self.map = TagMap(dpg.generate_uuid)
         self.errors: dict[str, str] = {}  # node id -> last run/load error
-        self.editor = dpg.add_node_editor(parent=parent, callback=self._link_dragged, delink_callback=self._delinked,
-                                          minimap=True, minimap_location=dpg.mvNodeMiniMap_Location_BottomRight,
-                                          width=-1, height=-1)
+        self.editor = dpg.add_node_editor(
+            parent=parent,
+            callback=self._link_dragged,
+            delink_callback=self._delinked,
+            minimap=True,
+            minimap_location=dpg.mvNodeMiniMap_Location_BottomRight,
+            width=-1,
+            height=-1,
+        )
         self.themes = Themes()
         self._aligned: set[str] = set()
 
@@ -109,8 +117,9 @@ class Canvas:
             with dpg.node_attribute(attribute_type=dpg.mvNode_Attr_Static):
                 tags.extra["badge"] = dpg.add_text("", color=(150, 150, 150))
                 with dpg.tooltip(tags.extra["badge"]):
-                    tags.extra["badge_tip"] = dpg.add_text(cls.__doc__.strip().split("\n")[0] if cls.__doc__ else "",
-                                                           wrap=420)
+                    tags.extra["badge_tip"] = dpg.add_text(
+                        cls.__doc__.strip().split("\n")[0] if cls.__doc__ else "", wrap=420
+                    )
             for direction, ports in ((IN, cls.inputs), (OUT, cls.outputs)):
                 kind = dpg.mvNode_Attr_Input if direction == IN else dpg.mvNode_Attr_Output
                 for port in ports:
@@ -285,8 +294,7 @@ class Canvas:
             left, top, width = 0.0, 0.0, _viewport_width() - 680.0
         else:
             left, top = self.to_grid((x, y))
-        return auto_layout(self.graph, missing_only, max_width=max(300.0, width - 40.0), x0=left + 20.0,
-                           y0=top + 20.0)
+        return auto_layout(self.graph, missing_only, max_width=max(300.0, width - 40.0), x0=left + 20.0, y0=top + 20.0)
 
     def node_sizes(self) -> dict[str, tuple[float, float]]:
         return {n: (r[2], r[3]) for n in self.map.nodes if (r := self.node_rect(n))}

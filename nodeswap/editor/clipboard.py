@@ -44,8 +44,12 @@ def from_text(text: str) -> dict[str, Any] | None:
     return data
 
 
-def paste_command(graph: Graph, clip: dict[str, Any], origin: tuple[float, float] | None = None,
-                  offset: tuple[float, float] = (40.0, 40.0)) -> tuple[Batch, dict[str, str]]:
+def paste_command(
+    graph: Graph,
+    clip: dict[str, Any],
+    origin: tuple[float, float] | None = None,
+    offset: tuple[float, float] = (40.0, 40.0),
+) -> tuple[Batch, dict[str, str]]:
     """One undoable step that adds the clipped nodes under fresh ids (and their inner links).
 
     ``origin``: where the top-left node lands (grid coordinates); without it the
@@ -70,9 +74,17 @@ def paste_command(graph: Graph, clip: dict[str, Any], origin: tuple[float, float
         taken.add(new_id)
         renamed[old_id] = new_id
         pos = spec.get("pos", (0, 0))
-        commands.append(AddNode(spec["type"], new_id, dict(spec.get("params", {})),
-                                (float(pos[0]) + dx, float(pos[1]) + dy), spec.get("title", ""),
-                                bool(spec.get("bypass", False)), label="paste"))
+        commands.append(
+            AddNode(
+                spec["type"],
+                new_id,
+                dict(spec.get("params", {})),
+                (float(pos[0]) + dx, float(pos[1]) + dy),
+                spec.get("title", ""),
+                bool(spec.get("bypass", False)),
+                label="paste",
+            )
+        )
     for item in clip.get("links", []):
         link = Link.parse(item["from"], item["to"])
         if link.src in renamed and link.dst in renamed:

@@ -36,19 +36,37 @@ class Dialogs:
         self.buttons: dict[str, int | str] = {}
         self.active: str | None = None  # the open modal, for the test probe
         self._on_choice: Callable[[str], None] | None = None
-        with dpg.window(label="nodeswap", modal=True, show=False, no_resize=True, autosize=True,
-                        no_saved_settings=True, no_close=True) as self.confirm_window:
+        with dpg.window(
+            label="nodeswap",
+            modal=True,
+            show=False,
+            no_resize=True,
+            autosize=True,
+            no_saved_settings=True,
+            no_close=True,
+        ) as self.confirm_window:
             self.confirm_text = dpg.add_text("", wrap=460)
             with dpg.group(horizontal=True):
                 for choice in ("Save", "Discard", "Cancel", "Restore"):
-                    self.buttons[choice] = dpg.add_button(label=choice, width=100, callback=self._chosen,
-                                                          user_data=choice)
-        with dpg.window(label="Problems", show=False, autosize=True, no_saved_settings=True,
-                        on_close=lambda: self._closed("message")) as self.message_window:
+                    self.buttons[choice] = dpg.add_button(
+                        label=choice, width=100, callback=self._chosen, user_data=choice
+                    )
+        with dpg.window(
+            label="Problems",
+            show=False,
+            autosize=True,
+            no_saved_settings=True,
+            on_close=lambda: self._closed("message"),
+        ) as self.message_window:
             self.message_text = dpg.add_text("", wrap=620)
             self.buttons["OK"] = dpg.add_button(label="OK", width=100, callback=self.close_message)
-        with dpg.window(label="Keyboard and mouse (F1)", show=False, autosize=True, no_saved_settings=True,
-                        on_close=lambda: self._closed("help")) as self.help_window:
+        with dpg.window(
+            label="Keyboard and mouse (F1)",
+            show=False,
+            autosize=True,
+            no_saved_settings=True,
+            on_close=lambda: self._closed("help"),
+        ) as self.help_window:
             with dpg.table(header_row=False, borders_innerH=True):
                 dpg.add_table_column(width_fixed=True)
                 dpg.add_table_column()
@@ -59,8 +77,9 @@ class Dialogs:
             self.buttons["help_close"] = dpg.add_button(label="Close", callback=self.toggle_help)
 
     # -- questions --------------------------------------------------------------
-    def ask(self, text: str, choices: tuple[str, ...], on_choice: Callable[[str], None],
-            title: str = "nodeswap") -> None:
+    def ask(
+        self, text: str, choices: tuple[str, ...], on_choice: Callable[[str], None], title: str = "nodeswap"
+    ) -> None:
         """A modal question; ``on_choice(choice)`` runs when a button is pressed."""
         self._on_choice = on_choice
         dpg.set_value(self.confirm_text, text)
@@ -108,8 +127,14 @@ class Dialogs:
         dpg.set_item_pos(window, [x, y])
 
     # -- files ------------------------------------------------------------------
-    def choose_file(self, title: str, on_path: Callable[[str], None], extensions: tuple[str, ...] = (".json",),
-                    start: str | Path = "", save: bool = False) -> None:
+    def choose_file(
+        self,
+        title: str,
+        on_path: Callable[[str], None],
+        extensions: tuple[str, ...] = (".json",),
+        start: str | Path = "",
+        save: bool = False,
+    ) -> None:
         """dearpygui's file dialog; ``on_path(path)`` with the chosen file."""
         start_path = Path(start) if start else Path.cwd()
         folder = start_path if start_path.is_dir() else start_path.parent
@@ -128,9 +153,17 @@ class Dialogs:
             dpg.delete_item(sender)
             self._closed("file")
 
-        with dpg.file_dialog(label=title, callback=chosen, cancel_callback=cancelled, modal=True, width=760,
-                             height=460, default_path=str(folder), default_filename=name or ".",
-                             directory_selector=False):
+        with dpg.file_dialog(
+            label=title,
+            callback=chosen,
+            cancel_callback=cancelled,
+            modal=True,
+            width=760,
+            height=460,
+            default_path=str(folder),
+            default_filename=name or ".",
+            directory_selector=False,
+        ):
             for ext in extensions:
                 dpg.add_file_extension(ext, color=(150, 255, 150, 255))
             if ".*" not in extensions:

@@ -91,8 +91,9 @@ def _as_bgr(image: np.ndarray) -> np.ndarray:
     return image[:, :, :3]
 
 
-def compose(outputs: dict[str, Any] | None, frame: Frame | None, width: int,
-            height: int) -> tuple[np.ndarray, Placement]:
+def compose(
+    outputs: dict[str, Any] | None, frame: Frame | None, width: int, height: int
+) -> tuple[np.ndarray, Placement]:
     """A ``height`` x ``width`` BGR uint8 preview of ``outputs`` and where its frame was placed.
 
     ``frame``: the frame the node worked on (used to draw faces over).

@@ -45,8 +45,11 @@ class Inspector:
             doc = (cls.__doc__ or "").strip().split("\n")[0]
             if doc:
                 dpg.add_text(doc, wrap=380, color=(160, 160, 160))
-            dpg.add_checkbox(label="bypass (inputs pass through)", default_value=entry.bypass,
-                             callback=lambda s, a: self.app.request_bypass([node_id], bool(a)))
+            dpg.add_checkbox(
+                label="bypass (inputs pass through)",
+                default_value=entry.bypass,
+                callback=lambda s, a: self.app.request_bypass([node_id], bool(a)),
+            )
             if cls.params:
                 dpg.add_separator()
                 dpg.add_text("Params")
@@ -89,7 +92,10 @@ class Inspector:
                 "end": dpg.add_button(label=">|", callback=lambda: runner.seek(node_id, index=10**9)),
             }
         self._seek_slider = dpg.add_slider_int(
-            label="frame", width=WIDTH, min_value=0, max_value=1,
+            label="frame",
+            width=WIDTH,
+            min_value=0,
+            max_value=1,
             callback=lambda s, a: runner.seek(node_id, index=int(a)),
         )
 
@@ -128,8 +134,10 @@ class Inspector:
             return
         node = stats.get("nodes", {}).get(self.node_id)
         if node:
-            text = (f"{node['ms_mean']:.2f} ms mean, {node['ms_p95']:.2f} ms p95\n"
-                    f"{node['calls']} frames, {node['errors']} errors")
+            text = (
+                f"{node['ms_mean']:.2f} ms mean, {node['ms_p95']:.2f} ms p95\n"
+                f"{node['calls']} frames, {node['errors']} errors"
+            )
         else:
             text = "not run yet"
         dpg.set_value(self._stats_text, text)

@@ -41,8 +41,9 @@ class Palette:
         self.entries: dict[str, int | str] = {}  # type id -> button tag
         self.headers: dict[str, int | str] = {}
         dpg.add_text("Nodes", parent=parent)
-        self.search_box = dpg.add_input_text(parent=parent, hint="search (Enter adds)", width=-1, on_enter=False,
-                                             callback=self._filter)
+        self.search_box = dpg.add_input_text(
+            parent=parent, hint="search (Enter adds)", width=-1, on_enter=False, callback=self._filter
+        )
         with dpg.item_handler_registry() as handlers:
             dpg.add_item_deactivated_after_edit_handler(callback=self._maybe_enter)
         dpg.bind_item_handler_registry(self.search_box, handlers)
@@ -99,8 +100,9 @@ class QuickAdd:
         self.registry = registry
         self.on_add = on_add
         self.position: Any = None  # grid position the new node goes to
-        with dpg.window(label="Add node", show=False, no_collapse=True, autosize=True, no_saved_settings=True,
-                        on_close=self.hide) as self.window:
+        with dpg.window(
+            label="Add node", show=False, no_collapse=True, autosize=True, no_saved_settings=True, on_close=self.hide
+        ) as self.window:
             self.box = dpg.add_input_text(hint="type to search, Enter adds", width=300, callback=self._filter)
             self.list = dpg.add_listbox([], width=300, num_items=8, callback=self._picked)
         with dpg.item_handler_registry() as handlers:

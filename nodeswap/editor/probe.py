@@ -67,15 +67,26 @@ class Probe:
             "nodes": {n: r for n in app.graph.nodes if (r := app.canvas.node_rect(n))},
             "pins": app.canvas.pin_points(),
             "params": app.canvas.param_rects(),
-            "inspector": {"node": app.inspected,
-                          "params": {k: r for k, tag in app.inspector._param_tags.items() if (r := _rect(tag))},
-                          "seek": {k: r for k, tag in app.inspector.seek_buttons.items() if (r := _rect(tag))}},
+            "inspector": {
+                "node": app.inspected,
+                "params": {k: r for k, tag in app.inspector._param_tags.items() if (r := _rect(tag))},
+                "seek": {k: r for k, tag in app.inspector.seek_buttons.items() if (r := _rect(tag))},
+            },
             "selected": app.selected,
-            "active_text": next((dpg.get_value(t) for t in [*app.widgets.text_inputs, app.palette.search_box,
-                                                            app.quick_add.box]
-                                 if dpg.does_item_exist(t) and dpg.is_item_active(t)), None),
-            "preview": {"node": app.preview.node_id, "rect": app.preview.rect(), "updates": app.preview.updates,
-                        "placement": asdict(app.preview.placement)},
+            "active_text": next(
+                (
+                    dpg.get_value(t)
+                    for t in [*app.widgets.text_inputs, app.palette.search_box, app.quick_add.box]
+                    if dpg.does_item_exist(t) and dpg.is_item_active(t)
+                ),
+                None,
+            ),
+            "preview": {
+                "node": app.preview.node_id,
+                "rect": app.preview.rect(),
+                "updates": app.preview.updates,
+                "placement": asdict(app.preview.placement),
+            },
             "state": app.runner.state,
             "stats": {k: stats.get(k) for k in ("frames", "fps", "live_fps", "dropped", "latency_ms")},
             "node_stats": stats.get("nodes", {}),
@@ -84,8 +95,11 @@ class Probe:
             "refusal_shown": bool(app._refuse_until),
             "errors": dict(app.canvas.errors),
             "modal": app.dialogs.active,
-            "dialog_text": dpg.get_value(app.dialogs.confirm_text) if app.dialogs.active == "confirm" else
-            dpg.get_value(app.dialogs.message_text) if app.dialogs.active == "message" else "",
+            "dialog_text": dpg.get_value(app.dialogs.confirm_text)
+            if app.dialogs.active == "confirm"
+            else dpg.get_value(app.dialogs.message_text)
+            if app.dialogs.active == "message"
+            else "",
             "dirty": app.dirty,
             "path": app.path,
             "history": {"undo": len(app.history._undo), "redo": len(app.history._redo)},

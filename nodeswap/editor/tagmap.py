@@ -136,14 +136,22 @@ def node_size(graph: Graph, node_id: str) -> tuple[float, float]:
     """A drawn node's size estimate (pixels): 7 px a character, one 20 px line per port and param."""
     cls = graph.node_class(node_id)
     title = len(graph.nodes[node_id].title or cls.title or cls.type_id) + len(node_id) + 4
-    width = max([190.0, 7.0 * title + 16.0]
-                + [7.0 * len(p.name) + (40.0 if p.kind == "bool" else 160.0) for p in cls.params]
-                + [7.0 * (len(p.name) + 11) + 40.0 for p in (*cls.inputs, *cls.outputs)])
+    width = max(
+        [190.0, 7.0 * title + 16.0]
+        + [7.0 * len(p.name) + (40.0 if p.kind == "bool" else 160.0) for p in cls.params]
+        + [7.0 * (len(p.name) + 11) + 40.0 for p in (*cls.inputs, *cls.outputs)]
+    )
     return width, 70.0 + 20.0 * (len(cls.inputs) + len(cls.outputs) + len(cls.params))
 
 
-def auto_layout(graph: Graph, missing_only: bool = True, max_width: float = 900.0, x0: float = 30.0,
-                y0: float = 30.0, gap: float = 40.0) -> dict[str, tuple[float, float]]:
+def auto_layout(
+    graph: Graph,
+    missing_only: bool = True,
+    max_width: float = 900.0,
+    x0: float = 30.0,
+    y0: float = 30.0,
+    gap: float = 40.0,
+) -> dict[str, tuple[float, float]]:
     """Positions for nodes (those without a saved one when ``missing_only``): one column per depth
     from the sources, left to right; a column that would pass ``max_width`` starts a band below."""
     g = graph.to_networkx()
@@ -172,9 +180,14 @@ def auto_layout(graph: Graph, missing_only: bool = True, max_width: float = 900.
     return positions
 
 
-def free_spot(graph: Graph, near: tuple[float, float], sizes: dict[str, tuple[float, float]] | None = None,
-              bounds: tuple[float, float, float, float] | None = None, size: tuple[float, float] = (260.0, 220.0),
-              margin: float = 30.0) -> tuple[float, float]:
+def free_spot(
+    graph: Graph,
+    near: tuple[float, float],
+    sizes: dict[str, tuple[float, float]] | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    size: tuple[float, float] = (260.0, 220.0),
+    margin: float = 30.0,
+) -> tuple[float, float]:
     """The first position right of, then below, ``near`` where a ``size`` box overlaps no node
     (and fits left of ``bounds``' right edge, when given: left, top, right, bottom).
 
@@ -184,8 +197,10 @@ def free_spot(graph: Graph, near: tuple[float, float], sizes: dict[str, tuple[fl
     boxes = [(x, y, *sizes.get(n, size)) for n, (x, y) in graph.layout.items() if n in graph.nodes]
 
     def free(x: float, y: float) -> bool:
-        return all(x + size[0] + margin <= bx or bx + bw + margin <= x or y + size[1] + margin <= by
-                   or by + bh + margin <= y for bx, by, bw, bh in boxes)
+        return all(
+            x + size[0] + margin <= bx or bx + bw + margin <= x or y + size[1] + margin <= by or by + bh + margin <= y
+            for bx, by, bw, bh in boxes
+        )
 
     for row in range(16):
         for col in range(10):

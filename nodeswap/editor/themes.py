@@ -8,8 +8,14 @@ import dearpygui.dearpygui as dpg
 from ..types import PORT_COLORS
 
 CATEGORY_COLORS = {
-    "source": (45, 105, 175), "detector": (170, 100, 30), "marker": (140, 80, 160), "aligner": (40, 130, 120),
-    "swapper": (175, 60, 80), "merger": (60, 130, 60), "filter": (95, 95, 140), "sink": (90, 90, 90),
+    "source": (45, 105, 175),
+    "detector": (170, 100, 30),
+    "marker": (140, 80, 160),
+    "aligner": (40, 130, 120),
+    "swapper": (175, 60, 80),
+    "merger": (60, 130, 60),
+    "filter": (95, 95, 140),
+    "sink": (90, 90, 90),
     "utility": (70, 95, 115),
 }
 ERROR_COLOR = (205, 45, 45)

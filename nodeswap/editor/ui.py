@@ -23,7 +23,8 @@ def build_menus(app: Any) -> dict[str, Tag]:
                 paths = app.preset_paths()
                 for path in paths:
                     tags[f"preset:{path.stem}"] = dpg.add_menu_item(
-                        label=path.stem, callback=lambda s, a, u: app.open_path(u, True), user_data=str(path))
+                        label=path.stem, callback=lambda s, a, u: app.open_path(u, True), user_data=str(path)
+                    )
                 if not paths:
                     dpg.add_menu_item(label="(no presets in graphs/)", enabled=False)
             with dpg.menu(label="Recent") as tags["recent"]:
@@ -41,8 +42,11 @@ def build_menus(app: Any) -> dict[str, Tag]:
             dpg.add_menu_item(label="Paste", shortcut="Ctrl+V", callback=lambda: app.paste())
             dpg.add_menu_item(label="Duplicate", shortcut="Ctrl+D", callback=lambda: app.duplicate_selected())
             dpg.add_menu_item(label="Delete", shortcut="Delete", callback=lambda: app.delete_selected())
-            dpg.add_menu_item(label="Bypass on/off", shortcut="Ctrl+B",
-                              callback=lambda: app.request_bypass(app.canvas.selected_nodes()))
+            dpg.add_menu_item(
+                label="Bypass on/off",
+                shortcut="Ctrl+B",
+                callback=lambda: app.request_bypass(app.canvas.selected_nodes()),
+            )
             dpg.add_separator()
             dpg.add_menu_item(label="Arrange to fit the view", shortcut="Ctrl+L", callback=app.arrange)
         with dpg.menu(label="Run") as tags["run"]:
@@ -70,10 +74,13 @@ def build_toolbar(app: Any) -> dict[str, Tag]:
         tags["undo"] = dpg.add_button(label="Undo", callback=app.undo)
         tags["redo"] = dpg.add_button(label="Redo", callback=app.redo)
         tags["help"] = dpg.add_button(label="? Help", callback=app.dialogs.toggle_help)
-    for name, tip in (("run_live", "real time: newest frame wins, late frames dropped (Space)"),
-                      ("run_offline", "every frame in order, as fast as possible (F5)"),
-                      ("pause", "pause / resume (Space); a param change re-renders the paused frame"),
-                      ("step", "one frame (F10)"), ("stop", "stop and finalise outputs (Shift+F5)")):
+    for name, tip in (
+        ("run_live", "real time: newest frame wins, late frames dropped (Space)"),
+        ("run_offline", "every frame in order, as fast as possible (F5)"),
+        ("pause", "pause / resume (Space); a param change re-renders the paused frame"),
+        ("step", "one frame (F10)"),
+        ("stop", "stop and finalise outputs (Shift+F5)"),
+    ):
         with dpg.tooltip(tags[name]):
             dpg.add_text(tip)
     return tags
@@ -102,17 +109,26 @@ def handle_key(app: Any, key: int) -> None:
             app.dialogs.toggle_help() if app.dialogs.active == "help" else app.dialogs.close_message()
         return
     if ctrl:
-        files = {dpg.mvKey_S: (app.save_as if shift else app.save), dpg.mvKey_O: app.open_dialog,
-                 dpg.mvKey_N: app.new_graph, dpg.mvKey_Q: app.request_quit}
+        files = {
+            dpg.mvKey_S: (app.save_as if shift else app.save),
+            dpg.mvKey_O: app.open_dialog,
+            dpg.mvKey_N: app.new_graph,
+            dpg.mvKey_Q: app.request_quit,
+        }
         if key in files:
             files[key]()
             return
         if typing(app):
             return  # Ctrl+Z/C/V in a text field edit the text
-        edits = {dpg.mvKey_Z: (app.redo if shift else app.undo), dpg.mvKey_Y: app.redo,
-                 dpg.mvKey_C: lambda: app.copy_selected(), dpg.mvKey_V: lambda: app.paste(_mouse_grid(app)),
-                 dpg.mvKey_D: lambda: app.duplicate_selected(),
-                 dpg.mvKey_B: lambda: app.request_bypass(app.canvas.selected_nodes()), dpg.mvKey_L: app.arrange}
+        edits = {
+            dpg.mvKey_Z: (app.redo if shift else app.undo),
+            dpg.mvKey_Y: app.redo,
+            dpg.mvKey_C: lambda: app.copy_selected(),
+            dpg.mvKey_V: lambda: app.paste(_mouse_grid(app)),
+            dpg.mvKey_D: lambda: app.duplicate_selected(),
+            dpg.mvKey_B: lambda: app.request_bypass(app.canvas.selected_nodes()),
+            dpg.mvKey_L: app.arrange,
+        }
         if key in edits:
             edits[key]()
         return

@@ -84,8 +84,12 @@ class ParamWidgets:
     be one undo step).
     """
 
-    def __init__(self, on_edit: Callable[[str, str, Any], None], on_release: Callable[[], None],
-                 on_browse: Callable[[str, Param], None]) -> None:
+    def __init__(
+        self,
+        on_edit: Callable[[str, str, Any], None],
+        on_release: Callable[[], None],
+        on_browse: Callable[[str, Param], None],
+    ) -> None:
         import dearpygui.dearpygui as dpg
 
         self.dpg = dpg
@@ -127,24 +131,44 @@ class ParamWidgets:
         if kind == "checkbox":
             tag = dpg.add_checkbox(default_value=bool(shown), **common)
         elif kind == "slider_int":
-            tag = dpg.add_slider_int(default_value=int(shown), min_value=int(spec.min), max_value=int(spec.max),
-                                     width=width, **common)
+            tag = dpg.add_slider_int(
+                default_value=int(shown), min_value=int(spec.min), max_value=int(spec.max), width=width, **common
+            )
         elif kind == "slider_float":
-            tag = dpg.add_slider_float(default_value=float(shown), min_value=float(spec.min),
-                                       max_value=float(spec.max), format=float_format(spec), width=width, **common)
+            tag = dpg.add_slider_float(
+                default_value=float(shown),
+                min_value=float(spec.min),
+                max_value=float(spec.max),
+                format=float_format(spec),
+                width=width,
+                **common,
+            )
         elif kind == "input_int":
-            tag = dpg.add_input_int(default_value=int(shown), width=width, step=int(spec.step or 1),
-                                    min_value=int(spec.min if spec.min is not None else -(2**31)),
-                                    max_value=int(spec.max if spec.max is not None else 2**31 - 1),
-                                    min_clamped=spec.min is not None, max_clamped=spec.max is not None,
-                                    on_enter=True, **common)
+            tag = dpg.add_input_int(
+                default_value=int(shown),
+                width=width,
+                step=int(spec.step or 1),
+                min_value=int(spec.min if spec.min is not None else -(2**31)),
+                max_value=int(spec.max if spec.max is not None else 2**31 - 1),
+                min_clamped=spec.min is not None,
+                max_clamped=spec.max is not None,
+                on_enter=True,
+                **common,
+            )
             self.text_inputs.add(tag)
         elif kind == "input_float":
-            tag = dpg.add_input_float(default_value=float(shown), width=width, format=float_format(spec),
-                                      min_value=float(spec.min if spec.min is not None else -1e12),
-                                      max_value=float(spec.max if spec.max is not None else 1e12),
-                                      min_clamped=spec.min is not None, max_clamped=spec.max is not None,
-                                      step=float(spec.step or 0.0), on_enter=True, **common)
+            tag = dpg.add_input_float(
+                default_value=float(shown),
+                width=width,
+                format=float_format(spec),
+                min_value=float(spec.min if spec.min is not None else -1e12),
+                max_value=float(spec.max if spec.max is not None else 1e12),
+                min_clamped=spec.min is not None,
+                max_clamped=spec.max is not None,
+                step=float(spec.step or 0.0),
+                on_enter=True,
+                **common,
+            )
             self.text_inputs.add(tag)
         elif kind == "combo":
             tag = dpg.add_combo(list(spec.choices), default_value=str(shown), width=width, **common)
@@ -153,9 +177,14 @@ class ParamWidgets:
         else:  # path, text
             with dpg.group(horizontal=True, parent=parent):
                 browse = kind == "path"
-                tag = dpg.add_input_text(default_value=str(shown), width=width - (30 if browse else 0),
-                                         hint="choose a file..." if browse else "", on_enter=True,
-                                         label="" if browse else label, callback=self._changed)
+                tag = dpg.add_input_text(
+                    default_value=str(shown),
+                    width=width - (30 if browse else 0),
+                    hint="choose a file..." if browse else "",
+                    on_enter=True,
+                    label="" if browse else label,
+                    callback=self._changed,
+                )
                 if browse:
                     dpg.add_button(label="...", width=26, callback=lambda: self.on_browse(node_id, spec))
                     dpg.add_text(label)
