@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     fetch = models_sub.add_parser("fetch", help="download models into the user's models folder")
     fetch.add_argument("names", nargs="*")
     fetch.add_argument("--all", action="store_true")
+    models_sub.add_parser("verify", help="check every model file present against the manifest's sha256")
     return parser
 
 
@@ -219,12 +220,20 @@ def cmd_models(args: argparse.Namespace) -> int:
         for name in names:
             print(f"{name}: saved to {models.fetch(name)}")
         return 0
+    verify, bad = args.models_command == "verify", 0
     for info in models.manifest().values():
         found = models.find_file(info.file)
-        state = f"present  {found}" if found else "missing  (python run.py models fetch " + info.name + ")"
+        problem = models.file_problem(info, found, verify) if found else None
+        if problem:
+            bad += 1
+            state = f"CORRUPT  {found}: {problem}; {models.fetch_hint(info.file)}"
+        else:
+            state = (
+                f"{'ok' if verify else 'present':8} {found}" if found else f"missing  ({models.fetch_hint(info.file)})"
+            )
         print(f"{info.name:14} {info.role:12} {state}")
     print(f"searched: {', '.join(str(d) for d in models.search_dirs())}")
-    return 0
+    return 2 if bad else 0
 
 
 def cmd_edit(args: argparse.Namespace) -> int:

@@ -82,13 +82,31 @@ def model_path(name: str, node_id: str = "") -> Path:
     info = manifest().get(name) or next((m for m in manifest().values() if m.file == name), None)
     file_name = info.file if info else name
     found = find_file(file_name)
-    if found:
+    problem = file_problem(info, found) if info and found else None
+    if found and not problem:
         return found
+    if found:
+        raise ModelMissingError(node_id, f"model '{file_name}' at {found} is {problem}; {fetch_hint(file_name)}")
     where = ", ".join(str(d) for d in search_dirs())
-    hint = "put the file in one of those folders"
-    if info and info.urls:
-        hint = f"run: python run.py models fetch {info.name}"
+    hint = fetch_hint(file_name, "put the file in one of those folders")
     raise ModelMissingError(node_id, f"model '{file_name}' not found (looked in {where}); {hint}")
+
+
+def fetch_hint(file_name: str, otherwise: str = "replace the file") -> str:
+    """How to get a good copy of a model file: the fetch command when the manifest knows where."""
+    info = next((m for m in manifest().values() if m.file == file_name), None)
+    return f"run: python run.py models fetch {info.name}" if info and info.urls else otherwise
+
+
+def file_problem(info: ModelInfo, path: Path, verify: bool = False) -> str | None:
+    """What is wrong with a model file: a size other than the manifest's (cheap, always checked) or, with
+    ``verify``, another sha256; None when it looks right."""
+    size = path.stat().st_size
+    if info.size and size != info.size:
+        return f"corrupt or truncated ({size} bytes, expected {info.size})"
+    if verify and info.sha256 and sha256_of(path) != info.sha256:
+        return "corrupt (its sha256 differs from the manifest's)"
+    return None
 
 
 def files_with_suffix(suffix: str) -> list[Path]:

@@ -136,7 +136,10 @@ def session(
             raise NodeLoadError("", f"cannot read model {path}: {exc.strerror}") from None
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise NodeLoadError("", f"model {path.name} is not a valid ONNX model: {first}") from None
+            from .models import fetch_hint
+
+            message = f"model {path.name} ({path}) is not a valid ONNX model: {first}; {fetch_hint(path.name)}"
+            raise NodeLoadError("", message) from None
         _sessions[key] = sess
         log.debug("session %s on %s: %s", path.name, device, sess.get_providers())
         return sess

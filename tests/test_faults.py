@@ -185,3 +185,24 @@ def test_any_bytes_as_a_graph_exit_0_or_2_never_1(tmp_path: Path, data: bytes) -
     graph = tmp_path / "graph.json"
     graph.write_bytes(data)
     assert main(["run", str(graph)]) in (0, 2)
+
+
+def test_a_truncated_model_is_named_with_its_path_and_the_fetch_command(
+    tmp_path: Path, dirs: tuple[Path, Path]
+) -> None:
+    models = tmp_path / "models"
+    shutil.copytree(dirs[0], models)
+    mesh = models / "FaceMesh.onnx"
+    mesh.write_bytes(mesh.read_bytes()[:50_000])
+    listed = run_cli("models", env_dirs=(models, dirs[1]))
+    assert listed.returncode == 2
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("facemesh"))
+    assert "CORRUPT" in row and "models fetch facemesh" in row
+    done = run_cli(
+        *swap_args(dirs[1], dirs[1] / "videos" / "Obama_speaking.mp4", tmp_path / "o.mp4"), env_dirs=(models, dirs[1])
+    )
+    assert done.returncode == 2
+    line = one_error_line(done.stderr)
+    assert "FaceMesh.onnx" in line and str(mesh) in line and "models fetch facemesh" in line
+    verified = run_cli("models", "verify", env_dirs=(dirs[0], dirs[1]))
+    assert verified.returncode == 0 and "CORRUPT" not in verified.stdout
