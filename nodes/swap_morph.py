@@ -63,7 +63,7 @@ def source_landmarks(image: np.ndarray, device: str, node_id: str) -> np.ndarray
     except NodeLoadError as exc:
         if exc.node_id == node_id:
             raise
-        raise NodeLoadError(node_id, str(exc).split(": ", 1)[-1]) from None
+        raise type(exc)(node_id, str(exc).split(": ", 1)[-1]) from None
     finally:
         detector.unload()
         marker.unload()

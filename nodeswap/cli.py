@@ -257,7 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except UserError as exc:
-        print(f"error: {exc}" if not isinstance(exc, GraphError) else _graph_message(exc), file=sys.stderr)
+        lines = str(exc).splitlines() or [type(exc).__name__]
+        text = _graph_message(exc) if isinstance(exc, GraphError) else "\n".join(f"error: {line}" for line in lines)
+        print(text, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

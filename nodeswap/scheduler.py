@@ -24,7 +24,7 @@ from typing import Any
 
 from .channels import STOP as _STOP
 from .channels import LatestSlot, Packet
-from .errors import EndOfStream, NodeLoadError, ParamError
+from .errors import EndOfStream, ModelMissingError, NodeLoadError, ParamError
 from .graph import Graph
 from .node import LoadContext, Node
 from .plan import Step, compile_plan
@@ -69,10 +69,17 @@ class Scheduler:
 
     # -- lifecycle ----------------------------------------------------------
     def load(self) -> None:
-        """Create and load every node not bypassed; raises NodeLoadError naming the node."""
+        """Create and load every node not bypassed; raises NodeLoadError naming the node, or one
+        ModelMissingError listing every model that is missing, so the user fetches them all at once."""
+        missing: list[str] = []
         for step in self.steps:
             if step.node_id not in self.instances and not step.bypass:
-                self.instances[step.node_id] = self._make(step)
+                try:
+                    self.instances[step.node_id] = self._make(step)
+                except ModelMissingError as exc:
+                    missing.append(str(exc))
+        if missing:
+            raise ModelMissingError("", "\n".join(dict.fromkeys(missing)))
 
     def _context(self, node_id: str) -> LoadContext:
         paths = tuple(str(self.graph.param_values(s.node_id).get("path") or "") for s in self.steps if s.is_source)
@@ -85,7 +92,7 @@ class Scheduler:
         except NodeLoadError as exc:
             node.unload()
             if not exc.node_id:
-                raise NodeLoadError(step.node_id, str(exc)) from None
+                raise type(exc)(step.node_id, str(exc)) from None
             raise
         except Exception as exc:
             node.unload()

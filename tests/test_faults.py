@@ -206,3 +206,15 @@ def test_a_truncated_model_is_named_with_its_path_and_the_fetch_command(
     assert "FaceMesh.onnx" in line and str(mesh) in line and "models fetch facemesh" in line
     verified = run_cli("models", "verify", env_dirs=(dirs[0], dirs[1]))
     assert verified.returncode == 0 and "CORRUPT" not in verified.stdout
+
+
+def test_every_missing_model_is_named_at_once(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
+    empty = tmp_path / "no_models"
+    empty.mkdir()
+    done = run_cli(
+        *swap_args(dirs[1], dirs[1] / "videos" / "Obama_speaking.mp4", tmp_path / "o.mp4"), env_dirs=(empty, dirs[1])
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert any("'detector'" in e and "models fetch" in e for e in errors)
+    assert any("'marker'" in e and "models fetch facemesh" in e for e in errors)
