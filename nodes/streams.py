@@ -7,9 +7,11 @@ import logging
 import os
 import shutil
 import sys
+import threading
 from typing import Any
 
 import cv2
+import numpy as np
 
 from nodes.ops.ffmpeg import FfmpegPipe, stream_command, udp_url
 from nodes.ops.video import fit_size
@@ -28,6 +30,58 @@ def display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+class PreviewWindow:
+    """A HighGUI window owned by one thread of its own: it is made, drawn, polled and closed there, so a run
+    that ends (or is stopped by Ctrl-C or SIGTERM) from any other thread closes it without hanging."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.closed_by_user = False
+        self.opened = threading.Event()  # set once the window is on screen
+        self._frame: np.ndarray | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"window {title}", daemon=True)
+        self._thread.start()
+
+    def show(self, image: np.ndarray) -> None:
+        with self._lock:
+            self._frame = image
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2.0)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _loop(self) -> None:
+        shown = False
+        while not self._stop.is_set():
+            with self._lock:
+                image, self._frame = self._frame, None
+            if image is not None:
+                cv2.imshow(self.title, image)
+                shown = True
+            if not shown:
+                self._stop.wait(0.02)
+                continue
+            cv2.waitKey(20)
+            visible = cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) >= 1
+            if visible:
+                self.opened.set()
+            elif self.opened.is_set():
+                self.closed_by_user = True  # closed by the user: stay closed until 'window' is toggled
+                return
+        if shown:
+            try:
+                cv2.destroyWindow(self.title)
+                cv2.waitKey(1)
+            except cv2.error:
+                pass
+
+
 class PreviewSink(Node):
     """Keeps the last frame for the editor; optionally shows it in a window."""
 
@@ -44,14 +98,14 @@ class PreviewSink(Node):
     def __init__(self, node_id: str = "", params: dict[str, Any] | None = None) -> None:
         super().__init__(node_id, params)
         self.last: Frame | None = None
-        self._shown = ""  # title of the open window
+        self._window: PreviewWindow | None = None
         self._closed_by_user = False
 
     def process(self, frame: Frame) -> dict[str, Any]:
         self.last = frame
         if self.values["window"] and not self._closed_by_user:
             self._show(frame)
-        elif self._shown and not self.values["window"]:
+        elif self._window is not None and not self.values["window"]:
             self._close()
         return {"frame": frame}
 
@@ -60,28 +114,23 @@ class PreviewSink(Node):
             warn_once(f"no-display-{self.id}", "node '%s': no display (DISPLAY is not set): window not shown", self.id)
             return
         title = self.values["title"] or "nodeswap"
-        if self._shown and self._shown != title:
+        if self._window is not None and (self._window.title != title or self._window.closed_by_user):
+            self._closed_by_user = self._window.closed_by_user
             self._close()
-        elif self._shown and cv2.getWindowProperty(title, cv2.WND_PROP_VISIBLE) < 1:
-            self._closed_by_user = True  # closed by the user: stay closed until 'window' is toggled
-            self._shown = ""
-            return
-        cv2.imshow(title, frame.image)
-        cv2.waitKey(1)
-        self._shown = title
+            if self._closed_by_user:
+                return
+        if self._window is None:
+            self._window = PreviewWindow(title)
+        self._window.show(frame.image)
 
     def params_changed(self, changed: set[str]) -> None:
         if "window" in changed:
             self._closed_by_user = False
 
     def _close(self) -> None:
-        if self._shown:
-            try:
-                cv2.destroyWindow(self._shown)
-                cv2.waitKey(1)
-            except cv2.error:
-                pass
-            self._shown = ""
+        window, self._window = self._window, None
+        if window is not None:
+            window.close()
 
     def unload(self) -> None:
         self._close()

@@ -218,3 +218,18 @@ def test_every_missing_model_is_named_at_once(tmp_path: Path, dirs: tuple[Path, 
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert any("'detector'" in e and "models fetch" in e for e in errors)
     assert any("'marker'" in e and "models fetch facemesh" in e for e in errors)
+
+
+def test_a_preview_window_closes_when_the_run_ends(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
+    xvfb = shutil.which("xvfb-run")
+    if xvfb is None:
+        pytest.skip("xvfb-run is not installed (CI installs xvfb)")
+    env = {**os.environ, "NODESWAP_MODELS": str(dirs[0]), "NODESWAP_MEDIA": str(dirs[1])}
+    args = ["run", "graphs/face_debug.json", "--frames", "40", "--set", "preview.window=true"]
+    args += ["--set", f"source.path={dirs[1] / 'videos' / 'Obama_speaking.mp4'}"]
+    args += ["--set", f"faces.path={tmp_path / 'faces.jsonl'}"]
+    done = subprocess.run(
+        [xvfb, "-a", sys.executable, "run.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=90
+    )
+    assert done.returncode == 0, done.stderr
+    assert "done: 40 frames" in done.stderr
