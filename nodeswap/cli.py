@@ -10,9 +10,12 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import tempfile
+import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +122,27 @@ def _check_writable(path: str, what: str) -> None:
         raise UserError(f"{what} {target}: cannot write in {target.parent}: {exc.strerror or exc}") from None
 
 
+def _warn_disk_space(graph: Any) -> None:
+    """A warning before the run when a file sink's disk has less free space than a rough estimate of the
+    output: twice the size of the input files (an H.264 re-encode at the default quality)."""
+    inputs = [graph.param_values(n).get("path") for n in graph.nodes if graph.node_class(n).category == "source"]
+    need = 2 * sum(Path(p).stat().st_size for p in inputs if p and Path(p).is_file())
+    for node_id in graph.nodes:
+        out = graph.param_values(node_id).get("path")
+        if graph.node_class(node_id).category != "sink" or not out or not need:
+            continue
+        folder = next((f for f in Path(out).expanduser().absolute().parents if f.exists()), Path.cwd())
+        free = shutil.disk_usage(folder).free
+        if free < need:
+            log.warning(
+                "node '%s': %s has %.0f MB free, the output may need about %.0f MB",
+                node_id,
+                folder,
+                free / 1e6,
+                need / 1e6,
+            )
+
+
 def _source_paths(graph: Any) -> list[str]:
     """'NODE (PATH)' of every source node that reads a file."""
     found = []
@@ -140,6 +164,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UserError("--frames must be at least 1")
     if args.stats:
         _check_writable(args.stats, "--stats")
+    _warn_disk_space(graph)
     live = args.live or (not args.offline and any(e.type == "source.camera" for e in graph.nodes.values()))
     scheduler = Scheduler(graph, live=live, sequential=args.sequential)
     scheduler.stop_on_sink_error = True
@@ -269,8 +294,23 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if args.verbose >= 2:
             raise
-        print(f"internal error: {type(exc).__name__}: {exc} (run with -vv for details)", file=sys.stderr)
+        where = _crash_log()
+        print(f"internal error (a bug in nodeswap): {type(exc).__name__}: {exc}; details in {where}", file=sys.stderr)
         return 1
+
+
+def _crash_log() -> str:
+    """The traceback of the exception being handled, written to a log file; its path (or a hint)."""
+    import platformdirs
+
+    try:
+        folder = Path(platformdirs.user_log_dir("nodeswap"))
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+        path.write_text(f"nodeswap {' '.join(sys.argv[1:])}\n\n{traceback.format_exc()}", encoding="utf-8")
+        return str(path)
+    except OSError:
+        return "the traceback: run again with -vv"
 
 
 def _quiet_opencv(verbose: int) -> None:

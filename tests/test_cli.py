@@ -114,18 +114,6 @@ def test_models_listing_and_fetch_usage(capsys: pytest.CaptureFixture[str]) -> N
     assert "name a model" in capsys.readouterr().err
 
 
-def test_internal_errors_show_no_traceback(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    def explode(args: object) -> int:
-        raise RuntimeError("boom")
-
-    monkeypatch.setitem(cli.COMMANDS, "nodes", explode)
-    assert cli.main(["nodes"]) == 1
-    err = capsys.readouterr().err
-    assert "internal error: RuntimeError: boom" in err and "Traceback" not in err
-
-
 def test_real_process_exit_code_and_message(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "nodeswap.graph", "version": 1, "nodes": {"x": {"type": "no.such"}}, "links": []}')

@@ -233,3 +233,20 @@ def test_a_preview_window_closes_when_the_run_ends(tmp_path: Path, dirs: tuple[P
     )
     assert done.returncode == 0, done.stderr
     assert "done: 40 frames" in done.stderr
+
+
+def test_a_bug_exits_1_with_the_traceback_in_a_log_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import nodeswap.cli as cli
+
+    def broken(args: object) -> int:
+        raise RuntimeError("a bug on purpose")
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    monkeypatch.setitem(cli.COMMANDS, "nodes", broken)
+    assert main(["nodes"]) == 1
+    said = capsys.readouterr().err
+    assert "Traceback" not in said and "a bug on purpose" in said
+    log_file = Path(said.strip().rsplit("details in ", 1)[1])
+    assert log_file.is_file() and "RuntimeError: a bug on purpose" in log_file.read_text()
