@@ -11,42 +11,53 @@ import numpy as np
 from .morph import LEFT_EYE, RIGHT_EYE, feather, fill_polygon
 
 
-def lowpass(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
-    """(H, W, C) float32: ``image`` blurred by ``sigma`` pixels over ``mask`` only (normalised convolution), so
-    what lies outside the mask (hair, background) does not bleed in and the mask's edge does not darken.
-    Runs at a quarter of the size: only low frequencies are wanted."""
+def _lowpass_small(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """``lowpass`` at a quarter of the size (only low frequencies are wanted)."""
     h, w = mask.shape
     small = (max(1, w // 4), max(1, h // 4))
     m = cv2.resize(mask.astype(np.float32), small, interpolation=cv2.INTER_AREA)
     img = cv2.resize(image, small, interpolation=cv2.INTER_AREA).astype(np.float32)
     s = max(sigma / 4, 0.5)
     weight = cv2.GaussianBlur(m, (0, 0), s)[..., None] + 1e-4
-    low = cv2.GaussianBlur(img * m[..., None], (0, 0), s) / weight
-    return cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR)
+    low: np.ndarray = cv2.GaussianBlur(img * m[..., None], (0, 0), s) / weight
+    return low
+
+
+def lowpass(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """(H, W, C) float32: ``image`` blurred by ``sigma`` pixels over ``mask`` only (normalised convolution), so
+    what lies outside the mask (hair, background) does not bleed in and the mask's edge does not darken."""
+    h, w = mask.shape
+    low: np.ndarray = cv2.resize(_lowpass_small(image, mask, sigma), (w, h), interpolation=cv2.INTER_LINEAR)
+    return low
 
 
 def relight(
     face: np.ndarray, target: np.ndarray, mask: np.ndarray, sigma: float, amount: float | np.ndarray = 1.0
 ) -> np.ndarray:
-    """``face``'s detail in ``target``'s light and tone, in Lab, below ``sigma`` pixels. Lightness is scaled
-    by the ratio of the target's low frequencies to the face's, as light scales what a surface reflects, so
-    brows and lashes stay as much darker than the skin as they were. Colour (a, b) takes the target's low
-    frequencies, and the face's colour detail is scaled by the ratio of the two skins' saturation, so a warm
-    photo's neutral brows do not turn blue on a paler target. ``amount``: share of the change (a float or an
-    HW map)."""
-    face_lab = cv2.cvtColor(face, cv2.COLOR_BGR2LAB).astype(np.float32)
-    low_face = lowpass(face_lab, mask, sigma)
-    low_target = lowpass(cv2.cvtColor(target, cv2.COLOR_BGR2LAB), mask, sigma)
-    chroma_face = np.hypot(low_face[..., 1] - 128, low_face[..., 2] - 128)[..., None]
-    chroma_target = np.hypot(low_target[..., 1] - 128, low_target[..., 2] - 128)[..., None]
+    """``face``'s detail in ``target``'s light and tone, in Lab, below ``sigma`` pixels. Lightness takes the
+    target's low frequencies in place of the face's, keeping the face's contrast (its features). Colour (a, b)
+    takes the target's low frequencies too, and the face's colour detail is scaled by the ratio of the two
+    skins' saturation, so a warm photo's neutral brows do not turn blue on a paler target. ``amount``: share
+    of the change (a float or an HW map).
+
+    Per pixel this is lab * gain + offset with smooth gain and offset maps, built at a quarter of the size."""
+    h, w = mask.shape
+    face_lab = cv2.cvtColor(face, cv2.COLOR_BGR2LAB)
+    low_face = _lowpass_small(face_lab, mask, sigma)
+    low_target = _lowpass_small(cv2.cvtColor(target, cv2.COLOR_BGR2LAB), mask, sigma)
+    chroma_face = np.hypot(low_face[..., 1] - 128, low_face[..., 2] - 128)
+    chroma_target = np.hypot(low_target[..., 1] - 128, low_target[..., 2] - 128)
     saturation = np.clip((chroma_target + 2.0) / (chroma_face + 2.0), 0.25, 1.5)
-    lit = np.empty_like(face_lab)
-    lit[..., :1] = face_lab[..., :1] + low_target[..., :1] - low_face[..., :1]
-    lit[..., 1:] = low_target[..., 1:] + (face_lab[..., 1:] - low_face[..., 1:]) * saturation
-    if np.ndim(amount) or amount != 1.0:
-        share = np.asarray(amount, np.float32)
-        share = share[..., None] if share.ndim else share
-        lit = face_lab + (lit - face_lab) * share
+    gain = np.dstack([np.ones_like(saturation), saturation, saturation])
+    offset = low_target - low_face * gain  # lit = lab * gain + offset
+    if not np.ndim(amount):
+        gain, offset = 1.0 + (gain - 1.0) * np.float32(amount), offset * np.float32(amount)
+    gain = cv2.resize(gain, (w, h), interpolation=cv2.INTER_LINEAR)
+    offset = cv2.resize(offset, (w, h), interpolation=cv2.INTER_LINEAR)
+    if np.ndim(amount):
+        share = np.asarray(amount, np.float32)[..., None]
+        gain, offset = 1.0 + (gain - 1.0) * share, offset * share
+    lit = cv2.add(cv2.multiply(face_lab.astype(np.float32), gain), offset)
     out: np.ndarray = cv2.cvtColor(np.clip(lit + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
     return out
 
