@@ -64,25 +64,22 @@ def relight(
 
 def pyramid_blend(front: np.ndarray, back: np.ndarray, mask: np.ndarray, levels: int = 4) -> np.ndarray:
     """``front`` over ``back`` by ``mask``, band by band of a Laplacian pyramid: fine detail meets along the
-    mask's edge, light and tone over a wider band, so no edge shows (Burt and Adelson's multi-band blend)."""
+    mask's edge, light and tone over a wider band, so no edge shows (Burt and Adelson's multi-band blend).
+    The pyramid is linear, so only the difference of the two images needs one: back + blend(front - back, 0)."""
     h, w = mask.shape
     unit = 1 << levels
-    ph, pw = -(-h // unit) * unit, -(-w // unit) * unit
-    pad = ((0, ph - h), (0, pw - w))
-    a: np.ndarray = np.pad(front.astype(np.float32), (*pad, (0, 0)), mode="edge")
-    b: np.ndarray = np.pad(back.astype(np.float32), (*pad, (0, 0)), mode="edge")
+    pad = ((0, -(-h // unit) * unit - h), (0, -(-w // unit) * unit - w))
+    diff: np.ndarray = np.pad(front.astype(np.float32) - back.astype(np.float32), (*pad, (0, 0)), mode="edge")
     m: np.ndarray = np.pad(mask.astype(np.float32), pad, mode="edge")
-    out_levels: list[np.ndarray] = []
+    bands: list[np.ndarray] = []
     for _ in range(levels):
-        a_down, b_down, m_down = cv2.pyrDown(a), cv2.pyrDown(b), cv2.pyrDown(m)
-        a_band = a - cv2.pyrUp(a_down, dstsize=(a.shape[1], a.shape[0]))
-        b_band = b - cv2.pyrUp(b_down, dstsize=(b.shape[1], b.shape[0]))
-        out_levels.append(b_band + (a_band - b_band) * m[..., None])
-        a, b, m = a_down, b_down, m_down
-    out: np.ndarray = b + (a - b) * m[..., None]
-    for band in reversed(out_levels):
+        down, m_down = cv2.pyrDown(diff), cv2.pyrDown(m)
+        bands.append((diff - cv2.pyrUp(down, dstsize=(diff.shape[1], diff.shape[0]))) * m[..., None])
+        diff, m = down, m_down
+    out: np.ndarray = diff * m[..., None]
+    for band in reversed(bands):
         out = cv2.pyrUp(out, dstsize=(band.shape[1], band.shape[0])) + band
-    return np.clip(out[:h, :w] + 0.5, 0, 255).astype(np.uint8)
+    return np.clip(back + out[:h, :w] + 0.5, 0, 255).astype(np.uint8)
 
 
 def eye_openings(points: np.ndarray, size: int, grow: float, blur: float) -> np.ndarray:
