@@ -71,15 +71,19 @@ class Scheduler:
     def load(self) -> None:
         """Create and load every node not bypassed; raises NodeLoadError naming the node, or one
         ModelMissingError listing every model that is missing, so the user fetches them all at once."""
-        missing: list[str] = []
+        missing: list[ModelMissingError] = []
         for step in self.steps:
             if step.node_id not in self.instances and not step.bypass:
                 try:
                     self.instances[step.node_id] = self._make(step)
                 except ModelMissingError as exc:
-                    missing.append(str(exc))
-        if missing:
-            raise ModelMissingError("", "\n".join(dict.fromkeys(missing)))
+                    missing.append(exc)
+        if len(missing) == 1:
+            raise missing[0]
+        if missing:  # one error, on the first node, that names them all
+            every = ModelMissingError("", "\n".join(dict.fromkeys(str(exc) for exc in missing)))
+            every.node_id = missing[0].node_id
+            raise every
 
     def _context(self, node_id: str) -> LoadContext:
         paths = tuple(str(self.graph.param_values(s.node_id).get("path") or "") for s in self.steps if s.is_source)

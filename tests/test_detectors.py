@@ -12,6 +12,7 @@ from nodes.detectors import FaceDetector
 from nodes.ops import detect
 from nodes.ops.detect_models import DETECTORS, centerface_dynamic
 from nodeswap.errors import ModelMissingError, NodeLoadError
+from nodeswap.models import manifest
 from nodeswap.node import LoadContext
 from nodeswap.runtime import clear_cache
 from nodeswap.types import Frame
@@ -224,10 +225,16 @@ def test_yunet_falls_back_to_the_fixed_640_file(models_dir, media_dir, tmp_path,
 
 
 def test_corrupt_model_gives_a_node_load_error(tmp_path, monkeypatch):
-    (tmp_path / "yunet_s_dynamic.onnx").write_bytes(b"not a model at all")
+    model = tmp_path / "yunet_s_dynamic.onnx"
+    model.write_bytes(b"not a model at all")
     monkeypatch.setenv("NODESWAP_MODELS", str(tmp_path))
     clear_cache()
-    with pytest.raises(NodeLoadError, match=r"node 'det'.*yunet_s_dynamic\.onnx.*not a valid ONNX model"):
+    fetch = r"run: python run\.py models fetch yunet_dynamic"
+    with pytest.raises(NodeLoadError, match=rf"node 'det'.*yunet_s_dynamic\.onnx.*corrupt or truncated.*{fetch}"):
+        make()
+    size = manifest()["yunet_dynamic"].size
+    model.write_bytes(b"x" * size)  # the right size, not a model
+    with pytest.raises(NodeLoadError, match=rf"node 'det'.*yunet_s_dynamic\.onnx.*not a valid ONNX model.*{fetch}"):
         make()
 
 

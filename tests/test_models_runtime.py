@@ -46,10 +46,11 @@ def test_lookup_order_and_missing_model_message(tmp_path: Path, monkeypatch: pyt
     first, second = tmp_path / "a", tmp_path / "b"
     first.mkdir()
     second.mkdir()
-    (second / "FaceMesh.onnx").write_bytes(b"2")
+    size = models.manifest()["facemesh"].size or 1
+    (second / "FaceMesh.onnx").write_bytes(b"2" * size)  # the right size: a wrong one is reported as corrupt
     monkeypatch.setenv("NODESWAP_MODELS", f"{first}{__import__('os').pathsep}{second}")
     assert models.model_path("facemesh") == second / "FaceMesh.onnx"
-    (first / "FaceMesh.onnx").write_bytes(b"1")
+    (first / "FaceMesh.onnx").write_bytes(b"1" * size)
     assert models.model_path("facemesh") == first / "FaceMesh.onnx"
     with pytest.raises(ModelMissingError) as err:
         models.model_path("inswapper_128", "swapper")
@@ -121,7 +122,7 @@ def test_sessions_are_cached_and_run(tmp_path: Path) -> None:
 def test_bad_model_file_gives_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "broken.onnx"
     bad.write_bytes(b"\x00garbage" * 10)
-    with pytest.raises(NodeLoadError, match=r"broken\.onnx is not a valid ONNX model"):
+    with pytest.raises(NodeLoadError, match=r"broken\.onnx \(.*broken\.onnx\) is not a valid ONNX model"):
         runtime.session(bad, "cpu")
     with pytest.raises(NodeLoadError, match="cannot read model"):
         runtime.session(tmp_path / "missing.onnx", "cpu")
