@@ -115,6 +115,9 @@ class FaceDetector(Node):
         self._prev_source = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
+    def required_models(self) -> list[tuple[str, ...]]:
+        return [tuple(candidate.file for candidate in DETECTORS[self.values["model"]].variants)]
+
     def load(self, ctx: LoadContext) -> None:
         spec = DETECTORS[self.values["model"]]
         variant, path, missing = None, None, None

@@ -139,6 +139,9 @@ class FaceMarker(Node):
         self._input = self._output_name = ""
         self._smoother = TrackSmoother()
 
+    def required_models(self) -> list[tuple[str, ...]]:
+        return [(MARKERS[self.values["model"]].file,)]
+
     def load(self, ctx: LoadContext) -> None:
         spec = MARKERS[self.values["model"]]
         path = model_path(spec.file, self.id)

@@ -80,6 +80,9 @@ class FaceSelector(Node):
         self._recognizer: embed.Recognizer | None = None
         self._reference: np.ndarray | None = None
 
+    def required_models(self) -> list[tuple[str, ...]]:
+        return [(EMBEDDING_MODEL,), ("yunet",)] if self.values["mode"] == "reference" else []
+
     def load(self, ctx: LoadContext) -> None:
         node_id = ctx.node_id or self.id
         parse_indices(self.values["indices"], node_id)

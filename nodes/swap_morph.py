@@ -253,6 +253,12 @@ class MorphSwap(Node):
         self._eye_looks = relight.RecentLook(EYE_FOLLOW)  # per track: the target's recent eyes (eyes motion)
 
     # -- lifecycle --------------------------------------------------------------------------------------
+    def required_models(self) -> list[tuple[str, ...]]:
+        from nodes.detectors import FaceDetector  # as in source_landmarks
+        from nodes.markers import FaceMarker
+
+        return FaceDetector(self.id, {"model": "yunet"}).required_models() + FaceMarker(self.id).required_models()
+
     def load(self, ctx: LoadContext) -> None:
         node_id = ctx.node_id or self.id
         path = str(self.values["source_image"] or "")

@@ -116,6 +116,10 @@ class InSwapper(Node):
         self._session: Any = None
         self._latent: np.ndarray | None = None
 
+    def required_models(self) -> list[tuple[str, ...]]:
+        v = self.values
+        return [(name,) for value, name in ((v["model"], "inswapper_128"), (v["recognizer"], "w600k_r50")) if not value]
+
     def load(self, ctx: LoadContext) -> None:
         node_id = ctx.node_id or self.id
         v = self.values

@@ -208,11 +208,45 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         raise GraphError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", args.graph) from None
     issues = validate_text(text, args.graph)
+    issues += _model_issues(text, args.graph)
     for issue in issues:
         print(f"{args.graph}: {issue}", file=sys.stderr)
     if not issues:
         print(f"{args.graph}: valid")
     return 2 if issues else 0
+
+
+def _model_issues(text: str, source: str) -> list[Issue]:
+    """Every model a valid graph's nodes will load that is missing or corrupt, each with its fetch command."""
+    from .errors import ModelMissingError
+    from .graph_io import build, parse_text
+    from .models import model_path
+
+    try:
+        graph, _ = build(parse_text(text, source))
+    except GraphError:
+        return []  # validate_text has said why
+    found: dict[str, Issue] = {}
+    for node_id, entry in graph.nodes.items():
+        try:
+            needed = (
+                []
+                if entry.bypass
+                else graph.node_class(node_id)(node_id, graph.param_values(node_id)).required_models()
+            )
+        except (UserError, KeyError):
+            continue  # a node validate_text has already reported
+        for choices in needed:
+            errors = []
+            for name in choices:
+                try:
+                    model_path(name, node_id)
+                    break
+                except ModelMissingError as exc:
+                    errors.append(str(exc))
+            else:
+                found.setdefault(errors[0], Issue("", errors[0]))
+    return list(found.values())
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:

@@ -181,6 +181,11 @@ class Node:
             "params": [p.describe() for p in cls.params],
         }
 
+    def required_models(self) -> list[tuple[str, ...]]:
+        """The models ``load`` will look up with the current params, each as a tuple of alternatives (any one
+        will do), by manifest or file name; ``validate`` checks them before anything runs."""
+        return []
+
     # -- lifecycle ------------------------------------------------------------
     def load(self, ctx: LoadContext) -> None:
         """Open models, files and devices. Raise NodeLoadError with a clear message."""

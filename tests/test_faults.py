@@ -250,3 +250,14 @@ def test_a_bug_exits_1_with_the_traceback_in_a_log_file(
     assert "Traceback" not in said and "a bug on purpose" in said
     log_file = Path(said.strip().rsplit("details in ", 1)[1])
     assert log_file.is_file() and "RuntimeError: a bug on purpose" in log_file.read_text()
+
+
+def test_validate_names_every_missing_model_with_its_fetch_command(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
+    empty = tmp_path / "no_models"
+    empty.mkdir()
+    done = run_cli("validate", "graphs/inswapper_swap.json", env_dirs=(empty, dirs[1]))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    for name in ("yunet_dynamic", "facemesh", "inswapper_128", "w600k_r50"):
+        assert f"models fetch {name}" in done.stderr, name
+    present = run_cli("validate", "graphs/video_swap.json", env_dirs=dirs)
+    assert "models fetch" not in present.stderr  # only the empty paths are named
