@@ -57,8 +57,8 @@ def relight(
     if np.ndim(amount):
         share = np.asarray(amount, np.float32)[..., None]
         gain, offset = 1.0 + (gain - 1.0) * share, offset * share
-    lit = cv2.add(cv2.multiply(face_lab.astype(np.float32), gain), offset)
-    out: np.ndarray = cv2.cvtColor(np.clip(lit + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
+    lit = cv2.add(cv2.multiply(face_lab, gain, dtype=cv2.CV_32F), offset, dtype=cv2.CV_8U)  # rounds, saturates
+    out: np.ndarray = cv2.cvtColor(lit, cv2.COLOR_LAB2BGR)
     return out
 
 
@@ -79,7 +79,8 @@ def pyramid_blend(front: np.ndarray, back: np.ndarray, mask: np.ndarray, levels:
     out: np.ndarray = diff * m[..., None]
     for band in reversed(bands):
         out = cv2.pyrUp(out, dstsize=(band.shape[1], band.shape[0])) + band
-    return np.clip(back + out[:h, :w] + 0.5, 0, 255).astype(np.uint8)
+    blended: np.ndarray = cv2.add(back, out[:h, :w], dtype=cv2.CV_8U)  # rounds and saturates
+    return blended
 
 
 def eye_openings(points: np.ndarray, size: int, grow: float, blur: float) -> np.ndarray:
