@@ -352,6 +352,8 @@ class FaceDataSink(Node):
     def __init__(self, node_id: str = "", params: dict[str, Any] | None = None) -> None:
         super().__init__(node_id, params)
         self._file: TextIO | None = None
+        self._path: Path | None = None  # the output, replaced once the run has written every line
+        self._failed = ""
         self._t0: float | None = None
         self.lines = 0
 
@@ -359,10 +361,15 @@ class FaceDataSink(Node):
         path = output_path(self.id, self.values["path"], "file")
         if path.suffix.lower() not in (".jsonl", ".ndjson", ".json"):
             raise NodeLoadError(self.id, f"output {path}: use a .jsonl file name (never overwrites other files)")
+        self._path, self._failed = path, ""
         try:
-            self._file = open(path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 - closed in unload
+            self._file = open(self._writing(), "w", encoding="utf-8", newline="\n")  # noqa: SIM115 - closed in unload
         except OSError as exc:
             raise NodeLoadError(self.id, f"cannot write {path}: {exc.strerror or exc}") from None
+
+    def _writing(self) -> Path:
+        assert self._path is not None
+        return self._path.with_name(f".{self._path.name}.writing")
 
     def record(self, frame: Frame, faces: tuple[Face, ...]) -> dict[str, Any]:
         """The line for one frame, as a dict."""
@@ -376,15 +383,29 @@ class FaceDataSink(Node):
     def process(self, frame: Frame, faces: tuple[Face, ...] = ()) -> dict[str, Any]:
         if self._file is None:
             raise RuntimeError("face data file is closed")
-        self._file.write(json.dumps(self.record(frame, faces), separators=(",", ":")) + "\n")
-        self._file.flush()
+        try:
+            self._file.write(json.dumps(self.record(frame, faces), separators=(",", ":")) + "\n")
+            self._file.flush()
+        except OSError as exc:
+            self._failed = f"cannot write {self._path}: {exc.strerror or exc}"
+            raise
         self.lines += 1
         return {}
 
     def unload(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        file, self._file = self._file, None
+        if file is None or self._path is None:
+            return
+        try:
+            file.close()
+        except OSError as exc:
+            self._failed = self._failed or f"cannot write {self._path}: {exc.strerror or exc}"
+        if not self._failed:
+            os.replace(self._writing(), self._path)
+            return
+        kept = self._path.with_name(f"{self._path.stem}.partial{self._path.suffix}")
+        os.replace(self._writing(), kept)  # the lines written are valid JSON Lines; an earlier output is kept
+        raise OSError(f"{self._failed}; the lines written are in {kept}")
 
 
 NODE_TYPES = [VideoSink, ImageSequenceSink, FaceDataSink]

@@ -4,6 +4,7 @@ documented code and leave no corrupt file under the output's name."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -261,3 +262,18 @@ def test_validate_names_every_missing_model_with_its_fetch_command(tmp_path: Pat
         assert f"models fetch {name}" in done.stderr, name
     present = run_cli("validate", "graphs/video_swap.json", env_dirs=dirs)
     assert "models fetch" not in present.stderr  # only the empty paths are named
+
+
+def test_face_data_on_a_full_disk_keeps_the_earlier_file_and_the_lines_written(
+    small_disk: Path, dirs: tuple[Path, Path]
+) -> None:
+    out = small_disk / "faces.jsonl"
+    out.write_text('{"earlier": true}\n')
+    args = ["run", "graphs/face_debug.json", "--set", f"source.path={dirs[1] / 'videos' / 'Obama_speaking.mp4'}"]
+    done = run_cli(*args, "--set", f"faces.path={out}", env_dirs=dirs)
+    assert done.returncode == 2
+    assert str(out) in one_error_line(done.stderr) and "No space left" in done.stderr
+    assert out.read_text() == '{"earlier": true}\n'
+    kept = small_disk / "faces.partial.jsonl"
+    lines = kept.read_text().splitlines()
+    assert lines and all(json.loads(line)["faces"] is not None for line in lines[:-1])  # the last may be cut

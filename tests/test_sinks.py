@@ -250,7 +250,9 @@ def test_face_data_lines_match_the_schema_and_are_flushed(tmp_path: Path) -> Non
     image = np.zeros((388, 512, 3), np.uint8)
     sink.process(frame=Frame(image, index=30, fps=30.0, frame_count=259), faces=sample_faces())
     sink.process(frame=Frame(image, index=31, fps=30.0, frame_count=259), faces=())
-    lines = out.read_text().splitlines()  # flushed before unload
+    writing = out.with_name(f".{out.name}.writing")
+    assert not out.exists()  # the output appears whole, at the end of the run
+    lines = writing.read_text().splitlines()  # flushed as it goes, beside the output
     assert len(lines) == 2
     for line in lines:
         validator.validate(json.loads(line))
@@ -267,6 +269,7 @@ def test_face_data_lines_match_the_schema_and_are_flushed(tmp_path: Path) -> Non
         validator.validate({**first, "faces": [{**full, "kps": [[1, 2]]}]})  # 5 key points or null
     sink.unload()
     sink.unload()
+    assert out.read_text().splitlines() == lines and not writing.exists()
 
 
 def test_face_data_times_of_a_live_source_start_at_zero(tmp_path: Path) -> None:
