@@ -350,11 +350,11 @@ class MorphSwap(Node):
             )
         else:
             mask = morph.face_mask(base, size, forehead, mouth, blur=edge, mouth_grow=grow) * covered
-        eyes = None
+        eyes = None  # where the target's eyes move the photo's (eyes 'target' or 'motion')
         if v["eyes"] != "photo":
-            grow = v["eye_grow"] * size
-            eyes = relight.eye_openings(base, size, grow, max(abs(grow), size / 128))
-            region = region * (1.0 - eyes)
+            eye_grow = v["eye_grow"] * size
+            eyes = relight.eye_openings(base, size, eye_grow, max(abs(eye_grow), size / 128))
+            region *= 1.0 - eyes
         matched = morph_colour.match_colour(
             warped,
             background,
@@ -364,11 +364,11 @@ class MorphSwap(Node):
             v["light_radius"] * size,
             v["edge_match"] * size,
         )
-        if v["eyes"] == "target":  # the relit photo's eye colour on the target's eye openings
+        if eyes is not None and v["eyes"] == "target":  # the relit photo's eye colour on the target's openings
             matched = relight.target_eyes(matched, background, eyes)
         elif v["colour"] != "none":
             matched = morph_colour.restore_eyes(matched, warped, placed, region)
-        if v["eyes"] == "motion":
+        if eyes is not None and v["eyes"] == "motion":
             lightness = cv2.cvtColor(background, cv2.COLOR_BGR2LAB)[..., 0].astype(np.float32)
             matched = relight.eye_motion(matched, lightness, self._eye_looks.follow(face.track_id, lightness), eyes)
         warped = np.where(inside, matched, background)  # the target outside the mesh (for viewers)
