@@ -144,7 +144,7 @@ class MorphSwap(Node):
         Param(
             "eye_grow",
             "float",
-            0.0,
+            0.015,
             min=-0.01,
             max=0.04,
             step=0.002,
@@ -365,7 +365,7 @@ class MorphSwap(Node):
             v["edge_match"] * size,
         )
         if eyes is not None and v["eyes"] == "target":  # the relit photo's eye colour on the target's openings
-            matched = relight.target_eyes(matched, background, eyes)
+            matched = relight.target_eyes(matched, background, eyes, region, size / 16)
         elif v["colour"] != "none":
             matched = morph_colour.restore_eyes(matched, warped, placed, region)
         if eyes is not None and v["eyes"] == "motion":

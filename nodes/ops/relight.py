@@ -92,21 +92,34 @@ def eye_openings(points: np.ndarray, size: int, grow: float, blur: float) -> np.
     return feather(eyes, -grow, blur)
 
 
-def target_eyes(face: np.ndarray, target: np.ndarray, eyes: np.ndarray) -> np.ndarray:
+def target_eyes(
+    face: np.ndarray, target: np.ndarray, eyes: np.ndarray, skin: np.ndarray | None = None, sigma: float = 16.0
+) -> np.ndarray:
     """Within the ``eyes`` mask, the target's lightness (lids, lashes, where the iris looks, a blink) with the
-    face's colour (the photo's iris and whites): the eyes move like the target's and keep the photo's colour.
-    Pixels outside the mask are left exactly as they are."""
+    face's colour (the photo's iris and whites) where the target shows an eyeball; where it shows lid skin (a
+    blink, a squint, a look down) the target's own colour, so a closed eye is not painted with the photo's
+    whites. Lid skin is what is near the target's skin colour around the eyes (``skin``: the face's skin mask,
+    averaged over ``sigma`` pixels). Pixels outside the mask are left exactly as they are."""
     ys, xs = np.nonzero(eyes > 0.002)
     if not len(xs):
         return face
     box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
-    face_lab = cv2.cvtColor(face[box], cv2.COLOR_BGR2LAB)
-    mixed = face_lab.copy()
-    mixed[..., 0] = cv2.cvtColor(target[box], cv2.COLOR_BGR2LAB)[..., 0]
+    face_lab = cv2.cvtColor(face[box], cv2.COLOR_BGR2LAB).astype(np.float32)
+    target_all = cv2.cvtColor(target, cv2.COLOR_BGR2LAB)
+    target_lab = target_all[box].astype(np.float32)
+    eyeball = np.ones(target_lab.shape[:2], np.float32)
+    if skin is not None and skin.any():
+        lid = lowpass(target_all, skin, sigma)[box]
+        away = target_lab - lid
+        distance = np.sqrt((away[..., 0] / 1.5) ** 2 + away[..., 1] ** 2 + away[..., 2] ** 2)
+        eyeball = np.clip((distance - 8.0) / 12.0, 0.0, 1.0)
+    mixed = target_lab.copy()
+    mixed[..., 1:] = target_lab[..., 1:] + (face_lab[..., 1:] - target_lab[..., 1:]) * eyeball[..., None]
     alpha = np.ascontiguousarray(eyes[box], np.float32)[..., None]
-    blended = cv2.cvtColor(mixed, cv2.COLOR_LAB2BGR).astype(np.float32)
+    lab = mixed * alpha + face_lab * (1.0 - alpha)
     out = face.copy()
-    out[box] = np.clip(blended * alpha + face[box] * (1.0 - alpha) + 0.5, 0, 255).astype(np.uint8)
+    out[box] = cv2.cvtColor(np.clip(lab + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
+    out[box] = np.where((eyes[box] > 0)[..., None], out[box], face[box])
     return out
 
 
