@@ -139,6 +139,27 @@ def test_target_eyes_take_the_targets_lightness_and_the_photos_colour(
     assert np.array_equal(out[outside], crop[outside])
 
 
+def test_a_closed_target_eye_keeps_its_own_skin_colour(photo: tuple[np.ndarray, np.ndarray]) -> None:
+    """A blink: the target shows lid skin in the eye openings, so the photo's whites and iris colour must not
+    be painted on it (a grey or blue lid); an open eye does take the photo's colour."""
+    crop, points = photo
+    eyes = relight.eye_openings(points, SIZE, 3, 2)
+    skin = morph.fill_polygon(SIZE, morph.hull_polygon(points, 0.3)) * (1.0 - eyes)
+    lid = np.empty_like(crop)
+    lid[:] = (120, 150, 200)  # warm skin everywhere, eyes closed
+    blue_eyes = crop.copy()
+    blue_eyes[eyes > 0.5] = (170, 140, 110)  # a soft blue, in gamut at the whites' lightness too
+    closed = relight.target_eyes(blue_eyes, lid, eyes, skin, 16)
+    inside = eyes > 0.99
+    assert np.abs(closed[inside].astype(int) - lid[inside]).max() <= 3
+    open_eye = lid.copy()
+    open_eye[eyes > 0.5] = (200, 200, 200)  # the target's whites show
+    opened = relight.target_eyes(blue_eyes, open_eye, eyes, skin, 16)
+    colour = cv2.cvtColor(opened, cv2.COLOR_BGR2LAB)[inside][:, 1:].astype(int).mean(0)
+    wanted = cv2.cvtColor(blue_eyes, cv2.COLOR_BGR2LAB)[inside][:, 1:].astype(int).mean(0)
+    assert np.abs(colour - wanted).max() < 4
+
+
 def test_eye_motion_adds_the_targets_change_only(photo: tuple[np.ndarray, np.ndarray]) -> None:
     crop, points = photo
     eyes = relight.eye_openings(points, SIZE, 3, 2)
