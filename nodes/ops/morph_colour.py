@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from .morph import LEFT_EYE, RIGHT_EYE, feather, fill_polygon
-from .relight import relight
+from .relight import lowpass_small, relight
 
 
 def blend(front: np.ndarray, back: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -78,18 +78,11 @@ def shading_transfer(
     """Replace the low frequencies (lighting, tint) of ``src`` with the target's, keep its detail; with
     ``weight_map`` (HW, 0..1) only that much of the correction per pixel.
 
-    Both blurs are normalised by the blurred mask so the face edge does not darken. The blur runs
-    at a quarter of the size (low frequencies only), which keeps it cheap.
+    Both low-passes are relight's normalised blur over the mask (the face edge does not darken), at a
+    quarter of the size.
     """
-    h, w = mask.shape
-    small = (max(1, w // 4), max(1, h // 4))
-    m = cv2.resize(mask.astype(np.float32), small, interpolation=cv2.INTER_AREA)
-    s = cv2.resize(src, small, interpolation=cv2.INTER_AREA).astype(np.float32)
-    t = cv2.resize(target, small, interpolation=cv2.INTER_AREA).astype(np.float32)
-    sigma = max(radius / 4, 0.5)
-    weight = cv2.GaussianBlur(m, (0, 0), sigma)[..., None] + 1e-4
-    diff = cv2.GaussianBlur(t * m[..., None], (0, 0), sigma) - cv2.GaussianBlur(s * m[..., None], (0, 0), sigma)
-    diff = cv2.resize(diff / weight, (w, h), interpolation=cv2.INTER_LINEAR)
+    low = lowpass_small(target, mask, radius) - lowpass_small(src, mask, radius)
+    diff = cv2.resize(low, (mask.shape[1], mask.shape[0]), interpolation=cv2.INTER_LINEAR)
     if weight_map is not None:
         diff *= weight_map[..., None]
     return np.clip(src.astype(np.float32) + diff, 0, 255).astype(np.uint8)

@@ -11,7 +11,7 @@ import numpy as np
 from .morph import LEFT_EYE, RIGHT_EYE, feather, fill_polygon
 
 
-def _lowpass_small(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+def lowpass_small(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
     """``lowpass`` at a quarter of the size (only low frequencies are wanted)."""
     h, w = mask.shape
     small = (max(1, w // 4), max(1, h // 4))
@@ -27,7 +27,7 @@ def lowpass(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
     """(H, W, C) float32: ``image`` blurred by ``sigma`` pixels over ``mask`` only (normalised convolution), so
     what lies outside the mask (hair, background) does not bleed in and the mask's edge does not darken."""
     h, w = mask.shape
-    low: np.ndarray = cv2.resize(_lowpass_small(image, mask, sigma), (w, h), interpolation=cv2.INTER_LINEAR)
+    low: np.ndarray = cv2.resize(lowpass_small(image, mask, sigma), (w, h), interpolation=cv2.INTER_LINEAR)
     return low
 
 
@@ -43,8 +43,8 @@ def relight(
     Per pixel this is lab * gain + offset with smooth gain and offset maps, built at a quarter of the size."""
     h, w = mask.shape
     face_lab = cv2.cvtColor(face, cv2.COLOR_BGR2LAB)
-    low_face = _lowpass_small(face_lab, mask, sigma)
-    low_target = _lowpass_small(cv2.cvtColor(target, cv2.COLOR_BGR2LAB), mask, sigma)
+    low_face = lowpass_small(face_lab, mask, sigma)
+    low_target = lowpass_small(cv2.cvtColor(target, cv2.COLOR_BGR2LAB), mask, sigma)
     chroma_face = np.hypot(low_face[..., 1] - 128, low_face[..., 2] - 128)
     chroma_target = np.hypot(low_target[..., 1] - 128, low_target[..., 2] - 128)
     saturation = np.clip((chroma_target + 2.0) / (chroma_face + 2.0), 0.25, 1.5)
