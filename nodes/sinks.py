@@ -7,7 +7,6 @@ import logging
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -17,7 +16,7 @@ import numpy as np
 from nodes.ops.ffmpeg import FfmpegPipe, encode_command, mux_audio_command, probe_starts
 from nodes.ops.video import IMAGE_EXTENSIONS, VIDEO_CONTAINERS, fit_size, gap_fill
 from nodeswap.errors import NodeLoadError
-from nodeswap.node import LoadContext, Node, Param, Port
+from nodeswap.node import LoadContext, Node, Param, Port, unwritable
 from nodeswap.types import FACES, FRAME, Face, Frame
 
 log = logging.getLogger(__name__)
@@ -48,15 +47,9 @@ def output_path(node_id: str, value: str, kind: str) -> Path:
         raise NodeLoadError(node_id, f"param 'path' is empty: set it to the output {kind}")
     path = Path(value).expanduser()
     target = path if kind == "folder" else path.parent
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise NodeLoadError(node_id, f"cannot create folder {target}: {exc.strerror or exc}") from None
-    try:  # a real write: permission bits do not tell root about a read-only filesystem
-        with tempfile.TemporaryFile(dir=target):
-            pass
-    except OSError as exc:
-        raise NodeLoadError(node_id, f"param 'path': cannot write in {target}: {exc.strerror or exc}") from None
+    problem = unwritable(target)
+    if problem:
+        raise NodeLoadError(node_id, f"param 'path': {problem}")
     return path
 
 

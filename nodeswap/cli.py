@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GraphError, Issue, UserError
+from .node import unwritable
 
 log = logging.getLogger("nodeswap")
 PRESETS = Path(__file__).resolve().parent.parent / "graphs"
@@ -114,12 +115,9 @@ def _check_writable(path: str, what: str) -> None:
     target = Path(path).expanduser()
     if target.is_dir():
         raise UserError(f"{what} {target} is a folder: give a file name")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=target.parent):
-            pass
-    except OSError as exc:
-        raise UserError(f"{what} {target}: cannot write in {target.parent}: {exc.strerror or exc}") from None
+    problem = unwritable(target.parent)
+    if problem:
+        raise UserError(f"{what} {target}: {problem}")
 
 
 def _warn_disk_space(graph: Any) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -199,6 +200,18 @@ class Node:
 
     def params_changed(self, changed: set[str]) -> None:
         """Called in the node's thread after light params changed (no reload)."""
+
+
+def unwritable(folder: Path) -> str | None:
+    """Why files cannot be written in ``folder`` (created when missing), or None. A real write: permission
+    bits do not tell root about a read-only filesystem."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return f"cannot write in {folder}: {exc.strerror or exc}"
+    return None
 
 
 def path_problems(cls: type[Node], values: dict[str, Any]) -> dict[str, str]:

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nodeswap.cli import main
+from tests.test_presets import ffprobe_frames
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.media
@@ -45,30 +46,6 @@ def swap_args(media: Path, source: Path, out: Path, *extra: str) -> list[str]:
         f"sink.path={out}",
         *extra,
     ]
-
-
-def frames_in(path: Path) -> int:
-    probe = shutil.which("ffprobe")
-    assert probe, "ffprobe is needed (ffmpeg's Debian package)"
-    done = subprocess.run(
-        [
-            probe,
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=nb_read_frames",
-            "-of",
-            "csv=p=0",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(done.stdout.strip())
 
 
 def one_error_line(stderr: str) -> str:
@@ -176,7 +153,7 @@ def test_a_signal_mid_render_finalises_a_playable_file(
     said = next(line for line in stderr.splitlines() if line.startswith("stopped:"))
     frames = int(said.split()[1])
     assert frames > 0
-    assert frames_in(out) == frames
+    assert ffprobe_frames(out) == frames
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
