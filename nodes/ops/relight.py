@@ -118,8 +118,8 @@ def target_eyes(
     alpha = np.ascontiguousarray(eyes[box], np.float32)[..., None]
     lab = mixed * alpha + face_lab * (1.0 - alpha)
     out = face.copy()
-    out[box] = cv2.cvtColor(np.clip(lab + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
-    out[box] = np.where((eyes[box] > 0)[..., None], out[box], face[box])
+    converted = cv2.cvtColor(np.clip(lab + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
+    out[box] = np.where((eyes[box] > 0)[..., None], converted, face[box])
     return out
 
 
