@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from nodes.ops import morph, relight
+from nodes.ops.morph_source import prepare_source
 from nodes.swap_morph import source_landmarks
 
 SIZE = 256
@@ -214,3 +215,17 @@ def test_the_swap_blinks_when_the_target_does(models_dir: Path, media_dir: Path)
         spread[mode] = ratios[1] - ratios[0]
     assert spread["target"] > 0.6 * (seen[-1][0] - seen[0][0]), spread  # the output opens and closes its eyes
     assert spread["target"] > spread["photo"], spread
+
+
+def test_skin_mask_leaves_out_a_burnt_out_nose(media_dir: Path) -> None:
+    """Photo 000038 is lit by a sun that burns out the side of the nose: no face is left there, so the swap
+    must take the target's there (it pasted a white patch on the nose); the cheeks' skin stays usable."""
+    image = cv2.imread(str(media_dir / "photos" / "000038.jpg"))
+    source = prepare_source(image, source_landmarks(image, "cpu", "test"))  # as the morph swap prepares it
+    crop, usable, points = source.crop[..., :3], source.crop[..., 3], source.points
+    nose = morph.fill_polygon(len(crop), cv2.convexHull(points[[4, 45, 275, 168]].astype(np.float32))[:, 0]) > 0
+    blown = nose & (crop.min(axis=-1) >= morph.BLOWN_OUT)
+    assert blown.sum() > 50  # the photo is as described
+    assert np.median(usable[blown]) < 64
+    cheeks = [points[i].round().astype(int) for i in (50, 205, 425, 151)]  # cheeks and forehead
+    assert all(usable[y, x] > 230 for x, y in cheeks)

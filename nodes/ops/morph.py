@@ -321,12 +321,14 @@ def lip_gap(points: np.ndarray, size: int, margin: float) -> np.ndarray:
 
 
 SKIN_SHADE_TOLERANCE = 3.0  # skin in shade is darker than the skin sampled but keeps its hue
+BLOWN_OUT = 225  # a pixel whose every channel is this bright is burnt out: light, not skin
 
 
 def skin_mask(image: np.ndarray, points: np.ndarray, threshold: float = 4.0) -> np.ndarray:
     """Float mask (1 = skin) of a face image: pixels near the face edge whose Lab colour is far from the skin
     sampled on the cheeks and nose (hair over the temples, background inside the landmark hull, deep shadow)
-    get 0. Eyes, brows and lips are never marked. Meant for the source photo, once.
+    get 0, and so do burnt-out highlights anywhere on the face (a flash on the nose: no face is left in them).
+    Eyes, brows and lips are never marked. Meant for the source photo, once.
     """
     size = image.shape[0]
     centre = points[list(FACE_OVAL)].mean(0)
@@ -345,7 +347,9 @@ def skin_mask(image: np.ndarray, points: np.ndarray, threshold: float = 4.0) -> 
     spread = np.median(np.abs(skin - median), axis=0) * 1.4826 + 1.0  # robust sigma per channel
     spread[0] *= SKIN_SHADE_TOLERANCE
     distance = np.sqrt((((lab - median) / spread) ** 2).sum(-1))
-    other = ((distance > threshold) & (features < 0.5) & (inner < 0.5)).astype(np.uint8)
+    reach = np.ones((size // 112 * 2 + 1,) * 2, np.uint8)  # the glow around a burnt-out patch: 9 px at 512
+    blown = cv2.dilate((image.min(axis=-1) >= BLOWN_OUT).astype(np.uint8), reach) > 0
+    other = (((distance > threshold) & (inner < 0.5) | blown) & (features < 0.5)).astype(np.uint8)
     other = cv2.morphologyEx(other, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
     other = cv2.dilate(other, np.ones((3, 3), np.uint8))
     return 1.0 - feather(other.astype(np.float32), 0, size / 40)
