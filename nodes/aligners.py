@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from nodeswap.node import Node, Param, Port
-from nodeswap.types import FACES, FRAME, Aligned, Face, Frame
+from nodeswap.types import ALIGNED, FACES, FRAME, Aligned, Cap, Face, Frame
 
 from .ops import align
 
@@ -95,6 +95,10 @@ class FaceAligner(Node):
         Param("head_mode", "bool", False, help="Cover the whole head: coverage +1, crop raised, yaw-compensated"),
         Param("freeze_z_rotation", "bool", False, help="Keep the crop upright instead of following head roll"),
     )
+
+    @classmethod
+    def provides(cls, port: str, values: dict[str, Any]) -> dict[str, Cap]:
+        return {ALIGNED: Cap(values["template"], f"template {values['template']}")}
 
     def __init__(self, node_id: str = "", params: dict[str, Any] | None = None) -> None:
         super().__init__(node_id, params)

@@ -15,7 +15,7 @@ from nodeswap.errors import NodeLoadError
 from nodeswap.models import model_path
 from nodeswap.node import LoadContext, Node, Param, Port
 from nodeswap.runtime import DEVICES, session
-from nodeswap.types import FACES, FRAME, Face, Frame
+from nodeswap.types import FACES, FRAME, LANDMARKS, Cap, Face, Frame
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,11 @@ class FaceMarker(Node):
             "lower = steadier (Hz); the position and size use min_cutoff",
         ),
     )
+
+    @classmethod
+    def provides(cls, port: str, values: dict[str, Any]) -> dict[str, Cap]:
+        layout = MARKERS[values["model"]].layout  # how many points the model gives
+        return {LANDMARKS: Cap("468" if layout == "facemesh" else layout, f"model {values['model']}")}
 
     def __init__(self, node_id: str = "", params: dict[str, Any] | None = None) -> None:
         super().__init__(node_id, params)

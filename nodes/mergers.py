@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from nodeswap.node import Node, Param, Port
-from nodeswap.types import FACES, FRAME, Face, Frame
+from nodeswap.types import FACES, FRAME, Face, Frame, caps
 
 from .ops import align, blend
 
@@ -60,7 +60,10 @@ class FaceMerger(Node):
     type_id = "merge.faces"
     title = "Face merger"
     category = "merger"
-    inputs = (Port("frame", FRAME, "the frame to paste into"), Port("faces", FACES, "faces with .swapped"))
+    inputs = (
+        Port("frame", FRAME, "the frame to paste into"),
+        Port("faces", FACES, "faces with .swapped", caps=caps(swapped="yes")),
+    )
     outputs = (Port("frame", FRAME, "the merged frame"),)
     params = (
         Param("mask_hull", "bool", True, help="Use the landmark hull (the aligner's mask)"),

@@ -24,7 +24,7 @@ from nodes.ops.morph_source import OPEN_MOUTH, RESHAPE_POINTS, RING_MARGIN, Sour
 from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext, Node, Param, Port
 from nodeswap.runtime import DEVICES
-from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped
+from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped, caps
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +84,9 @@ class MorphSwap(Node):
     category = "swapper"
     inputs = (
         Port("frame", FRAME, "The frame the faces are in"),
-        Port("faces", FACES, "Faces with 468 FaceMesh landmarks"),
+        Port("faces", FACES, "Faces with 468 FaceMesh landmarks", caps=caps(landmarks="468")),
     )
-    outputs = (Port("faces", FACES, "Faces with the swapped crop (Face.swapped)"),)
+    outputs = (Port("faces", FACES, "Faces with the swapped crop (Face.swapped)", caps=caps(swapped="yes")),)
     params = (
         Param(
             "source_image",

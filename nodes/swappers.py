@@ -17,7 +17,7 @@ from nodeswap.errors import NodeLoadError
 from nodeswap.models import files_with_suffix, find_file, model_path
 from nodeswap.node import LoadContext, Node, Param, Port
 from nodeswap.runtime import DEVICES, session
-from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped
+from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped, caps
 
 from .aligners import align_face
 from .ops import embed
@@ -95,7 +95,7 @@ class InSwapper(Node):
     title = "InsightFace swapper"
     category = "swapper"
     inputs = (Port("frame", FRAME, "the frame the faces are in"), Port("faces", FACES, "faces to swap"))
-    outputs = (Port("faces", FACES, "faces with .swapped (128 px)"),)
+    outputs = (Port("faces", FACES, "faces with .swapped (128 px)", caps=caps(swapped="yes")),)
     params = (
         Param("source", "path", "", required=True, reload=True, help="Photo of the face to put on the targets"),
         Param("model", "path", "", reload=True, help="inswapper_128.onnx; empty = from the model folders"),
@@ -192,7 +192,7 @@ class DFMSwapper(Node):
     title = "DFM swapper"
     category = "swapper"
     inputs = (Port("frame", FRAME, "the frame the faces are in"), Port("faces", FACES, "faces to swap"))
-    outputs = (Port("faces", FACES, "faces with .swapped and the model's masks"),)
+    outputs = (Port("faces", FACES, "faces with .swapped and the model's masks", caps=caps(swapped="yes")),)
     params = (
         Param("model", "path", "", required=True, reload=True, must_exist=False, help=_dfm_help()),
         Param(

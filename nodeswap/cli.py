@@ -257,7 +257,8 @@ def cmd_nodes(args: argparse.Namespace) -> int:
     for cls in registry:
         print(f"{cls.type_id}  ({cls.category})  {cls.title}")
         for port in cls.inputs:
-            print(f"    in   {port.name}: {port.type}{' (optional)' if port.optional else ''}")
+            needs = " needs " + ", ".join(f"{k}={'|'.join(v)}" for k, v in port.caps) if port.caps else ""
+            print(f"    in   {port.name}: {port.type}{' (optional)' if port.optional else ''}{needs}")
         for port in cls.outputs:
             print(f"    out  {port.name}: {port.type}")
         for p in cls.params:

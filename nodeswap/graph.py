@@ -15,9 +15,9 @@ from typing import Any
 import networkx as nx
 
 from .errors import LinkError, ParamError, UserError
+from .events import BypassSet, GraphEvent, Linked, Moved, NodeAdded, NodeRemoved, ParamSet, TitleSet, Unlinked
 from .node import Node
 from .registry import Registry, default_registry
-from .types import can_link
 
 ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
 
@@ -62,17 +62,16 @@ class Graph:
         self.nodes: dict[str, NodeEntry] = {}
         self.links: list[Link] = []
         self.layout: dict[str, tuple[float, float]] = {}
-        self._listeners: list[Callable[[str, Any], None]] = []
+        self._listeners: list[Callable[[GraphEvent], None]] = []
 
     # -- events ---------------------------------------------------------------
-    def subscribe(self, listener: Callable[[str, Any], None]) -> None:
-        """``listener(event, detail)`` after each change; events: node_added,
-        node_removed, linked, unlinked, param, bypass, moved, title."""
+    def subscribe(self, listener: Callable[[GraphEvent], None]) -> None:
+        """``listener(event)`` after each change, with one of nodeswap.events' graph events."""
         self._listeners.append(listener)
 
-    def _emit(self, event: str, detail: Any) -> None:
+    def _emit(self, event: GraphEvent) -> None:
         for listener in list(self._listeners):
-            listener(event, detail)
+            listener(event)
 
     # -- queries --------------------------------------------------------------
     def node_class(self, node_id: str) -> type[Node]:
@@ -134,7 +133,7 @@ class Graph:
         self.nodes[node_id] = NodeEntry(cls.type_id, dict(params or {}), title, bypass)
         if pos is not None:
             self.layout[node_id] = (float(pos[0]), float(pos[1]))
-        self._emit("node_added", node_id)
+        self._emit(NodeAdded(node_id))
         return node_id
 
     def remove_node(self, node_id: str) -> list[Link]:
@@ -146,24 +145,16 @@ class Graph:
             self.unlink(link)
         del self.nodes[node_id]
         self.layout.pop(node_id, None)
-        self._emit("node_removed", node_id)
+        self._emit(NodeRemoved(node_id))
         return removed
 
     def check_link(self, link: Link) -> None:
-        """Raise LinkError saying why ``link`` cannot be made."""
-        for end in (link.src, link.dst):
-            if end not in self.nodes:
-                raise LinkError(f"{link}: no node '{end}'")
-        out = self.node_class(link.src).output_port(link.src_port)
-        if out is None:
-            raise LinkError(f"{link}: node '{link.src}' has no output '{link.src_port}'")
-        inp = self.node_class(link.dst).input_port(link.dst_port)
-        if inp is None:
-            raise LinkError(f"{link}: node '{link.dst}' has no input '{link.dst_port}'")
-        if not can_link(out.type, inp.type):
-            raise LinkError(f"{link}: cannot link output type '{out.type}' to input type '{inp.type}'")
-        if link.src == link.dst or nx.has_path(self.to_networkx(), link.dst, link.src):
-            raise LinkError(f"{link}: this link would make a cycle")
+        """Raise LinkError saying why ``link`` cannot be made (nodeswap.validate.link_problem)."""
+        from .validate import link_problem  # validate reads graphs: imported when first needed
+
+        problem = link_problem(self, link)
+        if problem:
+            raise LinkError(problem)
 
     def link(self, src: str, src_port: str, dst: str, dst_port: str) -> Link:
         """Link an output to an input, replacing the input's existing link."""
@@ -172,13 +163,13 @@ class Graph:
         for old in [x for x in self.links if x.dst == dst and x.dst_port == dst_port]:
             self.unlink(old)
         self.links.append(new)
-        self._emit("linked", new)
+        self._emit(Linked(new))
         return new
 
     def unlink(self, link: Link) -> None:
         if link in self.links:
             self.links.remove(link)
-            self._emit("unlinked", link)
+            self._emit(Unlinked(link))
 
     def set_param(self, node_id: str, name: str, value: Any) -> Any:
         """Set a param (checked); returns the stored value."""
@@ -190,7 +181,7 @@ class Graph:
         except ParamError as exc:
             raise ParamError(f"node '{node_id}' param '{name}': {exc}") from None
         self.nodes[node_id].params[name] = value
-        self._emit("param", (node_id, name, value))
+        self._emit(ParamSet(node_id, name, value))
         return value
 
     def unset_param(self, node_id: str, name: str) -> Any:
@@ -199,20 +190,20 @@ class Graph:
             raise ParamError(f"node '{node_id}': no param '{name}'")
         self.nodes[node_id].params.pop(name, None)
         default = self.param_values(node_id)[name]
-        self._emit("param", (node_id, name, default))
+        self._emit(ParamSet(node_id, name, default))
         return default
 
     def set_bypass(self, node_id: str, bypass: bool) -> None:
         self.nodes[node_id].bypass = bool(bypass)
-        self._emit("bypass", (node_id, bool(bypass)))
+        self._emit(BypassSet(node_id, bool(bypass)))
 
     def set_title(self, node_id: str, title: str) -> None:
         self.nodes[node_id].title = title
-        self._emit("title", (node_id, title))
+        self._emit(TitleSet(node_id, title))
 
     def move(self, node_id: str, x: float, y: float) -> None:
         self.layout[node_id] = (float(x), float(y))
-        self._emit("moved", (node_id, x, y))
+        self._emit(Moved(node_id, x, y))
 
     def copy(self) -> Graph:
         other = Graph(self.registry)

@@ -15,13 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import networkx as nx
 
 from .errors import GraphError, Issue, ParamError
 from .graph import Graph, Link, NodeEntry
-from .node import path_problems
 from .registry import Registry, default_registry
-from .types import can_link
+from .validate import caps_issues, path_issues, unlinked_inputs, wiring_problem
 
 FORMAT = "nodeswap.graph"
 VERSION = 1
@@ -148,18 +146,18 @@ def build(
             except ParamError as exc:
                 issues.append(Issue(f"node '{node_id}' param '{name}'", str(exc)))
         graph.nodes[node_id] = NodeEntry(cls.type_id, params, spec.get("title", ""), spec.get("bypass", False))
-        if check_files:
-            for name, problem in path_problems(cls, cls.resolve_params(params)).items():
-                issues.append(Issue(f"node '{node_id}' param '{name}'", problem))
+    if check_files:
+        issues += path_issues(graph)
     for pos_id, pos in data.get("layout", {}).items():
         if pos_id in graph.nodes and all(map(_finite, pos)):
             graph.layout[pos_id] = (float(pos[0]), float(pos[1]))
     issues += _link_issues(graph, [Link.parse(x["from"], x["to"]) for x in data["links"]], set(data["nodes"]))
-    issues += unlinked_inputs(graph)
+    issues += unlinked_inputs(graph) + caps_issues(graph)
     return graph, issues
 
 
 def _link_issues(graph: Graph, links: list[Link], declared: set[str]) -> list[Issue]:
+    """Adds each link that can be made; an issue for each that cannot (caps are checked once all are in)."""
     issues: list[Issue] = []
     taken: dict[tuple[str, str], Link] = {}
     for link in links:
@@ -170,42 +168,17 @@ def _link_issues(graph: Graph, links: list[Link], declared: set[str]) -> list[Is
             continue
         if link.src not in graph.nodes or link.dst not in graph.nodes:
             continue  # the node's own issue is already reported
-        out = graph.node_class(link.src).output_port(link.src_port)
-        inp = graph.node_class(link.dst).input_port(link.dst_port)
-        if out is None:
-            issues.append(Issue(where, f"node '{link.src}' has no output '{link.src_port}'"))
-        if inp is None:
-            issues.append(Issue(where, f"node '{link.dst}' has no input '{link.dst_port}'"))
-        if out is None or inp is None:
+        problem = wiring_problem(graph, link)
+        if problem:
+            issues.append(Issue(where, problem.removeprefix(f"{link}: ")))
             continue
-        if not can_link(out.type, inp.type):
-            issues.append(Issue(where, f"incompatible types: output '{out.type}' cannot feed input '{inp.type}'"))
-            continue
-        key = (link.dst, link.dst_port)
-        if key in taken:
-            first = taken[key]
+        first = taken.get((link.dst, link.dst_port))
+        if first is not None:
             message = f"input {link.dst}.{link.dst_port} already has a link from {first.src}.{first.src_port}"
             issues.append(Issue(where, message))
             continue
-        taken[key] = link
+        taken[(link.dst, link.dst_port)] = link
         graph.links.append(link)
-    g = graph.to_networkx()
-    if not nx.is_directed_acyclic_graph(g):
-        cycle = nx.find_cycle(g)
-        path = " -> ".join([str(edge[0]) for edge in cycle] + [str(cycle[0][0])])
-        issues.append(Issue("links", f"cycle: {path}"))
-        u, v, key = cycle[-1][:3]
-        graph.links.remove(g.edges[u, v, key]["link"])  # keep the rest runnable
-    return issues
-
-
-def unlinked_inputs(graph: Graph) -> list[Issue]:
-    linked = {(link.dst, link.dst_port) for link in graph.links}
-    issues = []
-    for node_id in graph.nodes:
-        for port in graph.node_class(node_id).inputs:
-            if not port.optional and (node_id, port.name) not in linked:
-                issues.append(Issue(f"node '{node_id}' input '{port.name}'", "required input is not linked"))
     return issues
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .errors import ParamError
+from .types import Cap, can_link
 
 CATEGORIES = ("source", "detector", "marker", "aligner", "swapper", "merger", "filter", "sink", "utility")
 PARAM_KINDS = ("bool", "int", "float", "choice", "path", "text", "color")
@@ -38,12 +39,17 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 @dataclass(frozen=True)
 class Port:
-    """A named, typed input or output. An ``optional`` input may stay unlinked."""
+    """A named, typed input or output. An ``optional`` input may stay unlinked.
+
+    caps: on an input, what it requires of the values linked to it (``caps(landmarks="468")``); on an
+    output, what it always provides (a node whose caps depend on its params overrides ``Node.provides``).
+    """
 
     name: str
     type: str
     help: str = ""
     optional: bool = False
+    caps: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,6 +162,24 @@ class Node:
         return next((p for p in cls.outputs if p.name == name), None)
 
     @classmethod
+    def passthrough(cls) -> dict[str, str]:
+        """Output -> the input it forwards (same name, else same type): what a bypassed node passes on, and
+        whose caps the output carries on."""
+        pairs = {}
+        for out in cls.outputs:
+            match = next((i for i in cls.inputs if i.name == out.name and can_link(i.type, out.type)), None)
+            match = match or next((i for i in cls.inputs if i.type == out.type), None)
+            if match is not None:
+                pairs[out.name] = match.name
+        return pairs
+
+    @classmethod
+    def provides(cls, port: str, values: dict[str, Any]) -> dict[str, Cap]:
+        """The caps this node sets on output ``port`` with these param values (on top of what it forwards)."""
+        spec = cls.output_port(port)
+        return {name: Cap(choices[0]) for name, choices in spec.caps} if spec else {}
+
+    @classmethod
     def resolve_params(cls, given: dict[str, Any]) -> dict[str, Any]:
         """Defaults overlaid with ``given``; raises ParamError naming the param."""
         values = {p.name: p.default for p in cls.params}
@@ -177,8 +201,8 @@ class Node:
             "title": cls.title,
             "category": cls.category,
             "help": (cls.__doc__ or "").strip().split("\n")[0],
-            "inputs": [{"name": p.name, "type": p.type} for p in cls.inputs],
-            "outputs": [{"name": p.name, "type": p.type} for p in cls.outputs],
+            "inputs": [{"name": p.name, "type": p.type, "caps": dict(p.caps)} for p in cls.inputs],
+            "outputs": [{"name": p.name, "type": p.type, "caps": dict(p.caps)} for p in cls.outputs],
             "params": [p.describe() for p in cls.params],
         }
 
@@ -212,17 +236,6 @@ def unwritable(folder: Path) -> str | None:
     except OSError as exc:
         return f"cannot write in {folder}: {exc.strerror or exc}"
     return None
-
-
-def path_problems(cls: type[Node], values: dict[str, Any]) -> dict[str, str]:
-    """Param name -> problem, for each path param of ``cls`` whose value is not usable."""
-    found = {}
-    for spec in cls.params:
-        if spec.kind == "path":
-            problem = check_path("", spec, values[spec.name])
-            if problem:
-                found[spec.name] = problem
-    return found
 
 
 def check_path(node_id: str, spec: Param, value: str) -> str | None:

@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from .errors import GraphError, Issue
+from .errors import GraphError
 from .graph import Graph
 from .node import Node
-from .types import EMPTY_VALUES, can_link
+from .types import EMPTY_VALUES
+from .validate import needed_nodes, structure_issues
 
 
 @dataclass
@@ -40,41 +41,17 @@ class Step:
         return out
 
 
-def _passthrough(cls: type[Node]) -> dict[str, str]:
-    pairs = {}
-    for out in cls.outputs:
-        match = next((i for i in cls.inputs if i.name == out.name and can_link(i.type, out.type)), None)
-        match = match or next((i for i in cls.inputs if i.type == out.type), None)
-        if match is not None:
-            pairs[out.name] = match.name
-    return pairs
-
-
 def compile_plan(graph: Graph) -> list[Step]:
-    """Topological order of the nodes upstream of a sink. Raises GraphError."""
-    sinks = [n for n in graph.nodes if graph.node_class(n).category == "sink"]
-    if not sinks:
-        raise GraphError("the graph has no sink node: nothing would use the frames")
-    g = graph.to_networkx()
-    if not nx.is_directed_acyclic_graph(g):
-        raise GraphError(f"the graph has a cycle: {nx.find_cycle(g)}")
-    needed = set(sinks).union(*(nx.ancestors(g, s) for s in sinks))
-    linked = {(link.dst, link.dst_port) for link in graph.links}
-    problems = [
-        Issue(f"node '{n}' input '{port.name}'", "required input is not linked")
-        for n in sorted(needed)
-        for port in graph.node_class(n).inputs
-        if not port.optional and (n, port.name) not in linked
-    ]
-    if problems:
-        raise GraphError(problems)
+    """Topological order of the nodes upstream of a sink. Raises GraphError (nodeswap.validate's issues)."""
+    issues = structure_issues(graph)
+    if issues:
+        raise GraphError(issues)
+    needed = needed_nodes(graph)
     steps = []
-    for node_id in nx.lexicographical_topological_sort(g):
+    for node_id in nx.lexicographical_topological_sort(graph.to_networkx()):
         if node_id not in needed:
             continue
         cls = graph.node_class(node_id)
         sources = {link.dst_port: (link.src, link.src_port) for link in graph.links_into(node_id)}
-        steps.append(Step(node_id, cls, sources, _passthrough(cls), graph.nodes[node_id].bypass))
-    if not any(step.is_source for step in steps):
-        raise GraphError([Issue("graph", "no source node feeds a sink")])
+        steps.append(Step(node_id, cls, sources, cls.passthrough(), graph.nodes[node_id].bypass))
     return steps

@@ -25,6 +25,7 @@ from typing import Any
 from .channels import STOP as _STOP
 from .channels import LatestSlot, Packet
 from .errors import EndOfStream, ModelMissingError, NodeLoadError, ParamError
+from .events import NodeFailed, NodeReloaded, RunEvent, RunFinished
 from .graph import Graph
 from .node import LoadContext, Node
 from .plan import Step, compile_plan
@@ -46,7 +47,7 @@ class Scheduler:
         self.instances: dict[str, Node] = {}
         self.node_stats: dict[str, NodeStats] = {s.node_id: NodeStats() for s in self.steps}
         self.graph_stats = GraphStats()
-        self.events: queue.Queue[tuple[str, str, str]] = queue.Queue()
+        self.events: queue.Queue[RunEvent] = queue.Queue()
         self._latest: dict[str, dict[str, Any]] = {}
         self._pending: dict[str, dict[str, Any]] = {}
         self._swaps: dict[str, Node] = {}
@@ -287,7 +288,7 @@ class Scheduler:
             node.unload()
             message = str(exc) if isinstance(exc, NodeLoadError) else f"failed to load: {exc}"
             self.node_stats[node_id].last_error = message
-            self.events.put(("error", node_id, message))
+            self.events.put(NodeFailed(node_id, message))
             return
         with self._lock:
             if unbypass is not None and node_id not in self.instances:
@@ -295,7 +296,7 @@ class Scheduler:
                 unbypass.bypass = False
             else:
                 self._swaps[node_id] = node
-        self.events.put(("reloaded", node_id, ""))
+        self.events.put(NodeReloaded(node_id))
 
     # -- queries ------------------------------------------------------------
     def latest(self, node_id: str) -> dict[str, Any] | None:
@@ -383,7 +384,7 @@ class Scheduler:
             self.graph_stats.ended = time.perf_counter()
             self._finished.set()
             if not self._stop.is_set():  # the source ended by itself, not a stop or rebuild
-                self.events.put(("finished", "", ""))
+                self.events.put(RunFinished())
 
     def _run_step_list(self, steps: list[Step], packet: Packet) -> bool:
         """Run ``steps`` on ``packet``; False when the frame is dropped."""
@@ -428,7 +429,7 @@ class Scheduler:
                 message = f"{type(exc).__name__}: {exc}"
                 if message != stats.last_error or stats.errors % 100 == 1:
                     log.warning("node '%s' failed on frame %d: %s", step.node_id, packet.seq, message)
-                    self.events.put(("error", step.node_id, message))
+                    self.events.put(NodeFailed(step.node_id, message))
                 stats.last_error = message
                 outputs = None if step.is_source else step.fallback(inputs)
                 if self.stop_on_sink_error and step.cls.category == "sink":

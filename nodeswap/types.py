@@ -37,6 +37,28 @@ def can_link(out_type: str, in_type: str) -> bool:
     return out_type == in_type or ANY in (out_type, in_type)
 
 
+# Caps: what the values on a port carry beyond their type, in the spirit of GStreamer's caps. An output
+# provides properties (set by its node, or passed on from the input it forwards); an input may require
+# some. Properties of faces ports:
+LANDMARKS = "landmarks"  # how many points Face.landmarks holds: 468, 106 or 68
+ALIGNED = "aligned"  # the template of Face.aligned (facemesh, dfl_whole_face, arcface_112, arcface_128)
+SWAPPED = "swapped"  # 'yes' when Face.swapped is set
+
+
+@dataclass(frozen=True)
+class Cap:
+    """One property's value on a port, the node that set it and why (e.g. 'model pfld68')."""
+
+    value: str
+    why: str = ""
+    node: str = ""
+
+
+def caps(**properties: str | tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """A port's caps as hashable pairs: ``caps(landmarks="468")``; a tuple lists values any of which will do."""
+    return tuple((name, (value,) if isinstance(value, str) else tuple(value)) for name, value in properties.items())
+
+
 @dataclass(frozen=True)
 class Frame:
     """One video frame.

@@ -18,6 +18,7 @@ from nodeswap.editor.history import (
     SetParam,
 )
 from nodeswap.errors import LinkError, ParamError
+from nodeswap.events import ParamSet
 from nodeswap.graph import Graph, Link
 from tests.gui.toys import toy_registry
 
@@ -133,10 +134,10 @@ def test_slider_drag_is_one_step_and_seal_splits(graph: Graph) -> None:
 def test_reset_to_default_forgets_the_value_and_undo_restores_it(graph: Graph) -> None:
     history = History(graph)
     events = []
-    graph.subscribe(lambda e, d: events.append((e, d)))
+    graph.subscribe(events.append)
     history.do(SetParam("gain", "gain", None, reset=True))
     assert "gain" not in graph.nodes["gain"].params and graph.param_values("gain")["gain"] == 1.0
-    assert events[-1] == ("param", ("gain", "gain", 1.0))
+    assert events[-1] == ParamSet("gain", "gain", 1.0)
     history.undo()
     assert graph.nodes["gain"].params["gain"] == 0.5
     # undoing a first change removes the value again (the file stays as it was)

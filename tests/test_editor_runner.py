@@ -5,11 +5,14 @@ from __future__ import annotations
 import queue
 import time
 from collections.abc import Iterator
+from typing import TypeVar
 
 import pytest
 
-from nodeswap.editor.runner import Runner, path_problems, run_problems
+from nodeswap.editor.runner import Runner
+from nodeswap.events import LoadFailed, NodeFailed, NodeReloaded, Problem, Rebuilt, RunEvent, RunFinished
 from nodeswap.graph import Graph
+from nodeswap.validate import path_problems, run_issues
 from tests.gui.toys import Collect, toy_registry
 
 
@@ -30,7 +33,10 @@ def chain(frames: int = 100000, delay_ms: int = 5) -> Graph:
     return g
 
 
-def wait_event(r: Runner, kind: str, timeout: float = 10.0) -> tuple[str, str, str]:
+E = TypeVar("E", bound=RunEvent)
+
+
+def wait_event(r: Runner, kind: type[E], timeout: float = 10.0) -> E:
     deadline = time.monotonic() + timeout
     seen = []
     while time.monotonic() < deadline:
@@ -39,9 +45,9 @@ def wait_event(r: Runner, kind: str, timeout: float = 10.0) -> tuple[str, str, s
         except queue.Empty:
             continue
         seen.append(event)
-        if event[0] == kind:
+        if isinstance(event, kind):
             return event
-    raise AssertionError(f"no '{kind}' event in {timeout} s; saw {seen}")
+    raise AssertionError(f"no {kind.__name__} event in {timeout} s; saw {seen}")
 
 
 def wait_until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
@@ -56,7 +62,7 @@ def wait_until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-unt
 def test_offline_run_to_the_end(runner: Runner) -> None:
     Collect.seen.clear()
     runner.start(chain(frames=30, delay_ms=0), live=False)
-    wait_event(runner, "finished")
+    wait_event(runner, RunFinished)
     assert [i for i, _ in Collect.seen] == list(range(30))
     assert runner.state == "idle" and runner.stats()["frames"] == 30
     assert runner.latest("out") == {} and runner.latest("gain")["frame"].index == 29  # kept for the preview
@@ -101,10 +107,10 @@ def test_reload_param_loads_in_background_and_a_failed_load_keeps_running(runner
     runner.start(chain(), live=True)
     wait_until(lambda: len(Collect.seen) > 3)
     runner.set_param("gain", "model", "b")
-    wait_event(runner, "reloaded")
+    wait_event(runner, NodeReloaded)
     runner.set_param("gain", "model", "broken")
-    _, node_id, message = wait_event(runner, "error")
-    assert node_id == "gain" and "models fetch broken" in message
+    failed = wait_event(runner, NodeFailed)
+    assert failed.node_id == "gain" and "models fetch broken" in failed.message
     count = len(Collect.seen)
     wait_until(lambda: len(Collect.seen) > count + 3)  # frames keep flowing on the old instance
     assert runner.state == "running"
@@ -117,14 +123,13 @@ def test_rewiring_while_running(runner: Runner) -> None:
     wait_until(lambda: len(Collect.seen) > 3)
     g.remove_node("gain")
     runner.rebuild(g.copy())  # sink unlinked: not applied, the old wiring runs on
-    _, _, message = wait_event(runner, "problem")
-    assert "required input is not linked" in message
+    assert "required input is not linked" in wait_event(runner, Problem).message
     g.link("src", "frame", "out", "frame")
     g.add_node("detect.toy", "find")
     g.link("src", "frame", "find", "frame")
     g.link("find", "faces", "out", "faces")
     runner.rebuild(g.copy())
-    wait_event(runner, "rebuilt")
+    wait_event(runner, Rebuilt)
     wait_until(lambda: runner.latest("find") is not None and runner.state == "running")
     assert "gain" not in runner._scheduler.instances
 
@@ -133,8 +138,8 @@ def test_load_failure_names_the_node(runner: Runner) -> None:
     g = chain()
     g.set_param("gain", "model", "broken")
     runner.start(g, live=False)
-    _, node_id, message = wait_event(runner, "load_failed")
-    assert node_id == "gain" and "node 'gain'" in message
+    failed = wait_event(runner, LoadFailed)
+    assert failed.node_id == "gain" and "node 'gain'" in failed.message
     assert runner.state == "idle"
 
 
@@ -143,14 +148,14 @@ def test_run_problems_name_the_param_to_set() -> None:
     g.add_node("source.file", "src")
     g.add_node("sink.collect", "out")
     g.link("src", "frame", "out", "frame")
-    problems = run_problems(g)
+    problems = run_issues(g)
     assert [str(p) for p in problems] == ["node 'src' param 'path': is empty: set it to a file"]
     assert path_problems(g, "src") == {"path": "is empty: set it to a file"}
     g.set_param("src", "path", "/no/such/file.mp4")
-    assert "file not found" in str(run_problems(g)[0])
+    assert "file not found" in str(run_issues(g)[0])
     assert path_problems(g, "out") == {}  # an output path may be empty
     g.remove_node("out")
-    assert "no sink" in str(run_problems(g)[0])
+    assert "no sink" in str(run_issues(g)[0])
 
 
 def test_a_bypassed_node_loads_with_the_params_set_meanwhile(runner: Runner) -> None:
@@ -162,5 +167,5 @@ def test_a_bypassed_node_loads_with_the_params_set_meanwhile(runner: Runner) -> 
     assert Collect.seen[-1][1] == 100  # bypassed: frames pass unchanged
     runner.set_param("gain", "gain", 2.0)
     runner.set_bypass("gain", False)
-    wait_event(runner, "reloaded")
+    wait_event(runner, NodeReloaded)
     wait_until(lambda: Collect.seen[-1][1] == 200)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from nodeswap import graph_io
 from nodeswap.errors import GraphError, LinkError, ParamError
+from nodeswap.events import ParamSet
 from nodeswap.graph import Graph
 from tests.toy_nodes import toy_registry
 
@@ -100,7 +101,7 @@ def test_incompatible_types_name_both_types() -> None:
     data["links"] += [{"from": "source.frame", "to": "faces.frame"}]
     data["links"][1] = {"from": "faces.faces", "to": "sink.frame"}
     found = [str(i) for i in graph_io.build(data, reg)[1]]
-    assert any("output 'faces' cannot feed input 'frame'" in i for i in found), found
+    assert any("cannot link output type 'faces' to input type 'frame'" in i for i in found), found
 
 
 def test_cycle_is_reported() -> None:
@@ -230,8 +231,8 @@ def test_unset_param_returns_to_the_default() -> None:
     g = Graph(toy_registry())
     g.add_node("test.add", "a", {"amount": 7})
     events: list[object] = []
-    g.subscribe(lambda kind, detail: events.append((kind, detail)))
+    g.subscribe(events.append)
     assert g.unset_param("a", "amount") == 1
-    assert g.nodes["a"].params == {} and events == [("param", ("a", "amount", 1))]
+    assert g.nodes["a"].params == {} and events == [ParamSet("a", "amount", 1)]
     with pytest.raises(ParamError):
         g.unset_param("a", "nope")

@@ -9,6 +9,7 @@ import pytest
 
 from nodeswap.channels import LatestSlot
 from nodeswap.errors import GraphError, NodeLoadError
+from nodeswap.events import NodeFailed
 from nodeswap.graph import Graph
 from nodeswap.plan import compile_plan
 from nodeswap.scheduler import Scheduler
@@ -119,7 +120,7 @@ def test_a_failing_node_does_not_stop_the_graph() -> None:
     # frame passes through unchanged (bypass policy), the others get +1
     values = {f.index: int(f.image[0, 0, 0]) for f in sink.received}
     assert len(values) == 20 and values[4] == 4 and values[5] == 6
-    assert any(e[0] == "error" and e[1] == "add" for e in list(s.events.queue))
+    assert any(isinstance(e, NodeFailed) and e.node_id == "add" for e in list(s.events.queue))
 
 
 def test_failed_detector_gives_no_faces_and_the_frame_goes_on() -> None:

@@ -17,10 +17,10 @@ import dearpygui.dearpygui as dpg
 from .. import graph_io
 from ..errors import GraphError, LinkError, UserError
 from ..graph import Graph, Link
+from ..validate import run_issues
 from . import clipboard
 from .files import PRESETS, open_graph
 from .history import AddLink, AddNode, Batch, History, Move, RemoveLink, RemoveNodes, SetBypass, SetParam
-from .runner import run_problems
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +280,7 @@ class Actions:
             self.status("already running: stop first (Shift+F5)")
             return
         self.commit_moves()
-        problems = run_problems(self.graph)
+        problems = run_issues(self.graph)
         if problems:
             first = problems[0]
             more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""

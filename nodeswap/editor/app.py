@@ -18,6 +18,22 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from ..errors import UserError
+from ..events import (
+    BypassSet,
+    GraphEvent,
+    Linked,
+    LoadFailed,
+    NodeAdded,
+    NodeFailed,
+    NodeReloaded,
+    NodeRemoved,
+    ParamSet,
+    Problem,
+    Rebuilt,
+    RunFinished,
+    StateChanged,
+    Unlinked,
+)
 from ..graph import Graph
 from ..registry import default_registry
 from .actions import Actions
@@ -172,7 +188,7 @@ class EditorApp(Actions):
         self.path, self.doc_name, self.restored = path, "", False
         self.selected, self.inspected = [], None
         self.canvas.attach(graph, arrange)
-        graph.subscribe(lambda event, detail, g=graph: self._graph_changed(g, event, detail))
+        graph.subscribe(lambda event, g=graph: self._graph_changed(g, event))
         self.inspector.show(graph, None)
         self.update_title()
 
@@ -201,25 +217,25 @@ class EditorApp(Actions):
         return presets()
 
     # -- reacting to graph edits ----------------------------------------------------
-    def _graph_changed(self, graph: Graph, event: str, detail: Any) -> None:
+    def _graph_changed(self, graph: Graph, event: GraphEvent) -> None:
         if graph is not self.graph:
             return
         self._changes += 1  # for the autosave
-        if event == "param":
-            node_id, name, value = detail
-            self.inspector.on_param(node_id, name, value)
-            if self.runner.busy:
-                self.runner.set_param(node_id, name, value)
-        elif event == "bypass":
-            if self.runner.busy:
-                self.runner.set_bypass(*detail)
-        elif event in ("node_added", "node_removed", "linked", "unlinked"):
-            if self.runner.busy:
-                self._rebuild_due = time.monotonic() + 0.3  # rewire once the edit burst is over
-            if event == "node_removed" and detail == self.inspected:
-                self.inspect(None)
-            elif self.inspected and event in ("linked", "unlinked"):
-                self.inspect(self.inspected)
+        match event:
+            case ParamSet(node_id, name, value):
+                self.inspector.on_param(node_id, name, value)
+                if self.runner.busy:
+                    self.runner.set_param(node_id, name, value)
+            case BypassSet(node_id, bypass):
+                if self.runner.busy:
+                    self.runner.set_bypass(node_id, bypass)
+            case NodeAdded() | NodeRemoved() | Linked() | Unlinked():
+                if self.runner.busy:
+                    self._rebuild_due = time.monotonic() + 0.3  # rewire once the edit burst is over
+                if isinstance(event, NodeRemoved) and event.node_id == self.inspected:
+                    self.inspect(None)
+                elif self.inspected and isinstance(event, (Linked, Unlinked)):
+                    self.inspect(self.inspected)
 
     def inspect(self, node_id: str | None) -> None:
         self.inspected = node_id
@@ -354,32 +370,26 @@ class EditorApp(Actions):
     def _drain_runner_events(self) -> None:
         for _ in range(100):
             try:
-                kind, node_id, message = self.runner.events.get_nowait()
+                event = self.runner.events.get_nowait()
             except queue.Empty:
                 return
-            if kind == "state":
-                self.status(
-                    {
-                        "loading": "loading the nodes...",
-                        "running": "running",
-                        "paused": "paused",
-                        "idle": "stopped",
-                    }.get(message, message)
-                )
-            elif kind in ("error", "load_failed"):
-                if node_id and node_id in self.graph.nodes:
-                    self.canvas.set_error(node_id, message)
-                prefix = "cannot run: " if kind == "load_failed" else ""
-                self.status(prefix + message, error=True)
-            elif kind == "reloaded":
-                self.canvas.set_error(node_id, None)
-                self.status(f"'{node_id}' reloaded")
-            elif kind == "finished":
-                self.status(f"finished: {message}")
-            elif kind == "problem":
-                self.status(message, error=True)
-            elif kind == "rebuilt":
-                self.status("rewired while running")
+            match event:
+                case StateChanged(state):
+                    labels = {"loading": "loading the nodes...", "running": "running", "idle": "stopped"}
+                    self.status(labels.get(state, state))
+                case NodeFailed(node_id, message) | LoadFailed(node_id, message):
+                    if node_id and node_id in self.graph.nodes:
+                        self.canvas.set_error(node_id, message)
+                    self.status(("cannot run: " if isinstance(event, LoadFailed) else "") + message, error=True)
+                case NodeReloaded(node_id):
+                    self.canvas.set_error(node_id, None)
+                    self.status(f"'{node_id}' reloaded")
+                case RunFinished(summary):
+                    self.status(f"finished: {summary}")
+                case Problem(message):
+                    self.status(message, error=True)
+                case Rebuilt():
+                    self.status("rewired while running")
 
     def close(self) -> None:
         self.runner.shutdown()

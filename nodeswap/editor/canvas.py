@@ -11,10 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 import dearpygui.dearpygui as dpg
+import networkx as nx
 
+from ..events import BypassSet, GraphEvent, Linked, Moved, NodeAdded, NodeRemoved, ParamSet, TitleSet, Unlinked
 from ..graph import Graph, Link
 from ..types import PORT_COLORS
-from .runner import path_problems
+from ..validate import caps_issues, path_problems
 from .tagmap import IN, OUT, TagMap, auto_layout, free_spot
 from .themes import ERROR_COLOR, WARN_TEXT, Themes
 
@@ -51,7 +53,7 @@ class Canvas:
         self.clear()
         self.graph = graph
         graph.layout.update(self.layout_for_view(missing_only=not arrange))
-        graph.subscribe(lambda event, detail, g=graph: self._on_event(g, event, detail))
+        graph.subscribe(lambda event, g=graph: self._on_event(g, event))
         for node_id in graph.nodes:
             self._add_node(node_id)
         for link in graph.links:
@@ -70,33 +72,35 @@ class Canvas:
         self.errors.clear()
         self._aligned.clear()
 
-    def _on_event(self, graph: Graph, event: str, detail: Any) -> None:
+    def _on_event(self, graph: Graph, event: GraphEvent) -> None:
         if graph is not self.graph:
             return  # a graph that was closed
-        if event == "node_added":
-            self._add_node(detail)
-        elif event == "node_removed":
-            self._forget_node(detail)
-            self.errors.pop(detail, None)
-        elif event == "linked":
-            self._add_link(detail)
-        elif event == "unlinked":
-            tag = self.map.remove_link(detail)
-            if tag is not None and dpg.does_item_exist(tag):
-                dpg.delete_item(tag)
-        elif event == "param":
-            node_id, name, value = detail
-            spec = graph.node_class(node_id).param_spec(name)
-            for tag in self.map.param_tags(node_id, name):
-                self.app.widgets.set(tag, spec, value)
-            self.refresh_node(node_id)
-        elif event in ("bypass", "title"):
-            self.refresh_node(detail[0])
-        elif event == "moved":
-            node_id, x, y = detail
-            tag = self.map.node_tag(node_id)
-            if tag is not None and list(dpg.get_item_pos(tag)) != [x, y]:
-                dpg.set_item_pos(tag, [x, y])
+        match event:
+            case NodeAdded(node_id):
+                self._add_node(node_id)
+            case NodeRemoved(node_id):
+                self._forget_node(node_id)
+                self.errors.pop(node_id, None)
+            case Linked(link):
+                self._add_link(link)
+                self.refresh_node(link.dst)
+            case Unlinked(link):
+                tag = self.map.remove_link(link)
+                if tag is not None and dpg.does_item_exist(tag):
+                    dpg.delete_item(tag)
+                self.refresh_node(link.dst)
+            case ParamSet(node_id, name, value):
+                spec = graph.node_class(node_id).param_spec(name)
+                for tag in self.map.param_tags(node_id, name):
+                    self.app.widgets.set(tag, spec, value)
+                for changed in (node_id, *nx.descendants(graph.to_networkx(), node_id)):
+                    self.refresh_node(changed)  # a param may change what reaches the nodes after it (caps)
+            case BypassSet(node_id) | TitleSet(node_id):
+                self.refresh_node(node_id)
+            case Moved(node_id, x, y):
+                tag = self.map.node_tag(node_id)
+                if tag is not None and list(dpg.get_item_pos(tag)) != [x, y]:
+                    dpg.set_item_pos(tag, [x, y])
 
     # -- nodes ------------------------------------------------------------------
     def _label(self, node_id: str) -> str:
@@ -155,10 +159,11 @@ class Canvas:
         entry = graph.nodes[node_id]
         dpg.configure_item(tags.node, label=self._label(node_id))
         problems = path_problems(graph, node_id)
+        unmet = caps_issues(graph, [node_id])  # links whose values this node cannot use
         for name, widget_tags in tags.params.items():
             for tag in widget_tags:
                 dpg.bind_item_theme(tag, self.themes.warn if name in problems else 0)
-        if node_id in self.errors or problems:
+        if node_id in self.errors or problems or unmet:
             theme = self.themes.error
         elif entry.bypass:
             theme = self.themes.bypass
@@ -168,6 +173,11 @@ class Canvas:
         if problems and node_id not in self.errors:
             name, problem = next(iter(problems.items()))
             self._badge(node_id, f"set '{name}'", WARN_TEXT, f"param '{name}': {problem}")
+        elif unmet and node_id not in self.errors:
+            needs = unmet[0].message.split(";")[0].split(" needs ", 1)[-1]
+            self._badge(node_id, f"needs {needs}", WARN_TEXT, unmet[0].message)
+        elif node_id not in self.errors and str(dpg.get_value(tags.extra["badge"])).startswith(("set '", "needs ")):
+            self._badge(node_id, "", (150, 150, 150), "")  # the warning is mended
 
     def _badge(self, node_id: str, text: str, color: tuple[int, int, int], tip: str) -> None:
         tags = self.map.nodes.get(node_id)
@@ -190,7 +200,7 @@ class Canvas:
             if error:
                 count = f" x{stats['errors']}" if stats and stats.get("errors") else ""
                 self._badge(node_id, _error_badge(error, count), ERROR_COLOR, error)
-            elif path_problems(graph, node_id):
+            elif path_problems(graph, node_id) or caps_issues(graph, [node_id]):
                 self.refresh_node(node_id)
             elif graph.nodes[node_id].bypass:
                 self._badge(node_id, "bypassed", (150, 150, 150), "bypassed: inputs pass through")

@@ -9,7 +9,7 @@ import dearpygui.dearpygui as dpg
 
 from ..graph import Graph
 from ..types import PORT_COLORS
-from .runner import path_problems
+from ..validate import path_problems
 
 WIDTH = 200
 

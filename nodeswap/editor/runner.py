@@ -13,11 +13,22 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from ..errors import GraphError, Issue, NodeLoadError, UserError
+from ..errors import GraphError, NodeLoadError, UserError
+from ..events import (
+    LoadFailed,
+    NodeFailed,
+    NodeReloaded,
+    Problem,
+    Rebuilt,
+    RunEvent,
+    RunFinished,
+    StateChanged,
+)
 from ..graph import Graph
-from ..node import path_problems as _node_path_problems
 from ..plan import compile_plan
 from ..scheduler import Scheduler
 
@@ -27,36 +38,59 @@ IDLE, LOADING, RUNNING, PAUSED = "idle", "loading", "running", "paused"
 STATS_PERIOD = 0.25  # seconds between stats snapshots
 
 
-def run_problems(graph: Graph) -> list[Issue]:
-    """Why the graph cannot run yet (empty required paths, missing files, unlinked inputs, no sink)."""
-    try:
-        steps = compile_plan(graph)
-    except GraphError as exc:
-        return list(exc.issues)
-    issues = []
-    for step in steps:
-        for name, problem in _node_path_problems(step.cls, graph.param_values(step.node_id)).items():
-            issues.append(Issue(f"node '{step.node_id}' param '{name}'", problem))
-    return issues
+# -- commands: the GUI thread -> the runner thread ------------------------------------------------------------
 
 
-def path_problems(graph: Graph, node_id: str) -> dict[str, str]:
-    """Param name -> problem for the node's path params (an empty required path, a missing file)."""
-    try:
-        cls = graph.node_class(node_id)
-    except UserError:
-        return {}
-    return _node_path_problems(cls, graph.param_values(node_id))
+@dataclass(frozen=True)
+class Start:
+    graph: Graph
+    live: bool
+    sequential: bool = False
+
+
+@dataclass(frozen=True)
+class Seek:
+    node_id: str
+    index: int | None = None
+    delta: int = 0
+
+
+@dataclass(frozen=True)
+class SetParam:
+    node_id: str
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class SetBypass:
+    node_id: str
+    bypass: bool
+
+
+@dataclass(frozen=True)
+class Rebuild:
+    graph: Graph
+
+
+@dataclass(frozen=True)
+class Control:
+    """A command without arguments: stop, pause, resume, step, rerender or quit."""
+
+    action: str
+
+
+Command = Start | Seek | SetParam | SetBypass | Rebuild | Control
 
 
 class Runner:
     """Runs graphs in a background thread; every public method returns at once."""
 
     def __init__(self) -> None:
-        self.events: queue.Queue[tuple[str, str, str]] = queue.Queue()
+        self.events: queue.Queue[RunEvent] = queue.Queue()
         self.state = IDLE
         self.live = False
-        self._commands: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._commands: queue.Queue[Command] = queue.Queue()
         self._scheduler: Scheduler | None = None
         self._stats: dict[str, Any] = {}
         self._final_latest: dict[str, dict[str, Any]] = {}
@@ -66,26 +100,26 @@ class Runner:
     # -- GUI side: all non-blocking ------------------------------------------------
     def start(self, graph: Graph, live: bool, sequential: bool = False) -> None:
         """Run a copy of ``graph`` (the caller must not pass the graph it keeps editing)."""
-        self._commands.put(("start", graph, live, sequential))
+        self._commands.put(Start(graph, live, sequential))
 
     def stop(self) -> None:
-        self._commands.put(("stop",))
+        self._commands.put(Control("stop"))
 
     def pause(self) -> None:
-        self._commands.put(("pause",))
+        self._commands.put(Control("pause"))
 
     def resume(self) -> None:
-        self._commands.put(("resume",))
+        self._commands.put(Control("resume"))
 
     def step(self) -> None:
-        self._commands.put(("step",))
+        self._commands.put(Control("step"))
 
     def rerender(self) -> None:
-        self._commands.put(("rerender",))
+        self._commands.put(Control("rerender"))
 
     def seek(self, node_id: str, index: int | None = None, delta: int = 0) -> None:
         """Seek a media source: to ``index``, or by ``delta`` frames."""
-        self._commands.put(("seek", node_id, index, delta))
+        self._commands.put(Seek(node_id, index, delta))
 
     def source_info(self, node_id: str) -> dict[str, Any]:
         """frame_count/fps/size of a running source, and the index of its last frame."""
@@ -100,18 +134,18 @@ class Runner:
         return info
 
     def set_param(self, node_id: str, name: str, value: Any) -> None:
-        self._commands.put(("set_param", node_id, name, value))
+        self._commands.put(SetParam(node_id, name, value))
 
     def set_bypass(self, node_id: str, bypass: bool) -> None:
-        self._commands.put(("set_bypass", node_id, bypass))
+        self._commands.put(SetBypass(node_id, bypass))
 
     def rebuild(self, graph: Graph) -> None:
         """Adopt an edited copy of the graph while running (only changed nodes reload)."""
-        self._commands.put(("rebuild", graph))
+        self._commands.put(Rebuild(graph))
 
     def shutdown(self, timeout: float = 15.0) -> None:
         """Stop any run and end the thread (used when the editor closes)."""
-        self._commands.put(("quit",))
+        self._commands.put(Control("quit"))
         self._thread.join(timeout)
 
     @property
@@ -132,13 +166,13 @@ class Runner:
         return self._stats
 
     # -- runner thread ------------------------------------------------------------
-    def _emit(self, kind: str, node_id: str = "", message: str = "") -> None:
-        self.events.put((kind, node_id, message))
+    def _emit(self, event: RunEvent) -> None:
+        self.events.put(event)
 
     def _set_state(self, state: str) -> None:
         if state != self.state:
             self.state = state
-            self._emit("state", "", state)
+            self._emit(StateChanged(state))
 
     def _loop(self) -> None:
         last_stats = 0.0
@@ -147,7 +181,7 @@ class Runner:
                 command = self._commands.get(timeout=0.05)
             except queue.Empty:
                 command = None
-            if command is not None and command[0] == "quit":
+            if command == Control("quit"):
                 self._safe(self._stop)
                 return
             if command is not None:
@@ -158,55 +192,56 @@ class Runner:
                 last_stats = now
                 self._safe(self._publish_stats)
 
-    def _safe(self, fn: Any, *args: Any) -> None:
+    def _safe(self, fn: Callable[..., None], *args: Any) -> None:
         try:
             fn(*args)
         except UserError as exc:
-            self._emit("error", getattr(exc, "node_id", ""), str(exc))
+            self._emit(NodeFailed(getattr(exc, "node_id", ""), str(exc)))
         except Exception as exc:  # never let the runner thread die
             log.exception("runner: %s", exc)
-            self._emit("error", "", f"{type(exc).__name__}: {exc}")
+            self._emit(NodeFailed("", f"{type(exc).__name__}: {exc}"))
 
-    def _handle(self, command: tuple[Any, ...]) -> None:
-        name, *args = command
+    def _handle(self, command: Command) -> None:
         scheduler = self._scheduler
-        if name == "start":
-            self._start(*args)
-        elif name == "stop":
+        if isinstance(command, Start):
+            self._start(command.graph, command.live, command.sequential)
+            return
+        if command == Control("stop"):
             self._stop()
-        elif scheduler is None:
+            return
+        if scheduler is None:
             return  # nothing running: the GUI already stored the change in the graph
-        elif name == "pause":
-            scheduler.pause()
-            self._set_state(PAUSED)
-        elif name == "resume":
-            scheduler.resume()
-            self._set_state(RUNNING)
-        elif name == "step":
-            if not scheduler.paused:
+        match command:
+            case Control("pause"):
                 scheduler.pause()
                 self._set_state(PAUSED)
-            scheduler.step()
-        elif name == "rerender":
-            scheduler.rerender()
-        elif name == "seek":
-            scheduler.seek(*args)
-        elif name == "set_param":
-            node_id, param, value = args
-            if node_id in scheduler.graph.nodes:  # the run's own copy: a node loaded later gets the value
-                scheduler.graph.set_param(node_id, param, value)
-            if node_id in scheduler.instances:
-                scheduler.set_param(node_id, param, value)
+            case Control("resume"):
+                scheduler.resume()
+                self._set_state(RUNNING)
+            case Control("step"):
+                if not scheduler.paused:
+                    scheduler.pause()
+                    self._set_state(PAUSED)
+                scheduler.step()
+            case Control("rerender"):
+                scheduler.rerender()
+            case Seek(node_id, index, delta):
+                scheduler.seek(node_id, index, delta)
+            case SetParam(node_id, name, value):
+                if node_id in scheduler.graph.nodes:  # the run's own copy: a node loaded later gets the value
+                    scheduler.graph.set_param(node_id, name, value)
+                if node_id in scheduler.instances:
+                    scheduler.set_param(node_id, name, value)
+                    if scheduler.paused:
+                        scheduler.rerender()
+            case SetBypass(node_id, bypass):
+                if node_id in scheduler.graph.nodes:
+                    scheduler.graph.set_bypass(node_id, bypass)
+                scheduler.set_bypass(node_id, bypass)
                 if scheduler.paused:
                     scheduler.rerender()
-        elif name == "set_bypass":
-            if args[0] in scheduler.graph.nodes:
-                scheduler.graph.set_bypass(*args)
-            scheduler.set_bypass(*args)
-            if scheduler.paused:
-                scheduler.rerender()
-        elif name == "rebuild":
-            self._rebuild(args[0])
+            case Rebuild(graph):
+                self._rebuild(graph)
 
     def _start(self, graph: Graph, live: bool, sequential: bool) -> None:
         if self._scheduler is not None:
@@ -218,11 +253,11 @@ class Runner:
             scheduler.load()
         except NodeLoadError as exc:
             self._set_state(IDLE)
-            self._emit("load_failed", exc.node_id, str(exc))
+            self._emit(LoadFailed(exc.node_id, str(exc)))
             return
         except UserError as exc:
             self._set_state(IDLE)
-            self._emit("load_failed", "", str(exc))
+            self._emit(LoadFailed("", str(exc)))
             return
         self._final_latest = {}
         self._scheduler = scheduler
@@ -247,15 +282,15 @@ class Runner:
         try:
             compile_plan(graph)
         except GraphError as exc:
-            self._emit("problem", "", "rewiring not applied yet: " + "; ".join(str(i) for i in exc.issues))
+            self._emit(Problem("rewiring not applied yet: " + "; ".join(str(i) for i in exc.issues)))
             return
         try:
             scheduler.rebuild(graph)
         except NodeLoadError as exc:
-            self._emit("load_failed", exc.node_id, str(exc))
+            self._emit(LoadFailed(exc.node_id, str(exc)))
             self._stop()
             return
-        self._emit("rebuilt", "", "")
+        self._emit(Rebuilt())
         if scheduler.paused:
             scheduler.rerender()
 
@@ -265,19 +300,19 @@ class Runner:
             return
         while True:
             try:
-                kind, node_id, message = scheduler.events.get_nowait()
+                event = scheduler.events.get_nowait()
             except queue.Empty:
                 return
-            if kind == "finished":
-                # a rebuild halts and restarts the threads, which leaves a stale "finished" behind
+            if isinstance(event, RunFinished):
+                # a rebuild halts and restarts the threads, which leaves a stale RunFinished behind
                 if scheduler is self._scheduler and not scheduler.running:
                     self._stop()
                     stats = self._stats
-                    self._emit("finished", "", f"{stats.get('frames', 0)} frames in {stats.get('seconds', 0):.1f} s")
+                    self._emit(RunFinished(f"{stats.get('frames', 0)} frames in {stats.get('seconds', 0):.1f} s"))
                 continue
-            if kind == "reloaded" and scheduler.paused:
+            if isinstance(event, NodeReloaded) and scheduler.paused:
                 scheduler.rerender()
-            self._emit(kind, node_id, message)
+            self._emit(event)
 
     def _publish_stats(self, scheduler: Scheduler | None = None) -> None:
         scheduler = scheduler or self._scheduler

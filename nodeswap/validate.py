@@ -1,0 +1,173 @@
+"""Every check of a graph, in one place, each returning what is wrong in words that name the node, port or
+param. The graph asks it before a link is made, the loader while it reads a file, the plan before a run, the
+CLI's ``validate`` and the editor after every edit: they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import networkx as nx
+
+from .errors import Issue, UserError
+from .node import check_path
+from .types import Cap, can_link
+
+if TYPE_CHECKING:
+    from .graph import Graph, Link
+
+
+# -- links and caps ------------------------------------------------------------------------------------------
+
+
+def link_problem(graph: Graph, link: Link) -> str | None:
+    """Why ``link`` cannot be added to ``graph`` (missing node or port, port types, a cycle, caps), or None."""
+    return wiring_problem(graph, link) or caps_problem(graph, link)
+
+
+def wiring_problem(graph: Graph, link: Link) -> str | None:
+    """``link_problem`` without caps: whether the ports exist, their types match and no cycle is made."""
+    for end in (link.src, link.dst):
+        if end not in graph.nodes:
+            return f"{link}: no node '{end}'"
+    out = graph.node_class(link.src).output_port(link.src_port)
+    if out is None:
+        return f"{link}: node '{link.src}' has no output '{link.src_port}'"
+    inp = graph.node_class(link.dst).input_port(link.dst_port)
+    if inp is None:
+        return f"{link}: node '{link.dst}' has no input '{link.dst_port}'"
+    if not can_link(out.type, inp.type):
+        return f"{link}: cannot link output type '{out.type}' to input type '{inp.type}'"
+    if link.src == link.dst or nx.has_path(graph.to_networkx(), link.dst, link.src):
+        return f"{link}: this link would make a cycle"
+    return None
+
+
+def output_caps(graph: Graph, node_id: str, port: str, links: Iterable[Link] | None = None) -> dict[str, Cap]:
+    """The caps of output ``node_id.port``: those of the input it forwards, overlaid with what the node sets
+    with its current params. ``links``: the links to follow (default: the graph's)."""
+    links = list(graph.links if links is None else links)
+    cls = graph.node_class(node_id)
+    found: dict[str, Cap] = {}
+    forwarded = cls.passthrough().get(port)
+    upstream = next((x for x in links if x.dst == node_id and x.dst_port == forwarded), None)
+    if upstream is not None and upstream.src != node_id:
+        found.update(output_caps(graph, upstream.src, upstream.src_port, links))
+    for name, cap in cls.provides(port, graph.param_values(node_id)).items():
+        found[name] = Cap(cap.value, cap.why, node_id)
+    return found
+
+
+def caps_problem(graph: Graph, link: Link, links: Iterable[Link] | None = None) -> str | None:
+    """Why the values ``link`` carries do not meet what its input requires, naming both sides, or None."""
+    inp = graph.node_class(link.dst).input_port(link.dst_port)
+    if inp is None or not inp.caps:
+        return None
+    given = output_caps(graph, link.src, link.src_port, links)
+    for name, accepted in inp.caps:
+        cap = given.get(name)
+        if cap is not None and cap.value in accepted:
+            continue
+        needs = f"{link.dst}.{link.dst_port} needs {name}={'|'.join(accepted)}"
+        if cap is None:
+            return f"{needs}; {link.src}.{link.src_port} gives no {name}"
+        why = ", ".join(x for x in (cap.node if cap.node != link.src else "", cap.why) if x)
+        return f"{needs}; {link.src}.{link.src_port} gives {name}={cap.value}" + (f" ({why})" if why else "")
+    return None
+
+
+def caps_issues(graph: Graph, nodes: Iterable[str] | None = None) -> list[Issue]:
+    """Every link (into ``nodes``, default all) whose values do not meet what its input requires."""
+    wanted = set(graph.nodes if nodes is None else nodes)
+    issues = []
+    for link in graph.links:
+        if link.dst in wanted and link.src in graph.nodes and link.dst in graph.nodes:
+            problem = caps_problem(graph, link)
+            if problem:
+                issues.append(Issue(f"link {link}", problem))
+    return issues
+
+
+def cycle_issue(graph: Graph) -> Issue | None:
+    g = graph.to_networkx()
+    if nx.is_directed_acyclic_graph(g):
+        return None
+    cycle = nx.find_cycle(g)
+    return Issue("links", "cycle: " + " -> ".join([str(edge[0]) for edge in cycle] + [str(cycle[0][0])]))
+
+
+# -- inputs and params ---------------------------------------------------------------------------------------
+
+
+def unlinked_inputs(graph: Graph, nodes: Iterable[str] | None = None) -> list[Issue]:
+    """Every required input (of ``nodes``, default all) that has no link."""
+    linked = {(link.dst, link.dst_port) for link in graph.links}
+    return [
+        Issue(f"node '{node_id}' input '{port.name}'", "required input is not linked")
+        for node_id in (graph.nodes if nodes is None else nodes)
+        for port in graph.node_class(node_id).inputs
+        if not port.optional and (node_id, port.name) not in linked
+    ]
+
+
+def path_problems(graph: Graph, node_id: str) -> dict[str, str]:
+    """Param name -> problem for the node's path params (an empty required path, a missing file)."""
+    try:
+        cls = graph.node_class(node_id)
+    except UserError:
+        return {}
+    values = graph.param_values(node_id)
+    found = {}
+    for spec in cls.params:
+        if spec.kind == "path":
+            problem = check_path(node_id, spec, values[spec.name])
+            if problem:
+                found[spec.name] = problem
+    return found
+
+
+def path_issues(graph: Graph, nodes: Iterable[str] | None = None) -> list[Issue]:
+    return [
+        Issue(f"node '{node_id}' param '{name}'", problem)
+        for node_id in (graph.nodes if nodes is None else nodes)
+        for name, problem in path_problems(graph, node_id).items()
+    ]
+
+
+# -- whole graphs --------------------------------------------------------------------------------------------
+
+
+def needed_nodes(graph: Graph) -> set[str]:
+    """The sinks and every node upstream of one: what a run executes."""
+    g = graph.to_networkx()
+    sinks = [n for n in graph.nodes if graph.node_class(n).category == "sink"]
+    return set(sinks).union(*(nx.ancestors(g, s) for s in sinks))
+
+
+def structure_issues(graph: Graph) -> list[Issue]:
+    """What stops a plan being made: no sink, a cycle, unlinked inputs of needed nodes, no source, links that
+    do not meet their input's caps."""
+    if not any(graph.node_class(n).category == "sink" for n in graph.nodes):
+        return [Issue("", "the graph has no sink node: nothing would use the frames")]
+    cycle = cycle_issue(graph)
+    if cycle is not None:
+        return [cycle]
+    needed = sorted(needed_nodes(graph))
+    issues = unlinked_inputs(graph, needed) + caps_issues(graph, needed)
+    if not issues and not any(not graph.node_class(n).inputs for n in needed):
+        issues.append(Issue("graph", "no source node feeds a sink"))
+    return issues
+
+
+def run_issues(graph: Graph) -> list[Issue]:
+    """Why the graph cannot run yet: its structure, then the path params of the nodes that would run."""
+    issues = structure_issues(graph)
+    if issues:
+        return issues
+    return path_issues(graph, sorted(needed_nodes(graph)))
+
+
+def graph_issues(graph: Graph) -> list[Issue]:
+    """Everything wrong with a graph as a file: unlinked inputs, caps and paths of every node, run or not."""
+    return unlinked_inputs(graph) + caps_issues(graph) + path_issues(graph)
