@@ -22,19 +22,16 @@ current param values (the scheduler swaps in changed values between frames).
 
 from __future__ import annotations
 
-import math
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from .errors import ParamError
+from .params import Param as Param  # re-exported: nodes import it from here
 from .types import Cap, can_link
 
 CATEGORIES = ("source", "detector", "marker", "aligner", "swapper", "merger", "filter", "sink", "utility")
-PARAM_KINDS = ("bool", "int", "float", "choice", "path", "text", "color")
-_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 @dataclass(frozen=True)
@@ -50,77 +47,6 @@ class Port:
     help: str = ""
     optional: bool = False
     caps: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-
-@dataclass(frozen=True)
-class Param:
-    """A typed node setting.
-
-    kind: bool, int, float, choice, path, text or color ("#rrggbb").
-    reload: changing it re-runs ``load`` (models, devices, files); other params
-    apply from the next frame. required: a path that must be set to run.
-    """
-
-    name: str
-    kind: str
-    default: Any
-    min: float | None = None
-    max: float | None = None
-    step: float | None = None
-    choices: tuple[str, ...] = ()
-    help: str = ""
-    reload: bool = False
-    required: bool = False
-    must_exist: bool = True  # for path params: the file must exist (inputs)
-
-    def coerce(self, value: Any) -> Any:
-        """Return ``value`` converted to this param's kind, or raise ParamError."""
-        kind = self.kind
-        if kind == "bool":
-            if isinstance(value, bool):
-                return value
-            raise ParamError(f"expected true or false, got {value!r}")
-        if kind in ("int", "float"):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ParamError(f"expected a number, got {_short(value)}")
-            if abs(value) > 2**53 or not math.isfinite(value):
-                raise ParamError(f"expected a finite number of sensible size, got {_short(value)}")
-            if kind == "int":
-                if float(value) != int(value):
-                    raise ParamError(f"expected a whole number, got {value!r}")
-                value = int(value)
-            else:
-                value = float(value)
-            if self.min is not None and value < self.min:
-                raise ParamError(f"{value} is below the minimum {self.min}")
-            if self.max is not None and value > self.max:
-                raise ParamError(f"{value} is above the maximum {self.max}")
-            return value
-        if kind == "choice":
-            if value not in self.choices:
-                raise ParamError(f"{_short(value)} is not one of {', '.join(self.choices)}")
-            return value
-        if not isinstance(value, str):
-            raise ParamError(f"expected text, got {_short(value)}")
-        if kind == "color" and not _COLOR.match(value):
-            raise ParamError(f"expected a colour like #ff8800, got {_short(value)}")
-        return value
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "type": self.kind,
-            "default": self.default,
-            "min": self.min,
-            "max": self.max,
-            "choices": list(self.choices) if self.choices else None,
-            "help": self.help,
-        }
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 @dataclass
@@ -226,6 +152,20 @@ class Node:
         """Called in the node's thread after light params changed (no reload)."""
 
 
+@runtime_checkable
+class Seekable(Protocol):
+    """A source the editor can seek: a media file (a camera cannot)."""
+
+    def info(self) -> dict[str, Any]:
+        """frame_count, fps, width and height of what it reads."""
+
+    def seek(self, index: int) -> None:
+        """The next frame will be ``index``."""
+
+    def step(self, delta: int) -> None:
+        """Seek relative to the last frame given: step(1) = next, step(-1) = previous."""
+
+
 def unwritable(folder: Path) -> str | None:
     """Why files cannot be written in ``folder`` (created when missing), or None. A real write: permission
     bits do not tell root about a read-only filesystem."""
@@ -235,13 +175,4 @@ def unwritable(folder: Path) -> str | None:
             pass
     except OSError as exc:
         return f"cannot write in {folder}: {exc.strerror or exc}"
-    return None
-
-
-def check_path(node_id: str, spec: Param, value: str) -> str | None:
-    """The problem with a path param's value, or None when it is fine."""
-    if not value:
-        return "is empty: set it to a file" if spec.required else None
-    if spec.must_exist and not Path(value).expanduser().exists():
-        return f"file not found: {value}"
     return None

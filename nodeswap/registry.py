@@ -16,7 +16,8 @@ from types import ModuleType
 from typing import Any
 
 from .errors import UserError
-from .node import CATEGORIES, PARAM_KINDS, Node
+from .node import CATEGORIES, Node
+from .params import PARAM_KINDS
 from .types import PORT_TYPES
 
 log = logging.getLogger(__name__)

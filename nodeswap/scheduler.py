@@ -27,7 +27,7 @@ from .channels import LatestSlot, Packet
 from .errors import EndOfStream, ModelMissingError, NodeLoadError, ParamError
 from .events import NodeFailed, NodeReloaded, RunEvent, RunFinished
 from .graph import Graph
-from .node import LoadContext, Node
+from .node import LoadContext, Node, Seekable
 from .plan import Step, compile_plan
 from .stats import GraphStats, NodeStats, stats_report
 from .types import Frame
@@ -238,9 +238,11 @@ class Scheduler:
             seeks, self._seeks = self._seeks, []
         for node_id, index, delta in seeks:
             node = self.instances.get(node_id)
-            if index is not None and hasattr(node, "seek"):
+            if not isinstance(node, Seekable):
+                continue
+            if index is not None:
                 node.seek(index)
-            elif delta and hasattr(node, "step"):
+            elif delta:
                 node.step(delta)
 
     def rerender(self) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 
 from .errors import Issue, UserError
-from .node import check_path
+from .params import check_path
 from .types import Cap, can_link
 
 if TYPE_CHECKING:

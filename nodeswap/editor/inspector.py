@@ -8,6 +8,7 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from ..graph import Graph
+from ..node import Seekable
 from ..types import PORT_COLORS
 from ..validate import path_problems
 
@@ -72,7 +73,7 @@ class Inspector:
                     if port.help or linked:
                         with dpg.tooltip(dpg.last_item()):
                             dpg.add_text("\n".join([port.help, *linked]).strip(), wrap=360)
-            if hasattr(cls, "seek"):
+            if issubclass(cls, Seekable):
                 self._add_seek_bar(node_id)
             dpg.add_separator()
             self._stats_text = dpg.add_text("not run yet")

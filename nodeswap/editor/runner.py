@@ -29,6 +29,7 @@ from ..events import (
     StateChanged,
 )
 from ..graph import Graph
+from ..node import Seekable
 from ..plan import compile_plan
 from ..scheduler import Scheduler
 
@@ -125,7 +126,7 @@ class Runner:
         """frame_count/fps/size of a running source, and the index of its last frame."""
         scheduler = self._scheduler
         node = scheduler.instances.get(node_id) if scheduler is not None else None
-        if node is None or not hasattr(node, "info"):
+        if not isinstance(node, Seekable):
             return {}
         info = dict(node.info())
         last = scheduler.latest(node_id) if scheduler is not None else None

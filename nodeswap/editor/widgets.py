@@ -4,9 +4,10 @@ dialog, colour. The value conversions at the top need no GUI."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from ..node import Param
+from ..params import Param
 
 Tag = int | str
 INT_SLIDER_SPAN = 5000  # wider int ranges get a typed field instead of a slider
@@ -32,38 +33,39 @@ def rgb_to_hex(values: Any) -> str:
 def widget_kind(spec: Param) -> str:
     """Which widget shows ``spec``: checkbox, slider_int, input_int, slider_float, input_float,
     combo, path, text or color."""
-    if spec.kind == "bool":
-        return "checkbox"
-    if spec.kind in ("int", "float"):
-        bounded = spec.min is not None and spec.max is not None
-        if spec.kind == "int":
-            return "slider_int" if bounded and spec.max - spec.min <= INT_SLIDER_SPAN else "input_int"
+    bounded = spec.min is not None and spec.max is not None
+    if spec.kind == "int":
+        return "slider_int" if bounded and spec.max - spec.min <= INT_SLIDER_SPAN else "input_int"  # type: ignore[operator]
+    if spec.kind == "float":
         return "slider_float" if bounded else "input_float"
-    if spec.kind == "choice":
-        return "combo"
-    return spec.kind  # path, text, color
+    return {"bool": "checkbox", "choice": "combo"}.get(spec.kind, spec.kind)  # path, text, color
+
+
+# A model value as its widget holds it, and back (the Graph still checks what comes back), per param kind.
+TO_WIDGET: dict[str, Callable[[Any], Any]] = {
+    "color": lambda v: [*hex_to_rgb(str(v)), 255],
+    "path": lambda v: "" if v is None else str(v),
+    "text": lambda v: "" if v is None else str(v),
+    "choice": lambda v: "" if v is None else str(v),
+}
+FROM_WIDGET: dict[str, Callable[[Any], Any]] = {
+    "color": rgb_to_hex,
+    "int": lambda raw: round(float(raw)),
+    "float": float,
+    "bool": bool,
+}
 
 
 def to_widget(spec: Param, value: Any) -> Any:
     """A model value as the widget holds it."""
-    if spec.kind == "color":
-        return [*hex_to_rgb(str(value)), 255]
-    if spec.kind in ("path", "text", "choice"):
-        return "" if value is None else str(value)
-    return value
+    convert = TO_WIDGET.get(spec.kind)
+    return value if convert is None else convert(value)
 
 
 def from_widget(spec: Param, raw: Any) -> Any:
     """A widget value as the model wants it (the Graph still checks it)."""
-    if spec.kind == "color":
-        return rgb_to_hex(raw)
-    if spec.kind == "int":
-        return round(float(raw))
-    if spec.kind == "float":
-        return float(raw)
-    if spec.kind == "bool":
-        return bool(raw)
-    return raw
+    convert = FROM_WIDGET.get(spec.kind)
+    return raw if convert is None else convert(raw)
 
 
 def float_format(spec: Param) -> str:
@@ -74,6 +76,18 @@ def float_format(spec: Param) -> str:
     if (step and step >= 0.01) or span >= 5:
         return "%.2f"
     return "%.3f"
+
+
+@dataclass(frozen=True)
+class Widget:
+    """What a param's widget is built from."""
+
+    node_id: str
+    spec: Param
+    shown: Any  # the value as the widget holds it
+    width: int
+    parent: Tag
+    label: str
 
 
 class ParamWidgets:
@@ -123,80 +137,113 @@ class ParamWidgets:
 
     def add(self, node_id: str, spec: Param, value: Any, width: int, parent: Tag, label: str | None = None) -> Tag:
         """Add the widget for ``spec`` under ``parent``; returns the tag that holds the value."""
-        dpg = self.dpg
-        kind = widget_kind(spec)
-        label = spec.name if label is None else label
-        common: dict[str, Any] = {"label": label, "parent": parent, "callback": self._changed}
-        shown = to_widget(spec, value)
-        if kind == "checkbox":
-            tag = dpg.add_checkbox(default_value=bool(shown), **common)
-        elif kind == "slider_int":
-            tag = dpg.add_slider_int(
-                default_value=int(shown), min_value=int(spec.min), max_value=int(spec.max), width=width, **common
-            )
-        elif kind == "slider_float":
-            tag = dpg.add_slider_float(
-                default_value=float(shown),
-                min_value=float(spec.min),
-                max_value=float(spec.max),
-                format=float_format(spec),
-                width=width,
-                **common,
-            )
-        elif kind == "input_int":
-            tag = dpg.add_input_int(
-                default_value=int(shown),
-                width=width,
-                step=int(spec.step or 1),
-                min_value=int(spec.min if spec.min is not None else -(2**31)),
-                max_value=int(spec.max if spec.max is not None else 2**31 - 1),
-                min_clamped=spec.min is not None,
-                max_clamped=spec.max is not None,
-                on_enter=True,
-                **common,
-            )
-            self.text_inputs.add(tag)
-        elif kind == "input_float":
-            tag = dpg.add_input_float(
-                default_value=float(shown),
-                width=width,
-                format=float_format(spec),
-                min_value=float(spec.min if spec.min is not None else -1e12),
-                max_value=float(spec.max if spec.max is not None else 1e12),
-                min_clamped=spec.min is not None,
-                max_clamped=spec.max is not None,
-                step=float(spec.step or 0.0),
-                on_enter=True,
-                **common,
-            )
-            self.text_inputs.add(tag)
-        elif kind == "combo":
-            tag = dpg.add_combo(list(spec.choices), default_value=str(shown), width=width, **common)
-        elif kind == "color":
-            tag = dpg.add_color_edit(default_value=shown, no_alpha=True, width=width, no_inputs=False, **common)
-        else:  # path, text
-            with dpg.group(horizontal=True, parent=parent):
-                browse = kind == "path"
-                tag = dpg.add_input_text(
-                    default_value=str(shown),
-                    width=width - (30 if browse else 0),
-                    hint="choose a file..." if browse else "",
-                    on_enter=True,
-                    label="" if browse else label,
-                    callback=self._changed,
-                )
-                if browse:
-                    dpg.add_button(label="...", width=26, callback=lambda: self.on_browse(node_id, spec))
-                    dpg.add_text(label)
-            dpg.bind_item_handler_registry(tag, self._text_handlers)
-            self.text_inputs.add(tag)
-        if kind in ("slider_int", "slider_float", "color", "input_int", "input_float"):
-            dpg.bind_item_handler_registry(tag, self._release_handlers)
+        widget = Widget(node_id, spec, to_widget(spec, value), width, parent, spec.name if label is None else label)
+        tag: Tag = getattr(self, f"_add_{spec.kind}")(widget)
         if spec.help:
-            with dpg.tooltip(tag):
-                dpg.add_text(_help_text(spec), wrap=360)
+            with self.dpg.tooltip(tag):
+                self.dpg.add_text(_help_text(spec), wrap=360)
         self._meta[tag] = (node_id, spec)
         return tag
+
+    # -- one widget per param kind (Param.kind) ----------------------------------------------------------
+    def _common(self, w: Widget) -> dict[str, Any]:
+        return {"label": w.label, "parent": w.parent, "callback": self._changed}
+
+    def _dragged(self, tag: Tag) -> Tag:
+        self.dpg.bind_item_handler_registry(tag, self._release_handlers)  # a drag is one undo step
+        return tag
+
+    def _typed(self, tag: Tag) -> Tag:
+        self.text_inputs.add(tag)
+        return tag
+
+    def _add_bool(self, w: Widget) -> Tag:
+        tag: Tag = self.dpg.add_checkbox(default_value=bool(w.shown), **self._common(w))
+        return tag
+
+    def _add_int(self, w: Widget) -> Tag:
+        spec, dpg = w.spec, self.dpg
+        if widget_kind(spec) == "slider_int":
+            return self._dragged(
+                dpg.add_slider_int(
+                    default_value=int(w.shown),
+                    min_value=int(spec.min or 0),
+                    max_value=int(spec.max or 0),
+                    width=w.width,
+                    **self._common(w),
+                )
+            )
+        tag = dpg.add_input_int(
+            default_value=int(w.shown),
+            width=w.width,
+            step=int(spec.step or 1),
+            min_value=int(spec.min if spec.min is not None else -(2**31)),
+            max_value=int(spec.max if spec.max is not None else 2**31 - 1),
+            min_clamped=spec.min is not None,
+            max_clamped=spec.max is not None,
+            on_enter=True,
+            **self._common(w),
+        )
+        return self._typed(self._dragged(tag))
+
+    def _add_float(self, w: Widget) -> Tag:
+        spec, dpg = w.spec, self.dpg
+        if widget_kind(spec) == "slider_float":
+            return self._dragged(
+                dpg.add_slider_float(
+                    default_value=float(w.shown),
+                    min_value=float(spec.min or 0.0),
+                    max_value=float(spec.max or 0.0),
+                    format=float_format(spec),
+                    width=w.width,
+                    **self._common(w),
+                )
+            )
+        tag = dpg.add_input_float(
+            default_value=float(w.shown),
+            width=w.width,
+            format=float_format(spec),
+            min_value=float(spec.min if spec.min is not None else -1e12),
+            max_value=float(spec.max if spec.max is not None else 1e12),
+            min_clamped=spec.min is not None,
+            max_clamped=spec.max is not None,
+            step=float(spec.step or 0.0),
+            on_enter=True,
+            **self._common(w),
+        )
+        return self._typed(self._dragged(tag))
+
+    def _add_choice(self, w: Widget) -> Tag:
+        tag: Tag = self.dpg.add_combo(
+            list(w.spec.choices), default_value=str(w.shown), width=w.width, **self._common(w)
+        )
+        return tag
+
+    def _add_color(self, w: Widget) -> Tag:
+        common = self._common(w)
+        return self._dragged(
+            self.dpg.add_color_edit(default_value=w.shown, no_alpha=True, width=w.width, no_inputs=False, **common)
+        )
+
+    def _add_text(self, w: Widget, browse: bool = False) -> Tag:
+        dpg = self.dpg
+        with dpg.group(horizontal=True, parent=w.parent):
+            tag: Tag = dpg.add_input_text(
+                default_value=str(w.shown),
+                width=w.width - (30 if browse else 0),
+                hint="choose a file..." if browse else "",
+                on_enter=True,
+                label="" if browse else w.label,
+                callback=self._changed,
+            )
+            if browse:
+                dpg.add_button(label="...", width=26, callback=lambda: self.on_browse(w.node_id, w.spec))
+                dpg.add_text(w.label)
+        dpg.bind_item_handler_registry(tag, self._text_handlers)
+        return self._typed(tag)
+
+    def _add_path(self, w: Widget) -> Tag:
+        return self._add_text(w, browse=True)
 
     def set(self, tag: Tag, spec: Param, value: Any) -> None:
         """Show ``value`` without firing the widget's callback."""

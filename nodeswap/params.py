@@ -1,0 +1,150 @@
+"""Node params: what a setting is (``Param``), and one class per kind of param that checks and converts a
+value (``KINDS``). The editor builds one widget per kind by the same names (nodeswap/editor/widgets.py)."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from .errors import ParamError
+
+
+@dataclass(frozen=True)
+class Param:
+    """A typed node setting.
+
+    kind: bool, int, float, choice, path, text or color ("#rrggbb") (see KINDS).
+    reload: changing it re-runs ``load`` (models, devices, files); other params
+    apply from the next frame. required: a path that must be set to run.
+    """
+
+    name: str
+    kind: str
+    default: Any
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    choices: tuple[str, ...] = ()
+    help: str = ""
+    reload: bool = False
+    required: bool = False
+    must_exist: bool = True  # for path params: the file must exist (inputs)
+
+    def coerce(self, value: Any) -> Any:
+        """Return ``value`` converted to this param's kind, or raise ParamError."""
+        return KINDS[self.kind].coerce(self, value)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.kind,
+            "default": self.default,
+            "min": self.min,
+            "max": self.max,
+            "choices": list(self.choices) if self.choices else None,
+            "help": self.help,
+        }
+
+
+class Kind:
+    """One kind of param: how a value given in a file, the CLI or the editor becomes the node's value."""
+
+    name: ClassVar[str] = ""
+
+    def coerce(self, spec: Param, value: Any) -> Any:
+        raise NotImplementedError
+
+
+class BoolKind(Kind):
+    name = "bool"
+
+    def coerce(self, spec: Param, value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        raise ParamError(f"expected true or false, got {value!r}")
+
+
+class FloatKind(Kind):
+    name = "float"
+
+    def coerce(self, spec: Param, value: Any) -> float:
+        return float(self.checked(spec, value))
+
+    @staticmethod
+    def checked(spec: Param, value: Any) -> float | int:
+        """A finite number within the param's range."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParamError(f"expected a number, got {short(value)}")
+        if abs(value) > 2**53 or not math.isfinite(value):
+            raise ParamError(f"expected a finite number of sensible size, got {short(value)}")
+        if spec.min is not None and value < spec.min:
+            raise ParamError(f"{value} is below the minimum {spec.min}")
+        if spec.max is not None and value > spec.max:
+            raise ParamError(f"{value} is above the maximum {spec.max}")
+        return value
+
+
+class IntKind(Kind):
+    name = "int"
+
+    def coerce(self, spec: Param, value: Any) -> int:
+        number = FloatKind.checked(spec, value)
+        if float(number) != int(number):
+            raise ParamError(f"expected a whole number, got {value!r}")
+        return int(number)
+
+
+class TextKind(Kind):
+    name = "text"
+
+    def coerce(self, spec: Param, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ParamError(f"expected text, got {short(value)}")
+        return value
+
+
+class PathKind(TextKind):
+    name = "path"
+
+
+class ChoiceKind(Kind):
+    name = "choice"
+
+    def coerce(self, spec: Param, value: Any) -> str:
+        if value not in spec.choices:
+            raise ParamError(f"{short(value)} is not one of {', '.join(spec.choices)}")
+        return str(value)
+
+
+class ColorKind(TextKind):
+    name = "color"
+    pattern = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+    def coerce(self, spec: Param, value: Any) -> str:
+        text = super().coerce(spec, value)
+        if not self.pattern.match(text):
+            raise ParamError(f"expected a colour like #ff8800, got {short(value)}")
+        return text
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k for k in (BoolKind(), IntKind(), FloatKind(), ChoiceKind(), PathKind(), TextKind(), ColorKind())
+}
+PARAM_KINDS = tuple(KINDS)
+
+
+def short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_path(node_id: str, spec: Param, value: str) -> str | None:
+    """The problem with a path param's value, or None when it is fine."""
+    if not value:
+        return "is empty: set it to a file" if spec.required else None
+    if spec.must_exist and not Path(value).expanduser().exists():
+        return f"file not found: {value}"
+    return None
