@@ -9,6 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from nodes.values import FaceAlignerValues
 from nodeswap.node import Node, Param, Port
 from nodeswap.types import ALIGNED, FACES, FRAME, Aligned, Cap, Face, Frame
 
@@ -60,6 +61,7 @@ class FaceAligner(Node):
     """
 
     type_id = "align.face"
+    values: FaceAlignerValues
     title = "Face aligner"
     category = "aligner"
     inputs = (Port("frame", FRAME, "the frame the faces were found in"), Port("faces", FACES, "faces with landmarks"))

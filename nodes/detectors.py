@@ -12,6 +12,7 @@ import numpy as np
 from nodes.ops import detect
 from nodes.ops.detect_models import DETECTORS, MODEL_CHOICES, DetectorSpec, Variant, run_model
 from nodes.ops.track import SORT_MODES, IoUTracker, TrackSmoother, flow_shift, sort_order
+from nodes.values import FaceDetectorValues
 from nodeswap.errors import ModelMissingError, NodeLoadError
 from nodeswap.models import model_path
 from nodeswap.node import LoadContext, Node, Param, Port
@@ -48,6 +49,7 @@ class FaceDetector(Node):
     """
 
     type_id = "detect.face"
+    values: FaceDetectorValues
     title = "Face Detector"
     category = "detector"
     inputs = (Port("frame", FRAME, "Frame to search"),)

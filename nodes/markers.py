@@ -11,6 +11,7 @@ import numpy as np
 from nodes.detectors import frame_time
 from nodes.ops.pose import facemesh_pose, kps_from_landmarks, pnp_pose
 from nodes.ops.track import TrackSmoother
+from nodes.values import FaceMarkerValues
 from nodeswap.errors import NodeLoadError
 from nodeswap.models import model_path
 from nodeswap.node import LoadContext, Node, Param, Port
@@ -76,6 +77,7 @@ class FaceMarker(Node):
     """
 
     type_id = "mark.face"
+    values: FaceMarkerValues
     title = "Face Marker"
     category = "marker"
     inputs = (Port("frame", FRAME, "Frame the faces were found in"), Port("faces", FACES, "Faces with boxes"))

@@ -8,6 +8,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from nodes.values import FaceMergerValues
 from nodeswap.node import Node, Param, Port
 from nodeswap.types import FACES, FRAME, Face, Frame, caps
 
@@ -58,6 +59,7 @@ class FaceMerger(Node):
     """
 
     type_id = "merge.faces"
+    values: FaceMergerValues
     title = "Face merger"
     category = "merger"
     inputs = (

@@ -8,6 +8,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from nodes.values import FaceOverlayValues
 from nodeswap.node import Node, Param, Port
 from nodeswap.types import FACES, FRAME, Face, Frame
 
@@ -25,7 +26,9 @@ def _label(face: Face) -> str:
     return f"#{face.track_id} {face.score:.2f}"
 
 
-def draw_face(image: np.ndarray, face: Face, colour: tuple[int, int, int], thickness: int, v: dict[str, Any]) -> None:
+def draw_face(
+    image: np.ndarray, face: Face, colour: tuple[int, int, int], thickness: int, v: FaceOverlayValues
+) -> None:
     """Draw one face's debug marks on ``image`` in place."""
     x1, y1, x2, y2 = (round(c) for c in face.box)
     scale = max(0.4, min(1.2, (x2 - x1) / 200))
@@ -59,6 +62,7 @@ class FaceOverlay(Node):
     """Draws the faces' boxes, track ids and scores, keypoints, landmarks, pose and crop outlines on the frame."""
 
     type_id = "utility.overlay"
+    values: FaceOverlayValues
     title = "Face debug overlay"
     category = "utility"
     inputs = (Port("frame", FRAME, "the frame to draw on"), Port("faces", FACES, "the faces to show"))

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from nodes.values import FaceSelectorValues
 from nodeswap.errors import NodeLoadError
 from nodeswap.models import model_path
 from nodeswap.node import LoadContext, Node, Param, Port
@@ -43,6 +44,7 @@ class FaceSelector(Node):
     """
 
     type_id = "select.faces"
+    values: FaceSelectorValues
     title = "Face selector"
     category = "filter"
     inputs = (Port("frame", FRAME, "the frame the faces were found in"), Port("faces", FACES, "faces to choose from"))

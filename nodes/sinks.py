@@ -15,6 +15,7 @@ import numpy as np
 
 from nodes.ops.ffmpeg import FfmpegPipe, encode_command, mux_audio_command, probe_starts
 from nodes.ops.video import IMAGE_EXTENSIONS, VIDEO_CONTAINERS, fit_size, gap_fill
+from nodes.values import FaceDataSinkValues, ImageSequenceSinkValues, VideoSinkValues
 from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext, Node, Param, Port, unwritable
 from nodeswap.types import FACES, FRAME, Face, Frame
@@ -57,6 +58,7 @@ class VideoSink(Node):
     """Writes an H.264 video (ffmpeg) with the source's audio; OpenCV mp4v without ffmpeg."""
 
     type_id = "sink.video"
+    values: VideoSinkValues
     title = "Video file"
     category = "sink"
     inputs = (Port("frame", FRAME, "Frames to write"),)
@@ -217,6 +219,7 @@ class ImageSequenceSink(Node):
     """Writes each frame as a numbered image (frame number from the source)."""
 
     type_id = "sink.images"
+    values: ImageSequenceSinkValues
     title = "Image sequence"
     category = "sink"
     inputs = (Port("frame", FRAME, "Frames to write"),)
@@ -337,6 +340,7 @@ class FaceDataSink(Node):
     """Writes the faces of each frame as one JSON line (box, score, key points, landmarks, pose)."""
 
     type_id = "sink.facedata"
+    values: FaceDataSinkValues
     title = "Face data (JSON Lines)"
     category = "sink"
     inputs = (Port("frame", FRAME, "The frame the faces belong to"), Port("faces", FACES, "Faces to record"))

@@ -15,6 +15,7 @@ import cv2
 
 from nodes.ops.media import ImageReader, VideoReader, open_media
 from nodes.ops.video import Pacer, fit_width, orient
+from nodes.values import CameraSourceValues, MediaSourceValues
 from nodeswap.errors import EndOfStream, NodeLoadError
 from nodeswap.node import LoadContext, Node, Param, Port
 from nodeswap.types import FRAME, Frame
@@ -26,6 +27,7 @@ class MediaSource(Node):
     """Plays a video file, a single image (repeated) or a folder of images (in name order)."""
 
     type_id = "source.media"
+    values: MediaSourceValues
     title = "Media file"
     category = "source"
     outputs = (Port("frame", FRAME, "The next frame of the file"),)
@@ -220,6 +222,7 @@ class CameraSource(Node):
     """Frames from a camera; reconnects on its own when the camera drops out."""
 
     type_id = "source.camera"
+    values: CameraSourceValues
     title = "Camera"
     category = "source"
     outputs = (Port("frame", FRAME, "The newest camera frame"),)

@@ -16,6 +16,7 @@ import numpy as np
 from nodes.ops.ffmpeg import FfmpegPipe, stream_command, udp_url
 from nodes.ops.video import fit_size
 from nodes.sinks import warn_once
+from nodes.values import PreviewSinkValues, StreamSinkValues, VirtualCameraSinkValues
 from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext, Node, Param, Port
 from nodeswap.types import FRAME, Frame
@@ -86,6 +87,7 @@ class PreviewSink(Node):
     """Keeps the last frame for the editor; optionally shows it in a window."""
 
     type_id = "sink.preview"
+    values: PreviewSinkValues
     title = "Preview"
     category = "sink"
     inputs = (Port("frame", FRAME, "Frame to show"),)
@@ -140,6 +142,7 @@ class StreamSink(Node):
     """Streams the frames as MPEG-TS over UDP through ffmpeg (open udp://@:port in VLC, OBS, ffplay)."""
 
     type_id = "sink.stream"
+    values: StreamSinkValues
     title = "Network stream (UDP)"
     category = "sink"
     inputs = (Port("frame", FRAME, "Frames to send"),)
@@ -220,6 +223,7 @@ class VirtualCameraSink(Node):
     """Sends the frames to a virtual camera that video-call and streaming apps can pick."""
 
     type_id = "sink.vcam"
+    values: VirtualCameraSinkValues
     title = "Virtual camera"
     category = "sink"
     inputs = (Port("frame", FRAME, "Frames to show on the virtual camera"),)

@@ -21,6 +21,7 @@ import numpy as np
 
 from nodes.ops import morph, morph_colour, morph_shape, relight
 from nodes.ops.morph_source import OPEN_MOUTH, RESHAPE_POINTS, RING_MARGIN, SourceFace, prepare_source
+from nodes.values import MorphSwapValues
 from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext, Node, Param, Port
 from nodeswap.runtime import DEVICES
@@ -80,6 +81,7 @@ class MorphSwap(Node):
     """
 
     type_id = "swap.morph"
+    values: MorphSwapValues
     title = "Morph swap"
     category = "swapper"
     inputs = (

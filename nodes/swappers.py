@@ -13,6 +13,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from nodes.values import DFMSwapperValues, InSwapperValues
 from nodeswap.errors import NodeLoadError
 from nodeswap.models import files_with_suffix, find_file, model_path
 from nodeswap.node import LoadContext, Node, Param, Port
@@ -92,6 +93,7 @@ class InSwapper(Node):
     """
 
     type_id = "swap.inswapper"
+    values: InSwapperValues
     title = "InsightFace swapper"
     category = "swapper"
     inputs = (Port("frame", FRAME, "the frame the faces are in"), Port("faces", FACES, "faces to swap"))
@@ -189,6 +191,7 @@ class DFMSwapper(Node):
     """
 
     type_id = "swap.dfm"
+    values: DFMSwapperValues
     title = "DFM swapper"
     category = "swapper"
     inputs = (Port("frame", FRAME, "the frame the faces are in"), Port("faces", FACES, "faces to swap"))

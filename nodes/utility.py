@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from nodes.ops.video import degrade, median_soften, side_by_side, split_view
+from nodes.values import CompareValues, DelayValues, FrameAdjustValues
 from nodeswap.node import LoadContext, Node, Param, Port
 from nodeswap.types import FRAME, Frame
 
@@ -24,6 +25,7 @@ class Delay(Node):
     """
 
     type_id = "utility.delay"
+    values: DelayValues
     title = "Delay"
     category = "utility"
     inputs = (Port("frame", FRAME, "Frames to delay"),)
@@ -72,6 +74,7 @@ class Compare(Node):
     """Shows two frames side by side, or split at a slider: a left, b right."""
 
     type_id = "utility.compare"
+    values: CompareValues
     title = "Compare"
     category = "utility"
     inputs = (Port("a", FRAME, "Left frame (e.g. the source)"), Port("b", FRAME, "Right frame (e.g. the result)"))
@@ -95,6 +98,7 @@ class FrameAdjust(Node):
     """Softens the frame (median blur and a bicubic down/up-scale) to match a swapped face's detail."""
 
     type_id = "filter.adjust"
+    values: FrameAdjustValues
     title = "Frame adjust"
     category = "filter"
     inputs = (Port("frame", FRAME, "Frame to soften"),)

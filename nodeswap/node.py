@@ -17,12 +17,15 @@ A node type is a subclass of ``Node`` with class attributes::
 
 ``process`` gets one keyword argument per linked input and returns a dict with
 one entry per output. It must not modify its inputs. ``self.values`` holds the
-current param values (the scheduler swaps in changed values between frames).
+current param values (the scheduler swaps in changed values between frames); a node
+types them with a TypedDict (``values: BlurValues``, see nodes/values.py) so that mypy
+checks every name, and the registry checks the TypedDict against ``params``.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -72,7 +75,7 @@ class Node:
 
     def __init__(self, node_id: str = "", params: dict[str, Any] | None = None) -> None:
         self.id = node_id or self.type_id
-        self.values: dict[str, Any] = self.resolve_params(params or {})
+        self.values: Mapping[str, Any] = self.resolve_params(params or {})
 
     # -- spec helpers -------------------------------------------------------
     @classmethod

@@ -53,6 +53,7 @@ class Kind:
     """One kind of param: how a value given in a file, the CLI or the editor becomes the node's value."""
 
     name: ClassVar[str] = ""
+    value_type: ClassVar[type] = object  # what coerce returns (and a node's values TypedDict declares)
 
     def coerce(self, spec: Param, value: Any) -> Any:
         raise NotImplementedError
@@ -60,6 +61,7 @@ class Kind:
 
 class BoolKind(Kind):
     name = "bool"
+    value_type = bool
 
     def coerce(self, spec: Param, value: Any) -> bool:
         if isinstance(value, bool):
@@ -69,6 +71,7 @@ class BoolKind(Kind):
 
 class FloatKind(Kind):
     name = "float"
+    value_type = float
 
     def coerce(self, spec: Param, value: Any) -> float:
         return float(self.checked(spec, value))
@@ -89,6 +92,7 @@ class FloatKind(Kind):
 
 class IntKind(Kind):
     name = "int"
+    value_type = int
 
     def coerce(self, spec: Param, value: Any) -> int:
         number = FloatKind.checked(spec, value)
@@ -99,6 +103,7 @@ class IntKind(Kind):
 
 class TextKind(Kind):
     name = "text"
+    value_type = str
 
     def coerce(self, spec: Param, value: Any) -> str:
         if not isinstance(value, str):
@@ -112,6 +117,7 @@ class PathKind(TextKind):
 
 class ChoiceKind(Kind):
     name = "choice"
+    value_type = str
 
     def coerce(self, spec: Param, value: Any) -> str:
         if value not in spec.choices:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
+import typing
 from collections.abc import Iterable, Iterator
 from importlib.metadata import entry_points
 from types import ModuleType
@@ -17,7 +18,7 @@ from typing import Any
 
 from .errors import UserError
 from .node import CATEGORIES, Node
-from .params import PARAM_KINDS
+from .params import KINDS, PARAM_KINDS
 from .types import PORT_TYPES
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,27 @@ def _spec_problem(cls: type[Node]) -> str:
     for param in cls.params:
         if param.kind not in PARAM_KINDS:
             return f"param '{param.name}' has unknown kind {param.kind!r}"
-    return ""
+    return _values_problem(cls)
+
+
+def _values_problem(cls: type[Node]) -> str:
+    """Where the class's values TypedDict (``values: BlurValues``) and its params disagree ('' when it has
+    none): so that a param renamed in one place and not the other fails when the node is registered."""
+    try:
+        values = typing.get_type_hints(cls).get("values")
+    except Exception:  # annotations that do not resolve: nothing to check them against
+        return ""
+    if values is None or not typing.is_typeddict(values):
+        return ""
+    declared = typing.get_type_hints(values)
+    for param in cls.params:
+        wanted = KINDS[param.kind].value_type
+        if param.name not in declared:
+            return f"param '{param.name}' is missing from {values.__name__}"
+        if declared[param.name] is not wanted:
+            return f"param '{param.name}' is {param.kind}: {values.__name__} must declare it {wanted.__name__}"
+    extra = sorted(set(declared) - {p.name for p in cls.params})
+    return f"{values.__name__} declares {', '.join(extra)}, which is not a param" if extra else ""
 
 
 def builtin_modules() -> list[str]:

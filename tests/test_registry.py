@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import textwrap
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
@@ -101,3 +102,31 @@ def test_third_party_nodes_come_from_entry_points(tmp_path: Path, monkeypatch: p
     assert reg.get("demo.invert").inputs[0].type == FRAME  # type: ignore[union-attr]
     assert any("broken" in e and "needs torch" in e for e in reg.load_errors)
     sys.modules.pop("demo_nodes", None)
+
+
+class ScaleValues(TypedDict):
+    factr: float  # a typo
+
+
+class ScaleValuesInt(TypedDict):
+    factor: int
+
+
+class Scale(Node):
+    type_id = "test.scale"
+    values: ScaleValues
+    inputs = (Port("frame", FRAME),)
+    outputs = (Port("frame", FRAME),)
+    params = (Param("factor", "float", 1.0),)
+
+
+class ScaleInt(Scale):
+    values: ScaleValuesInt
+
+
+def test_a_values_type_that_disagrees_with_the_params_is_refused() -> None:
+    """A node types its values with a TypedDict; the registry refuses the class when the two drift apart."""
+    with pytest.raises(UserError, match="param 'factor' is missing from ScaleValues"):
+        Registry([Scale])
+    with pytest.raises(UserError, match="param 'factor' is float: ScaleValuesInt must declare it float"):
+        Registry([ScaleInt])
