@@ -64,7 +64,7 @@ def _parse_value(text: str) -> Any:
 
 def apply_sets(data: dict[str, Any], sets: list[str]) -> None:
     """Apply ``NODE.PARAM=VALUE`` overrides to parsed graph JSON."""
-    nodes = data.get("nodes") if isinstance(data.get("nodes"), dict) else {}
+    nodes: dict[str, Any] = data["nodes"] if isinstance(data.get("nodes"), dict) else {}
     for item in sets:
         target, eq, value = item.partition("=")
         node_id, dot, param = target.partition(".")

@@ -93,8 +93,8 @@ class Graph:
     def links_from(self, node_id: str) -> list[Link]:
         return [link for link in self.links if link.src == node_id]
 
-    def to_networkx(self) -> nx.MultiDiGraph:
-        g = nx.MultiDiGraph()
+    def to_networkx(self) -> nx.MultiDiGraph[str]:
+        g: nx.MultiDiGraph[str] = nx.MultiDiGraph()
         g.add_nodes_from(self.nodes)
         for link in self.links:
             g.add_edge(link.src, link.dst, link=link)

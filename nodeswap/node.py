@@ -144,7 +144,7 @@ class Node:
     def load(self, ctx: LoadContext) -> None:
         """Open models, files and devices. Raise NodeLoadError with a clear message."""
 
-    def process(self, **inputs: Any) -> dict[str, Any]:
+    def process(self, *args: Any, **inputs: Any) -> dict[str, Any] | None:
         """Handle one frame's inputs; return one value per output."""
         raise NotImplementedError
 

@@ -120,7 +120,7 @@ class Scheduler:
         else:
             inbox = first
             for i, step in enumerate(work):
-                outbox = queue.Queue(self.queue_size) if i < len(work) - 1 else None
+                outbox: queue.Queue[Any] | None = queue.Queue(self.queue_size) if i < len(work) - 1 else None
                 self._spawn(self._work_loop, [step], inbox, outbox, name=step.node_id)
                 inbox = outbox
 

@@ -17,27 +17,61 @@ import dearpygui.dearpygui as dpg
 from .. import graph_io
 from ..errors import GraphError, LinkError, UserError
 from ..graph import Graph, Link
+from ..registry import Registry
 from ..validate import run_issues
 from . import clipboard
-from .files import PRESETS, open_graph
+from .canvas import Canvas
+from .dialogs import Dialogs
+from .files import PRESETS, RecentFiles, Recovery, open_graph
 from .history import AddLink, AddNode, Batch, History, Move, RemoveLink, RemoveNodes, SetBypass, SetParam
+from .inspector import Inspector
+from .runner import Runner
 
 log = logging.getLogger(__name__)
 
 
 class Actions:
-    """Mixed into EditorApp; relies on its attributes (graph, history, canvas, runner, ...)."""
+    """Mixed into EditorApp. What it uses of the app is declared here, typed: its collaborators and the few
+    app methods below (EditorApp defines them; these bodies only say what they must do)."""
 
+    registry: Registry
     graph: Graph
     history: History
     path: str | None
-    canvas: Any
-    runner: Any
-    dialogs: Any
-    inspector: Any
-    recent: Any
-    recovery: Any
+    canvas: Canvas
+    runner: Runner
+    dialogs: Dialogs
+    inspector: Inspector
+    recent: RecentFiles
+    recovery: Recovery
     clip: dict[str, Any] | None
+
+    def status(self, text: str, error: bool = False) -> None:
+        """Show ``text`` in the status bar (red when ``error``)."""
+        raise NotImplementedError
+
+    def refuse(self, text: str) -> None:
+        """Say why an edit was refused, near the mouse."""
+        raise NotImplementedError
+
+    def set_graph(self, graph: Graph, path: str | None, arrange: bool = False) -> None:
+        """Show ``graph`` (read from ``path``) in place of the current one."""
+        raise NotImplementedError
+
+    def update_title(self) -> None:
+        raise NotImplementedError
+
+    def rebuild_recent_menu(self) -> None:
+        raise NotImplementedError
+
+    def inspect(self, node_id: str | None) -> None:
+        """Show ``node_id`` (or nothing) in the inspector."""
+        raise NotImplementedError
+
+    @property
+    def dirty(self) -> bool:
+        """Unsaved changes."""
+        raise NotImplementedError
 
     # -- edits --------------------------------------------------------------------
     def add_node(self, type_id: str, pos: Any = None) -> str | None:
@@ -87,6 +121,8 @@ class Actions:
         if node_id not in self.graph.nodes:
             return
         spec = self.graph.node_class(node_id).param_spec(name)
+        if spec is None:
+            return
         command = SetParam(
             node_id,
             name,
@@ -95,8 +131,9 @@ class Actions:
             label=f"{'reset' if reset else 'set'} {node_id}.{name}",
         )
         if not self.edit(command, merge_key=None if reset else (node_id, name)):
-            self.canvas._on_event(self.graph, "param", (node_id, name, self.graph.param_values(node_id)[name]))
-            self.inspector.on_param(node_id, name, self.graph.param_values(node_id)[name])
+            kept = self.graph.param_values(node_id)[name]  # refused: the widgets show the value kept
+            self.canvas.show_param(node_id, name, kept)
+            self.inspector.on_param(node_id, name, kept)
 
     def request_bypass(self, node_ids: list[str], value: bool | None = None) -> None:
         ids = [n for n in node_ids if n in self.graph.nodes]

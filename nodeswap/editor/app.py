@@ -12,6 +12,7 @@ import os
 import queue
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -188,7 +189,7 @@ class EditorApp(Actions):
         self.path, self.doc_name, self.restored = path, "", False
         self.selected, self.inspected = [], None
         self.canvas.attach(graph, arrange)
-        graph.subscribe(lambda event, g=graph: self._graph_changed(g, event))
+        graph.subscribe(partial(self._graph_changed, graph))
         self.inspector.show(graph, None)
         self.update_title()
 

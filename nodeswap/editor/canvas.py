@@ -8,6 +8,7 @@ through the undo history; the Graph's events then update the drawing.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import dearpygui.dearpygui as dpg
@@ -53,7 +54,7 @@ class Canvas:
         self.clear()
         self.graph = graph
         graph.layout.update(self.layout_for_view(missing_only=not arrange))
-        graph.subscribe(lambda event, g=graph: self._on_event(g, event))
+        graph.subscribe(partial(self._on_event, graph))
         for node_id in graph.nodes:
             self._add_node(node_id)
         for link in graph.links:
@@ -90,9 +91,7 @@ class Canvas:
                     dpg.delete_item(tag)
                 self.refresh_node(link.dst)
             case ParamSet(node_id, name, value):
-                spec = graph.node_class(node_id).param_spec(name)
-                for tag in self.map.param_tags(node_id, name):
-                    self.app.widgets.set(tag, spec, value)
+                self.show_param(node_id, name, value)
                 for changed in (node_id, *nx.descendants(graph.to_networkx(), node_id)):
                     self.refresh_node(changed)  # a param may change what reaches the nodes after it (caps)
             case BypassSet(node_id) | TitleSet(node_id):
@@ -101,6 +100,13 @@ class Canvas:
                 tag = self.map.node_tag(node_id)
                 if tag is not None and list(dpg.get_item_pos(tag)) != [x, y]:
                     dpg.set_item_pos(tag, [x, y])
+
+    def show_param(self, node_id: str, name: str, value: Any) -> None:
+        """Put ``value`` in the param's widgets (without firing their callbacks)."""
+        spec = self.graph.node_class(node_id).param_spec(name) if self.graph else None
+        if spec is not None:
+            for tag in self.map.param_tags(node_id, name):
+                self.app.widgets.set(tag, spec, value)
 
     # -- nodes ------------------------------------------------------------------
     def _label(self, node_id: str) -> str:
@@ -334,7 +340,7 @@ class Canvas:
         """The mouse is over the canvas (dear imgui's hover state of the child window ignores its content)."""
         rect = item_rect(self.parent)
         x, y = dpg.get_mouse_pos(local=False)
-        return bool(rect) and rect[0] <= x < rect[0] + rect[2] and rect[1] <= y < rect[1] + rect[3]
+        return rect is not None and rect[0] <= x < rect[0] + rect[2] and rect[1] <= y < rect[1] + rect[3]
 
     def node_rect(self, node_id: str) -> list[float] | None:
         """[x, y, w, h] of the node's box in viewport pixels."""

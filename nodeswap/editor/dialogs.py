@@ -130,7 +130,7 @@ class Dialogs:
     def choose_file(
         self,
         title: str,
-        on_path: Callable[[str], None],
+        on_path: Callable[[str], object],
         extensions: tuple[str, ...] = (".json",),
         start: str | Path = "",
         save: bool = False,

@@ -56,7 +56,7 @@ def pick_output(outputs: dict[str, Any]) -> tuple[str, Any]:
 
 def draw_faces(image: np.ndarray, faces: tuple[Face, ...], scale: float = 1.0) -> np.ndarray:
     """A copy of ``image`` with each face's box, keypoints and landmarks drawn (coordinates times ``scale``)."""
-    out = image.copy()
+    out: np.ndarray = image.copy()
     thick = max(1, round(out.shape[1] / 400))
     for i, face in enumerate(faces):
         x1, y1, x2, y2 = (round(v * scale) for v in face.box)

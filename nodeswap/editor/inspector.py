@@ -66,8 +66,8 @@ class Inspector:
             dpg.add_text("Ports")
             for direction, ports in (("in", cls.inputs), ("out", cls.outputs)):
                 for port in ports:
-                    end = (lambda x: (x.dst, x.dst_port)) if direction == "in" else (lambda x: (x.src, x.src_port))
-                    linked = [str(x) for x in graph.links if end(x) == (node_id, port.name)]
+                    ends = [(x.dst, x.dst_port) if direction == "in" else (x.src, x.src_port) for x in graph.links]
+                    linked = [str(x) for x, end in zip(graph.links, ends, strict=True) if end == (node_id, port.name)]
                     text = f"{direction:>3} {port.name}: {port.type}{' (optional)' if port.optional else ''}"
                     dpg.add_text(text, color=PORT_COLORS.get(port.type, (200, 200, 200)))
                     if port.help or linked:

@@ -35,7 +35,7 @@ def search(registry: Registry, query: str) -> list[type[Node]]:
 class Palette:
     """The left panel: a search box over collapsible categories of node buttons."""
 
-    def __init__(self, registry: Registry, parent: int | str, on_add: Callable[[str, Any], None]) -> None:
+    def __init__(self, registry: Registry, parent: int | str, on_add: Callable[[str, Any], object]) -> None:
         self.registry = registry
         self.on_add = on_add  # (type_id, position or None)
         self.entries: dict[str, int | str] = {}  # type id -> button tag
@@ -96,7 +96,7 @@ class Palette:
 class QuickAdd:
     """A small search box that pops up at the cursor (double-click on the canvas, or Tab)."""
 
-    def __init__(self, registry: Registry, on_add: Callable[[str, Any], None]) -> None:
+    def __init__(self, registry: Registry, on_add: Callable[[str, Any], object]) -> None:
         self.registry = registry
         self.on_add = on_add
         self.position: Any = None  # grid position the new node goes to

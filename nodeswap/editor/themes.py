@@ -31,14 +31,14 @@ def _title_theme(color: tuple[int, int, int], dim: bool = False) -> int:
         if dim:
             dpg.add_theme_color(dpg.mvNodeCol_NodeBackground, (40, 40, 40), category=dpg.mvThemeCat_Nodes)
             dpg.add_theme_color(dpg.mvThemeCol_Text, (150, 150, 150))
-    return theme
+    return int(theme)
 
 
 def _pin_theme(color: tuple[int, int, int]) -> int:
     with dpg.theme() as theme, dpg.theme_component(dpg.mvAll):
         dpg.add_theme_color(dpg.mvNodeCol_Pin, color, category=dpg.mvThemeCat_Nodes)
         dpg.add_theme_color(dpg.mvNodeCol_PinHovered, (255, 255, 255), category=dpg.mvThemeCat_Nodes)
-    return theme
+    return int(theme)
 
 
 def _link_theme(color: tuple[int, int, int]) -> int:
@@ -46,7 +46,7 @@ def _link_theme(color: tuple[int, int, int]) -> int:
         dpg.add_theme_color(dpg.mvNodeCol_Link, color, category=dpg.mvThemeCat_Nodes)
         dpg.add_theme_color(dpg.mvNodeCol_LinkHovered, (255, 255, 255), category=dpg.mvThemeCat_Nodes)
         dpg.add_theme_color(dpg.mvNodeCol_LinkSelected, (255, 255, 160), category=dpg.mvThemeCat_Nodes)
-    return theme
+    return int(theme)
 
 
 class Themes:
