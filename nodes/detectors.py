@@ -10,11 +10,12 @@ import cv2
 import numpy as np
 
 from nodes.ops import detect
+from nodes.ops.detect import Detections
 from nodes.ops.detect_models import DETECTORS, MODEL_CHOICES, DetectorSpec, Variant, run_model
 from nodes.ops.track import SORT_MODES, IoUTracker, TrackSmoother, flow_shift, sort_order
 from nodes.values import FaceDetectorValues
-from nodeswap.errors import ModelMissingError, NodeLoadError
-from nodeswap.models import model_path
+from nodeswap.errors import NodeLoadError
+from nodeswap.models import first_model
 from nodeswap.node import LoadContext, Node, Param, Port
 from nodeswap.runtime import DEVICES, session
 from nodeswap.types import FACES, FRAME, Face, Frame
@@ -32,11 +33,6 @@ class _Tracked:
     box: np.ndarray
     score: float
     kps: np.ndarray | None
-
-
-def frame_time(frame: Frame) -> float:
-    """Seconds on the source's clock: index / fps (offline runs are unpaced)."""
-    return frame.index / frame.fps if frame.fps > 0 else frame.time
 
 
 class FaceDetector(Node):
@@ -122,17 +118,8 @@ class FaceDetector(Node):
 
     def load(self, ctx: LoadContext) -> None:
         spec = DETECTORS[self.values["model"]]
-        variant, path, missing = None, None, None
-        for candidate in spec.variants:
-            try:
-                path = model_path(candidate.file, self.id)
-                variant = candidate
-                break
-            except ModelMissingError as exc:
-                missing = missing or exc
-        if variant is None or path is None:
-            assert missing is not None
-            raise missing
+        index, path = first_model(self.required_models()[0], self.id)
+        variant = spec.variants[index]
         try:
             self._session = session(path, self.values["device"], prepare=spec.prepare)
         except NodeLoadError as exc:
@@ -151,7 +138,7 @@ class FaceDetector(Node):
             self._since_detect = 0
 
     # -- per frame -------------------------------------------------------------------------------
-    def detect(self, image: np.ndarray) -> detect.Detections:
+    def detect(self, image: np.ndarray) -> Detections:
         """Raw detections for one image in frame pixels, after NMS and the size filter."""
         if self._session is None or self._spec is None or self._variant is None:
             raise NodeLoadError(self.id, "the detector is not loaded")
@@ -164,7 +151,7 @@ class FaceDetector(Node):
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
         sides = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
         keep = np.nonzero(sides >= max(v["min_size"], 2))[0]
-        return detect.Detections(boxes, dets.scores, dets.kps).take(keep)
+        return Detections(boxes, dets.scores, dets.kps).take(keep)
 
     def process(self, frame: Frame) -> dict[str, Any]:
         image = frame.image
@@ -182,7 +169,7 @@ class FaceDetector(Node):
         self._prev_grey = grey if every_n > 1 else None
         return {"faces": self._output(frame)}
 
-    def _track(self, dets: detect.Detections) -> list[_Tracked]:
+    def _track(self, dets: Detections) -> list[_Tracked]:
         ids = self._tracker.update(dets.boxes)
         return [
             _Tracked(
@@ -217,7 +204,7 @@ class FaceDetector(Node):
 
     def _output(self, frame: Frame) -> tuple[Face, ...]:
         v = self.values
-        now = frame_time(frame)
+        now = frame.clock
         extra = {"kps_estimated": True} if self._spec is not None and self._spec.kps_estimated else {}
         faces = []
         for tracked in self._tracked:
@@ -229,7 +216,7 @@ class FaceDetector(Node):
                     kps = self._smoother.smooth(tracked.track_id, "kps", kps, now, size, v["min_cutoff"], v["beta"])
             faces.append(
                 Face(
-                    box=tuple(float(c) for c in box),
+                    box=(float(box[0]), float(box[1]), float(box[2]), float(box[3])),
                     score=tracked.score,
                     kps=None if kps is None else np.asarray(kps, np.float32),
                     track_id=tracked.track_id,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-import cv2
 import numpy as np
 
-from nodes.detectors import frame_time
+from nodes.ops.marker_models import MARKERS, MarkerSpec, run_marker
 from nodes.ops.pose import facemesh_pose, kps_from_landmarks, pnp_pose
 from nodes.ops.track import TrackSmoother
 from nodes.values import FaceMarkerValues
@@ -17,54 +16,6 @@ from nodeswap.models import model_path
 from nodeswap.node import LoadContext, Node, Param, Port
 from nodeswap.runtime import DEVICES, session
 from nodeswap.types import FACES, FRAME, LANDMARKS, Cap, Face, Frame
-
-
-@dataclass(frozen=True)
-class MarkerSpec:
-    """One landmark network: input size, colour order, layout, default crop coverage."""
-
-    name: str
-    file: str
-    size: int
-    rgb: bool
-    nhwc: bool
-    layout: str  # "facemesh", "68" or "106" (see nodes.ops.pose)
-    coverage: float
-    output: str = ""  # output name to read; "" = the first
-
-
-MARKERS = {
-    # FaceMesh: [1,192,192,3] NHWC [0,1] -> 468 x (x,y,z) in crop pixels. RGB measured
-    # slightly better than BGR against detector keypoints on the 50 photos.
-    "facemesh": MarkerSpec("facemesh", "facemesh", 192, rgb=True, nhwc=True, layout="facemesh", coverage=1.4),
-    # PFLD: [1,3,112,112] /255 -> points in 0..1 crop coordinates. Coverages measured on the
-    # 50 photos against detector keypoints (pfld68 RGB per MODELS.md, pfld106 BGR).
-    "pfld68": MarkerSpec("pfld68", "pfld68", 112, rgb=True, nhwc=False, layout="68", coverage=1.2),
-    "pfld106": MarkerSpec(
-        "pfld106", "pfld106", 112, rgb=False, nhwc=False, layout="106", coverage=1.0, output="output"
-    ),
-}
-
-
-def crop_matrix(box: tuple[float, float, float, float], coverage: float, size: int) -> np.ndarray:
-    """2x3 frame -> crop matrix of an upright square of side ``coverage`` x the
-    box's longer side, centred on the box, scaled to ``size`` pixels."""
-    x1, y1, x2, y2 = box
-    side = max(x2 - x1, y2 - y1, 1.0) * coverage
-    scale = size / side
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    return np.array([[scale, 0, size / 2 - scale * cx], [0, scale, size / 2 - scale * cy]], np.float64)
-
-
-def to_frame(points: np.ndarray, mat: np.ndarray) -> np.ndarray:
-    """Map crop points (N,2+) back to frame pixels with the inverse of ``mat``
-    (a further z column is scaled, not shifted)."""
-    inverse = cv2.invertAffineTransform(mat)
-    out = np.array(points, np.float64, copy=True)
-    out[:, :2] = out[:, :2] @ inverse[:, :2].T + inverse[:, 2]
-    if out.shape[1] > 2:
-        out[:, 2:] *= inverse[0, 0]
-    return out
 
 
 class FaceMarker(Node):
@@ -143,7 +94,6 @@ class FaceMarker(Node):
         super().__init__(node_id, params)
         self._session: Any = None
         self._spec: MarkerSpec | None = None
-        self._input = self._output_name = ""
         self._smoother = TrackSmoother()
 
     def required_models(self) -> list[tuple[str, ...]]:
@@ -156,11 +106,9 @@ class FaceMarker(Node):
             self._session = session(path, self.values["device"])
         except NodeLoadError as exc:
             raise NodeLoadError(self.id, str(exc)) from None
-        self._input = self._session.get_inputs()[0].name
         names = [o.name for o in self._session.get_outputs()]
         if spec.output and spec.output not in names:
             raise NodeLoadError(self.id, f"model {path.name} has no output '{spec.output}' (outputs: {names})")
-        self._output_name = spec.output or names[0]
         self._spec = spec
         self._smoother.reset()
 
@@ -176,28 +124,14 @@ class FaceMarker(Node):
         """Landmarks (N,2) or (N,3) for FaceMesh, in frame pixels, for the face in ``box``."""
         if self._session is None or self._spec is None:
             raise NodeLoadError(self.id, "the marker is not loaded")
-        spec = self._spec
-        mat = crop_matrix(box, self.coverage(), spec.size)
-        crop = cv2.warpAffine(
-            image, mat, (spec.size, spec.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
-        )
-        if spec.rgb:
-            crop = crop[..., ::-1]
-        blob = crop.astype(np.float32) / 255.0
-        blob = blob[None] if spec.nhwc else blob.transpose(2, 0, 1)[None]
-        raw = self._session.run([self._output_name], {self._input: np.ascontiguousarray(blob)})[0]
-        if spec.layout == "facemesh":
-            points = raw.reshape(-1, 3).astype(np.float64)
-        else:
-            points = raw.reshape(-1, 2).astype(np.float64) * spec.size
-        return to_frame(points, mat)
+        return run_marker(self._session, self._spec, image, box, self.coverage())
 
     def process(self, frame: Frame, faces: tuple[Face, ...]) -> dict[str, Any]:
         if self._spec is None:
             raise NodeLoadError(self.id, "the marker is not loaded")
         v = self.values
         layout = self._spec.layout
-        now = frame_time(frame)
+        now = frame.clock
         out = []
         for face in faces:
             points = self.landmarks(frame.image, face.box)
@@ -206,6 +140,7 @@ class FaceMarker(Node):
                 points = self._smoother.smooth_landmarks(
                     face.track_id, points, now, size, v["min_cutoff"], v["beta"], v["shape_cutoff"]
                 )
+            pose: tuple[float, float, float] | None
             if layout == "facemesh":
                 pose = facemesh_pose(points)
                 lm3d = points.astype(np.float32)

@@ -20,15 +20,17 @@ COLOR_TRANSFERS = ("rct", "lct", "none")
 def face_mask(face: Face, hull: bool, swap: bool, target: bool, box: bool) -> np.ndarray:
     """Product (crop space) of the enabled masks the face has: landmark hull, the swapper's
     mask of the new face, its mask of the target face, the detector box. The whole crop when none."""
-    size = face.aligned.size
+    aligned, swapped = face.aligned, face.swapped
+    assert aligned is not None and swapped is not None  # only called for merged faces
+    size = aligned.size
     parts = [
         part
-        for enabled, part in ((hull, face.aligned.mask), (swap, face.swapped.mask), (target, face.swapped.target_mask))
+        for enabled, part in ((hull, aligned.mask), (swap, swapped.mask), (target, swapped.target_mask))
         if enabled and part is not None
     ]
     if box:
         x1, y1, x2, y2 = face.box
-        corners = align.transform_points(face.aligned.mat, np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]]))
+        corners = align.transform_points(aligned.mat, np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]]))
         parts.append(align.polygon_mask(corners, (size, size)))
     mask = np.ones((size, size), np.float32)
     for part in parts:
@@ -122,6 +124,7 @@ class FaceMerger(Node):
         """Blend one face into ``out`` (changed in place)."""
         v = self.values
         aligned, swapped = face.aligned, face.swapped
+        assert aligned is not None and swapped is not None  # process() merges only such faces
         size = aligned.size
         image = swapped.image
         if image.shape[:2] != (size, size):

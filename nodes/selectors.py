@@ -96,6 +96,7 @@ class FaceSelector(Node):
         sess = session(model_path(EMBEDDING_MODEL, node_id), self.values["device"])
         self._recognizer = embed.Recognizer(sess, embed.MOBILEFACENET_STD, node_id, "mobilefacenet")
         image, face = embed.largest_face(self.values["reference"], node_id, "reference photo")
+        assert face.kps is not None  # photo faces (YuNet) always have keypoints
         self._reference = self._recognizer.embed(image, face.kps)
 
     def unload(self) -> None:

@@ -77,10 +77,8 @@ class VideoSink(Node):
         self._pipe: FfmpegPipe | None = None
         self._cv_writer: Any = None
         self._ffmpeg: str | None = None
-        self._size = (0, 0)
-        self._fps = 30.0
-        self._source = ""
-        self._first_index = 0
+        self._size, self._fps = (0, 0), 30.0
+        self._source, self._first_index = "", 0
         self._last: Frame | None = None
         self._written = 0
         self._in_order = True
@@ -112,10 +110,8 @@ class VideoSink(Node):
         w, h = self._size
         if self._ffmpeg:
             self._partial = self._out.with_name(f".{self._out.stem}.partial{self._out.suffix}")
-            cmd = encode_command(
-                self._ffmpeg, self._partial, w, h, self._fps, self.values["crf"], self.values["preset"]
-            )
-            self._pipe = FfmpegPipe(cmd)
+            v = self.values
+            self._pipe = FfmpegPipe(encode_command(self._ffmpeg, self._partial, w, h, self._fps, v["crf"], v["preset"]))
         else:
             writer = cv2.VideoWriter(str(self._out), cv2.VideoWriter.fourcc(*"mp4v"), self._fps, (w, h))
             if not writer.isOpened():
@@ -169,8 +165,7 @@ class VideoSink(Node):
         log.info("node '%s': wrote %d frames to %s", self.id, self._written, self._out)
 
     def _keep_partial(self, reason: str) -> str:
-        """After a failed write: the frames that did reach the disk kept as NAME.partial.EXT, the output path
-        left as it was (an earlier file there is not touched). Returns the message to report."""
+        """After a failed write: keep the frames on disk as NAME.partial.EXT, not the output; returns the message."""
         assert self._partial is not None and self._out is not None
         playable = _frame_count(self._partial)
         if playable <= 0:
@@ -296,6 +291,12 @@ def face_record(face: Face) -> dict[str, Any]:
 _NUMBER = {"type": "number"}
 _POINT = {"type": "array", "items": _NUMBER, "minItems": 2, "maxItems": 2}
 _POINTS = {"type": "array", "items": {"$ref": "#/$defs/point"}}
+_POSE = {
+    "type": "object",
+    "required": ["yaw", "pitch", "roll"],
+    "additionalProperties": False,
+    "properties": {"yaw": _NUMBER, "pitch": _NUMBER, "roll": _NUMBER},
+}
 FACEDATA_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "nodeswap face data: one JSON Lines record per frame",
@@ -319,17 +320,7 @@ FACEDATA_SCHEMA: dict[str, Any] = {
                 "score": _NUMBER,
                 "kps": {"oneOf": [{"type": "null"}, {**_POINTS, "minItems": 5, "maxItems": 5}]},
                 "landmarks": {"oneOf": [{"type": "null"}, {**_POINTS, "minItems": 1}]},
-                "pose": {
-                    "oneOf": [
-                        {"type": "null"},
-                        {
-                            "type": "object",
-                            "required": ["yaw", "pitch", "roll"],
-                            "additionalProperties": False,
-                            "properties": {"yaw": _NUMBER, "pitch": _NUMBER, "roll": _NUMBER},
-                        },
-                    ]
-                },
+                "pose": {"oneOf": [{"type": "null"}, _POSE]},
             },
         },
     },

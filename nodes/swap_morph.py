@@ -1,12 +1,9 @@
 """Morph swap: a one-photo face swap without a swap model.
 
-The source photo's face is cut into a triangle mesh on its 468 FaceMesh landmarks and each
-triangle is warped onto the target face's landmarks, moved toward the source's face shape (eyes,
-brows, nose, the width of cheeks, jaw and mouth, lip thickness, chin), so the target keeps its pose
-and expression and the face and its shape come from the photo. The target around the face is
-stretched to the new outline within a ring, and keeps its inner mouth and its hair (the warped area
-stops at the landmark hull, lowered at the forehead). The colour is matched to the target. The
-result is an aligned crop the merger pastes back.
+The photo's face is cut into a triangle mesh on its 468 FaceMesh landmarks and each triangle warped onto
+the target's landmarks, moved toward the photo's face shape, so the target keeps its pose, expression,
+eyes, inner mouth and hair, and the face comes from the photo, lit like the target (nodes/ops/relight.py).
+The result is an aligned crop the merger pastes back.
 """
 
 from __future__ import annotations
@@ -19,12 +16,15 @@ from typing import Any
 import cv2
 import numpy as np
 
-from nodes.ops import morph, morph_colour, morph_shape, relight
+from nodes.ops import detect, morph, morph_colour, morph_shape, relight
+from nodes.ops.detect_models import DETECTORS, run_model
+from nodes.ops.marker_models import MARKERS, run_marker
 from nodes.ops.morph_source import OPEN_MOUTH, RESHAPE_POINTS, RING_MARGIN, SourceFace, prepare_source
 from nodes.values import MorphSwapValues
 from nodeswap.errors import NodeLoadError
+from nodeswap.models import first_model, model_path
 from nodeswap.node import LoadContext, Node, Param, Port
-from nodeswap.runtime import DEVICES
+from nodeswap.runtime import DEVICES, session
 from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped, caps
 
 log = logging.getLogger(__name__)
@@ -38,46 +38,28 @@ EYE_FOLLOW = 0.15  # per frame: how fast the remembered look of the target's eye
 BLEND_LEVELS = 4  # multi-band blend of the new face onto the reshaped target
 
 
-# -- the source photo's landmarks (the project's YuNet detector and FaceMesh marker, once at load) ---------
-
-
 def source_landmarks(image: np.ndarray, device: str, node_id: str) -> np.ndarray:
-    """(468, 3) FaceMesh landmarks of the largest face in ``image`` (x, y pixels, z in the same scale).
-
-    NodeLoadError naming the param when the photo has no face.
-    """
-    from nodes.detectors import FaceDetector  # here, not at import: the registry loads modules in any order
-    from nodes.markers import FaceMarker
-
-    window = int(np.clip(-(-max(image.shape[:2]) // 32) * 32, 160, 1280))  # small faces in big photos too
-    detector = FaceDetector(f"{node_id}:source", {"model": "yunet", "device": device, "window": window})
-    marker = FaceMarker(f"{node_id}:source", {"model": "facemesh", "device": device, "smoothing": False})
+    """(468, 3) FaceMesh landmarks of the largest face in ``image`` (x, y pixels, z in the same scale), found
+    with YuNet as the detector node finds faces. NodeLoadError naming the param when the photo has no face."""
+    detector, marker = DETECTORS["yunet"], MARKERS["facemesh"]
+    index, path = first_model(tuple(v.file for v in detector.variants), node_id)
     try:
-        detector.load(LoadContext(detector.id))
-        marker.load(LoadContext(marker.id))
-        found = detector.detect(image)
-        if not len(found):
-            raise NodeLoadError(node_id, "param 'source_image': no face found in the photo")
-        sizes = (found.boxes[:, 2] - found.boxes[:, 0]) * (found.boxes[:, 3] - found.boxes[:, 1])
-        box = tuple(float(v) for v in found.boxes[int(np.argmax(sizes))])
-        return np.asarray(marker.landmarks(image, box), np.float64)[:468]
+        finder, mesh = session(path, device), session(model_path(marker.file, node_id), device)
     except NodeLoadError as exc:
-        if exc.node_id == node_id:
-            raise
-        raise type(exc)(node_id, str(exc).split(": ", 1)[-1]) from None
-    finally:
-        detector.unload()
-        marker.unload()
-
-
-# -- the node ----------------------------------------------------------------------------------------------
+        raise type(exc)(node_id, str(exc).removeprefix(f"node '{node_id}': ")) from None
+    window = int(np.clip(-(-max(image.shape[:2]) // 32) * 32, 160, 1280))  # small faces in big photos too
+    found = detect.postprocess(run_model(detector, detector.variants[index], finder, image, window, 0.5), 0.4)
+    if not len(found):
+        raise NodeLoadError(node_id, "param 'source_image': no face found in the photo")
+    sizes = (found.boxes[:, 2] - found.boxes[:, 0]) * (found.boxes[:, 3] - found.boxes[:, 1])
+    x1, y1, x2, y2 = (float(v) for v in found.boxes[int(np.argmax(sizes))])
+    return np.asarray(run_marker(mesh, marker, image, (x1, y1, x2, y2), marker.coverage), np.float64)[:468]
 
 
 class MorphSwap(Node):
     """Swaps faces for the one in a photo by warping its landmark mesh (no swap model needed).
 
-    Needs 468 FaceMesh landmarks on each face (a FaceMesh marker before it). Faces without them
-    pass through unchanged. Builds its own aligned crop when no aligner ran.
+    Needs 468 FaceMesh landmarks (its input's caps); makes its own aligned crop when no aligner ran.
     """
 
     type_id = "swap.morph"
@@ -256,10 +238,7 @@ class MorphSwap(Node):
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def required_models(self) -> list[tuple[str, ...]]:
-        from nodes.detectors import FaceDetector  # as in source_landmarks
-        from nodes.markers import FaceMarker
-
-        return FaceDetector(self.id, {"model": "yunet"}).required_models() + FaceMarker(self.id).required_models()
+        return [tuple(v.file for v in DETECTORS["yunet"].variants), (MARKERS["facemesh"].file,)]  # source_landmarks
 
     def load(self, ctx: LoadContext) -> None:
         node_id = ctx.node_id or self.id

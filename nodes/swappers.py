@@ -144,6 +144,7 @@ class InSwapper(Node):
             session(recognizer_file, v["device"]), embed.ARCFACE_STD, node_id, f"recognizer {recognizer_file.name}"
         )
         image, face = embed.largest_face(v["source"], node_id, "source photo")
+        assert face.kps is not None  # photo faces (YuNet) always have keypoints
         identity = recognizer.embed(image, face.kps)
         if identity.shape != (512,):
             raise NodeLoadError(
@@ -285,7 +286,7 @@ class DFMSwapper(Node):
             if aligned is None:
                 return face
         v = self.values
-        x = _fit(aligned.image, self.resolution).astype(np.float32) / 255.0
+        x: np.ndarray = _fit(aligned.image, self.resolution).astype(np.float32) / 255.0
         if v["pre_sharpen"] > 0:
             x = cv2.addWeighted(x, 1.0 + v["pre_sharpen"], cv2.GaussianBlur(x, (0, 0), 1.0), -v["pre_sharpen"], 0)
         x = gamma_bgr(np.clip(x, 0.0, 1.0), v["pre_gamma_r"], v["pre_gamma_g"], v["pre_gamma_b"])
@@ -304,7 +305,8 @@ def gamma_bgr(image: np.ndarray, r: float, g: float, b: float) -> np.ndarray:
     if r == g == b == 1.0:
         return image
     exponents = np.array([1.0 / b, 1.0 / g, 1.0 / r], np.float32)
-    return np.power(image, exponents).astype(np.float32)
+    out: np.ndarray = np.power(image, exponents).astype(np.float32)
+    return out
 
 
 def _mask(raw: np.ndarray, size: int) -> np.ndarray:

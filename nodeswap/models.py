@@ -92,6 +92,18 @@ def model_path(name: str, node_id: str = "") -> Path:
     raise ModelMissingError(node_id, f"model '{file_name}' not found (looked in {where}); {hint}")
 
 
+def first_model(names: tuple[str, ...], node_id: str = "") -> tuple[int, Path]:
+    """(index, file) of the first of ``names`` (alternatives, any one will do) that is on this machine;
+    the first one's ModelMissingError when none is."""
+    missing: ModelMissingError | None = None
+    for index, name in enumerate(names):
+        try:
+            return index, model_path(name, node_id)
+        except ModelMissingError as exc:
+            missing = missing or exc
+    raise missing or ModelMissingError(node_id, "no model named")
+
+
 def fetch_hint(file_name: str, otherwise: str = "replace the file") -> str:
     """How to get a good copy of a model file: the fetch command when the manifest knows where."""
     info = next((m for m in manifest().values() if m.file == file_name), None)

@@ -27,8 +27,9 @@ from .channels import LatestSlot, Packet
 from .errors import EndOfStream, ModelMissingError, NodeLoadError, ParamError
 from .events import NodeFailed, NodeReloaded, RunEvent, RunFinished
 from .graph import Graph
-from .node import LoadContext, Node, Seekable
+from .node import LoadContext, Node
 from .plan import Step, compile_plan
+from .playback import Playback
 from .stats import GraphStats, NodeStats, stats_report
 from .types import Frame
 
@@ -53,18 +54,12 @@ class Scheduler:
         self._swaps: dict[str, Node] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._unpaused = threading.Event()
-        self._unpaused.set()
-        self._paused = False
-        self._steps_allowed = 0
+        self.playback = Playback()
         self._frame_limit: int | None = None
         self._error_drops = 0
         self._finished = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._last_source: Packet | None = None
         self._seq = 0
-        self._reemit: Packet | None = None
-        self._seeks: list[tuple[str, int | None, int]] = []
         self.stop_on_sink_error = False  # a run that must deliver every frame stops when a sink fails
         self.failures: list[str] = []  # sinks that failed (frames lost) or could not finalise their output
 
@@ -141,7 +136,7 @@ class Scheduler:
 
     def _halt(self) -> None:
         self._stop.set()
-        self._unpaused.set()
+        self.playback.release()
         for thread in self._threads:
             thread.join(timeout=10)
         self._threads.clear()
@@ -150,7 +145,7 @@ class Scheduler:
         """Adopt an edited graph: keep the instances of unchanged nodes, load new
         ones, unload removed ones, and carry on running if it was running."""
         was_running = self.running
-        paused = self._paused
+        paused = self.playback.paused
         self._halt()
         steps = compile_plan(graph)
         keep = {s.node_id for s in steps if s.node_id in self.instances}
@@ -204,53 +199,23 @@ class Scheduler:
 
     @property
     def paused(self) -> bool:
-        return self._paused
+        return self.playback.paused
 
     def pause(self) -> None:
-        with self._lock:
-            self._paused = True
-            self._steps_allowed = 0
-            self._unpaused.clear()
+        self.playback.pause()
 
     def resume(self) -> None:
-        with self._lock:
-            self._paused = False
-            self._steps_allowed = 0
-            self._unpaused.set()
+        self.playback.resume()
 
     def step(self) -> None:
         """While paused, let exactly one more frame through."""
-        with self._lock:
-            if self._paused:
-                self._steps_allowed += 1
-                self._unpaused.set()
+        self.playback.step()
 
     def seek(self, node_id: str, index: int | None = None, delta: int = 0) -> None:
-        """Move a seekable source (``seek(index)`` / ``step(delta)``) before its next frame;
-        while paused, the frame sought is shown at once."""
-        with self._lock:
-            self._seeks.append((node_id, index, delta))
-        if self.paused:
-            self.step()
-
-    def _apply_seeks(self) -> None:
-        with self._lock:
-            seeks, self._seeks = self._seeks, []
-        for node_id, index, delta in seeks:
-            node = self.instances.get(node_id)
-            if not isinstance(node, Seekable):
-                continue
-            if index is not None:
-                node.seek(index)
-            elif delta:
-                node.step(delta)
+        self.playback.seek(node_id, index, delta)
 
     def rerender(self) -> None:
-        """Send the last source frame through again (a paused frame after a param change)."""
-        with self._lock:
-            self._reemit = self._last_source
-        if self.paused:
-            self.step()
+        self.playback.rerender()
 
     def set_param(self, node_id: str, name: str, value: Any) -> None:
         """Change a param of a running node, applied from its next frame.
@@ -314,40 +279,25 @@ class Scheduler:
         return self._error_drops + source_drops
 
     # -- threads --------------------------------------------------------------
-    def _wait_unpaused(self) -> bool:
-        """Block while paused; False when stopping."""
-        while not self._stop.is_set():
-            if self._unpaused.wait(0.05):
-                return True
-        return False
-
-    def _take_step_permit(self) -> None:
-        with self._lock:
-            if self._paused and self._steps_allowed > 0:
-                self._steps_allowed -= 1
-                if self._steps_allowed == 0:
-                    self._unpaused.clear()
-
     def _source_loop(self, sources: list[Step], out: Any) -> None:
         try:
             while not self._stop.is_set():
                 if self._frame_limit is not None and self._seq >= self._frame_limit:
                     break
-                if not self._wait_unpaused():
+                if not self.playback.wait_unpaused(self._stop):
                     break
-                self._apply_seeks()
-                with self._lock:
-                    packet, self._reemit = self._reemit, None
+                self.playback.apply_seeks(self.instances)
+                packet = self.playback.take_reemit()
                 if packet is None:
                     packet = Packet(self._seq, time.perf_counter())
                     if not self._run_step_list(sources, packet):
                         self._stop.wait(0.05)  # a failing source: retry without spinning
                         continue
-                    self._last_source = packet
+                    self.playback.last_source = packet
                 else:
                     packet = Packet(self._seq, time.perf_counter(), dict(packet.values))
                 self._seq += 1
-                self._take_step_permit()
+                self.playback.take_step_permit()
                 self._put(out, packet)
         except EndOfStream:
             pass

@@ -81,6 +81,11 @@ class Frame:
         """(width, height) in pixels."""
         return int(self.image.shape[1]), int(self.image.shape[0])
 
+    @property
+    def clock(self) -> float:
+        """Seconds on the source's clock: index / fps (offline runs are unpaced, so not the capture time)."""
+        return self.index / self.fps if self.fps > 0 else self.time
+
 
 @dataclass(frozen=True)
 class Aligned:

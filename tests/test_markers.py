@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from nodes.detectors import FaceDetector
-from nodes.markers import FaceMarker, crop_matrix, to_frame
+from nodes.markers import FaceMarker
+from nodes.ops.marker_models import crop_matrix, to_frame
 from nodes.ops.pose import euler_from_axes, kps_from_landmarks, pnp_pose
 from nodeswap.node import LoadContext
 from nodeswap.types import Face, Frame

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nodes.markers import FaceMarker
-from nodes.ops import morph, morph_colour
+from nodes.ops import morph, morph_colour, morph_source
 from nodes.swap_morph import MorphSwap
 from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext
@@ -203,7 +203,7 @@ def test_skin_mask_drops_hair_at_the_edge_but_keeps_skin_and_features() -> None:
     cv2.circle(image, (48, 130), 16, (30, 60, 120), -1)  # a lock of brown hair over the image-left edge
     cv2.ellipse(image, (128, 190), (26, 10), 0, 0, 360, (40, 40, 160), -1)  # red lips: a feature
     cv2.ellipse(image, (95, 100), (10, 4), 0, 0, 360, (60, 40, 30), -1)  # a dark eye: a feature
-    mask = morph.skin_mask(image, pts)
+    mask = morph_source.skin_mask(image, pts)
     assert mask[130, 48] < 0.1  # hair inside the hull, near the edge: left out
     assert mask[128, 128] > 0.95 and mask[160, 205] > 0.95  # skin: kept
     assert mask[190, 128] > 0.95 and mask[100, 95] > 0.95  # lips and eyes: kept

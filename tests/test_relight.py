@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.ops import morph, relight
+from nodes.ops import morph, morph_source, relight
 from nodes.ops.morph_source import prepare_source
 from nodes.swap_morph import source_landmarks
 
@@ -224,7 +224,7 @@ def test_skin_mask_leaves_out_a_burnt_out_nose(media_dir: Path) -> None:
     source = prepare_source(image, source_landmarks(image, "cpu", "test"))  # as the morph swap prepares it
     crop, usable, points = source.crop[..., :3], source.crop[..., 3], source.points
     nose = morph.fill_polygon(len(crop), cv2.convexHull(points[[4, 45, 275, 168]].astype(np.float32))[:, 0]) > 0
-    blown = nose & (crop.min(axis=-1) >= morph.BLOWN_OUT)
+    blown = nose & (crop.min(axis=-1) >= morph_source.BLOWN_OUT)
     assert blown.sum() > 50  # the photo is as described
     assert np.median(usable[blown]) < 64
     cheeks = [points[i].round().astype(int) for i in (50, 205, 425, 151)]  # cheeks and forehead

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -288,6 +289,9 @@ def test_seek_moves_a_paused_source_and_shows_the_frame() -> None:
         """A counter that can seek."""
 
         type_id = "test.seekable"
+
+        def info(self) -> dict[str, Any]:
+            return {"frame_count": 1000, "fps": 30.0, "width": 8, "height": 8}
 
         def seek(self, index: int) -> None:
             self.next_index = index

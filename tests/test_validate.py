@@ -72,7 +72,7 @@ def test_a_param_change_that_breaks_a_link_is_reported_the_same_way() -> None:
 def test_a_merger_needs_swapped_faces() -> None:
     g = swap_chain()
     g.remove_node("swapper")
-    with pytest.raises(LinkError, match="merger.faces needs swapped=yes; marker.faces gives no swapped"):
+    with pytest.raises(LinkError, match=r"merger\.faces needs swapped=yes; marker\.faces gives no swapped"):
         g.link("marker", "faces", "merger", "faces")
 
 

@@ -76,8 +76,8 @@ _MEAN_106 = (
 _MEAN_5 = "+wgcCXkeMwnaE68V0gmpHiYdyB4="
 
 
-def _decode(blob: tuple[str, ...]) -> np.ndarray:
-    raw = np.frombuffer(base64.b64decode("".join(blob)), dtype="<i2")
+def _decode(blob: str) -> np.ndarray:
+    raw = np.frombuffer(base64.b64decode(blob), dtype="<i2")
     return raw.reshape(-1, 2).astype(np.float64) / 10000.0
 
 
@@ -111,7 +111,8 @@ def arcface_template(size: int) -> np.ndarray:
     if size % 112 == 0:
         return ARCFACE_112 * (size / 112.0)
     ratio = size / 128.0
-    return ARCFACE_112 * ratio + np.array([8.0 * ratio, 0.0])
+    template: np.ndarray = ARCFACE_112 * ratio + np.array([8.0 * ratio, 0.0])
+    return template
 
 
 def umeyama(src: np.ndarray, dst: np.ndarray, estimate_scale: bool = True) -> np.ndarray:
@@ -136,7 +137,8 @@ def umeyama(src: np.ndarray, dst: np.ndarray, estimate_scale: bool = True) -> np
 def transform_points(mat: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Apply a 2x3 affine to (N, 2) points."""
     points = np.asarray(points, np.float64)
-    return points @ mat[:, :2].T + mat[:, 2]
+    out: np.ndarray = points @ mat[:, :2].T + mat[:, 2]
+    return out
 
 
 def invert(mat: np.ndarray) -> np.ndarray:
@@ -146,7 +148,8 @@ def invert(mat: np.ndarray) -> np.ndarray:
 def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
     """The 2x3 affine of ``outer(inner(p))``."""
     a = np.vstack([outer, [0, 0, 1]]) @ np.vstack([inner, [0, 0, 1]])
-    return a[:2]
+    out: np.ndarray = a[:2]
+    return out
 
 
 def kps_from_landmarks(landmarks: np.ndarray) -> np.ndarray | None:
@@ -248,8 +251,8 @@ def crop_matrix(
         centre = (tr + bl) / 2.0
         tl = centre - side / 2.0
         tr, bl = tl + np.array([side, 0.0]), tl + np.array([0.0, side])
-    src = np.float32([tl, tr, bl])
-    dst = np.float32([[0, 0], [size, 0], [0, size]])
+    src = np.array([tl, tr, bl], np.float32)
+    dst = np.array([[0, 0], [size, 0], [0, size]], np.float32)
     return cv2.getAffineTransform(src, dst).astype(np.float64)
 
 

@@ -22,7 +22,7 @@ def erode_blur(mask: np.ndarray, erode: int, blur: int) -> np.ndarray:
     The outer ``0.75 * blur`` pixels (3 sigma) are cleared first so the feathered
     edge fades out inside the crop instead of being cut at its border.
     """
-    out = np.asarray(mask, np.float32)
+    out: np.ndarray = np.asarray(mask, np.float32)
     if erode:
         radius = abs(int(erode))
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
@@ -36,7 +36,8 @@ def erode_blur(mask: np.ndarray, erode: int, blur: int) -> np.ndarray:
             out[:, :border] = 0
             out[:, -border:] = 0
         out = cv2.GaussianBlur(out, (0, 0), blur * 0.25)
-    return np.clip(out, 0.0, 1.0)
+    out = np.clip(out, 0.0, 1.0)
+    return out
 
 
 def _stats_region(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
@@ -75,7 +76,8 @@ def _sqrtm(cov: np.ndarray, inverse: bool = False) -> np.ndarray:
     values, vectors = np.linalg.eigh(cov)
     values = np.maximum(values, _EPS)
     power = -0.5 if inverse else 0.5
-    return (vectors * values**power) @ vectors.T
+    root: np.ndarray = (vectors * values**power) @ vectors.T
+    return root
 
 
 def lct(source: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
@@ -89,7 +91,8 @@ def lct(source: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) 
     src_mean, tgt_mean = src_px.mean(0), tgt_px.mean(0)
     transfer = _sqrtm(np.cov(tgt_px.T) + np.eye(3) * _EPS) @ _sqrtm(np.cov(src_px.T) + np.eye(3) * _EPS, inverse=True)
     out = (src.reshape(-1, 3) - src_mean) @ transfer.T.astype(np.float32) + tgt_mean
-    return np.clip(out.reshape(src.shape), 0.0, 1.0).astype(np.float32)
+    result: np.ndarray = np.clip(out.reshape(src.shape), 0.0, 1.0).astype(np.float32)
+    return result
 
 
 def color_compress(image: np.ndarray, amount: int) -> np.ndarray:
@@ -103,7 +106,8 @@ def color_compress(image: np.ndarray, amount: int) -> np.ndarray:
     if image.dtype == np.uint8:
         steps = (np.minimum(np.floor(np.arange(256) / 255.0 * levels), levels - 1) + 0.5) / levels * 255.0
         return cv2.LUT(image, np.clip(steps + 0.5, 0, 255).astype(np.uint8))
-    return ((np.minimum(np.floor(image * levels), levels - 1) + 0.5) / levels).astype(np.float32)
+    posterised: np.ndarray = ((np.minimum(np.floor(image * levels), levels - 1) + 0.5) / levels).astype(np.float32)
+    return posterised
 
 
 def adjust_inverse(
@@ -116,7 +120,8 @@ def adjust_inverse(
     adjust = np.array(
         [[scale, 0.0, centre * (1 - scale) + x_offset * size], [0.0, scale, centre * (1 - scale) + y_offset * size]]
     )
-    return (np.vstack([inverse, [0, 0, 1]]) @ np.vstack([adjust, [0, 0, 1]]))[:2]
+    adjusted: np.ndarray = (np.vstack([inverse, [0, 0, 1]]) @ np.vstack([adjust, [0, 0, 1]]))[:2]
+    return adjusted
 
 
 def frame_region(
@@ -147,7 +152,7 @@ def mask_bounds(mask: np.ndarray, margin: int = 2) -> tuple[int, int, int, int] 
 
 def shift_inverse(inverse: np.ndarray, dx: float, dy: float) -> np.ndarray:
     """Crop -> frame affine for a sub-crop whose origin is crop pixel (dx, dy)."""
-    out = np.asarray(inverse, np.float64).copy()
+    out: np.ndarray = np.asarray(inverse, np.float64).copy()
     out[:, 2] += out[:, :2] @ np.array([dx, dy], np.float64)
     return out
 
@@ -217,14 +222,15 @@ def compose(
     interpolation: int = cv2.INTER_LINEAR,
 ) -> np.ndarray:
     """A new frame with ``face`` pasted at ``opacity``; opacity 0 returns an equal copy."""
-    out = frame.copy()
+    out: np.ndarray = frame.copy()
     if opacity > 0:
         paste_face(out, face, mask * np.float32(opacity), inverse, interpolation)
     return out
 
 
 def to_float(image: np.ndarray) -> np.ndarray:
-    return image.astype(np.float32) * np.float32(1.0 / 255.0)
+    out: np.ndarray = image.astype(np.float32) * np.float32(1.0 / 255.0)
+    return out
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:

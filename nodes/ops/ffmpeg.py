@@ -99,6 +99,7 @@ class FfmpegPipe:
         )
 
     def write(self, image: np.ndarray) -> None:
+        assert self.proc.stdin is not None  # opened with stdin=PIPE
         try:
             self.proc.stdin.write(np.ascontiguousarray(image).data)
         except (BrokenPipeError, OSError, ValueError):

@@ -119,7 +119,8 @@ def inside_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
 def drop_region(tris: np.ndarray, points: np.ndarray, region: tuple[int, ...]) -> np.ndarray:
     """Triangles whose centroid lies inside the polygon ``region`` (indices in order) removed."""
     centroids = points[tris].mean(axis=1)
-    return tris[~inside_polygon(centroids, points[list(region)])]
+    kept: np.ndarray = tris[~inside_polygon(centroids, points[list(region)])]
+    return kept
 
 
 def face_triangles(points: np.ndarray) -> np.ndarray:
@@ -198,12 +199,14 @@ def warp_mesh(
 def per_pixel(index: np.ndarray, values: np.ndarray) -> np.ndarray:
     """(H, W) float32: each pixel's triangle value from a triangle index map, 0 outside the mesh."""
     table = np.append(np.asarray(values, np.float32), np.float32(0))  # index -1 reads the 0 at the end
-    return table[index]
+    out: np.ndarray = table[index]
+    return out
 
 
 def _signed_areas(pts: np.ndarray, tris: np.ndarray) -> np.ndarray:
     a, b, c = pts[tris[:, 0]], pts[tris[:, 1]], pts[tris[:, 2]]
-    return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+    area: np.ndarray = 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+    return area
 
 
 def grazing(points_3d: np.ndarray, tris: np.ndarray, low: float = 0.25, high: float = 0.45) -> np.ndarray:
@@ -213,7 +216,8 @@ def grazing(points_3d: np.ndarray, tris: np.ndarray, low: float = 0.25, high: fl
     a, b, c = pts[tris[:, 0]], pts[tris[:, 1]], pts[tris[:, 2]]
     true_area = 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1)
     facing = np.abs(_signed_areas(pts, tris)) / np.maximum(true_area, 1e-9)
-    return np.clip((high - facing) / (high - low), 0.0, 1.0)
+    edge_on: np.ndarray = np.clip((high - facing) / (high - low), 0.0, 1.0)
+    return edge_on
 
 
 def triangle_trust(
@@ -228,7 +232,8 @@ def triangle_trust(
     stretch = np.abs(dst_area) / np.maximum(np.abs(src_area) * scale, 1e-9)
     sound = np.clip((max_stretch - stretch) / (max_stretch / 2), 0.0, 1.0)
     sound[np.sign(src_area) != np.sign(dst_area)] = 0.0
-    return 1.0 - edge_on * (1.0 - sound)
+    trust: np.ndarray = 1.0 - edge_on * (1.0 - sound)
+    return trust
 
 
 def smooth_warp(
@@ -258,7 +263,7 @@ def smooth_warp(
 
 def hull_polygon(points: np.ndarray, forehead: float = 0.0) -> np.ndarray:
     """The face oval (K, 2), its forehead points moved ``forehead`` of the way down to the brows."""
-    poly = points[list(FACE_OVAL)].astype(np.float64).copy()
+    poly: np.ndarray = points[list(FACE_OVAL)].astype(np.float64).copy()
     if forehead > 0:
         brow_y = points[list(BROW_CENTRE)].mean(0)
         for k, idx in enumerate(FACE_OVAL):
@@ -276,7 +281,7 @@ def fill_polygon(size: int, polygon: np.ndarray) -> np.ndarray:
 
 def feather(mask: np.ndarray, erode: float, blur: float) -> np.ndarray:
     """Erode by ``erode`` px (negative dilates), then Gaussian-blur by ``blur`` px; float32 [0,1]."""
-    out = mask.astype(np.float32)
+    out: np.ndarray = mask.astype(np.float32)
     e = round(abs(erode))
     if e:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * e + 1, 2 * e + 1))
@@ -284,7 +289,8 @@ def feather(mask: np.ndarray, erode: float, blur: float) -> np.ndarray:
     b = round(blur)
     if b:
         out = cv2.GaussianBlur(out, (0, 0), b / 2.0)
-    return np.clip(out, 0.0, 1.0)
+    out = np.clip(out, 0.0, 1.0)
+    return out
 
 
 def face_mask(
@@ -318,44 +324,6 @@ def lip_gap(points: np.ndarray, size: int, margin: float) -> np.ndarray:
     width = float(np.linalg.norm(points[MOUTH_CORNERS[1]] - points[MOUTH_CORNERS[0]]))
     grow = margin * width
     return feather(fill_polygon(size, points[list(INNER_LIPS)]), -grow, grow)
-
-
-SKIN_SHADE_TOLERANCE = 3.0  # skin in shade is darker than the skin sampled but keeps its hue
-BLOWN_OUT = 225  # a pixel whose every channel is this bright is burnt out: light, not skin
-
-
-def skin_mask(image: np.ndarray, points: np.ndarray, threshold: float = 4.0) -> np.ndarray:
-    """Float mask (1 = skin) of a face image: pixels near the face edge whose Lab colour is far from the skin
-    sampled on the cheeks and nose (hair over the temples, background inside the landmark hull, deep shadow)
-    get 0, and so do burnt-out highlights anywhere on the face (a flash on the nose: no face is left in them).
-    Eyes, brows and lips are never marked. Meant for the source photo, once.
-    """
-    size = image.shape[0]
-    centre = points[list(FACE_OVAL)].mean(0)
-    inner = fill_polygon(size, centre + (hull_polygon(points, 0.3) - centre) * 0.7)
-    features = np.zeros((size, size), np.float32)
-    for region in (RIGHT_EYE, LEFT_EYE, OUTER_LIPS, RIGHT_BROW, LEFT_BROW):
-        poly = cv2.convexHull(points[list(region)].astype(np.float32)).reshape(-1, 2)
-        features = np.maximum(features, fill_polygon(size, poly))
-    features = feather(features, -size / 40, 0)
-    sample = (inner > 0.5) & (features < 0.5)
-    if sample.sum() < 50:
-        return np.ones((size, size), np.float32)
-    lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB).astype(np.float32)
-    skin = lab[sample]
-    median = np.median(skin, axis=0)
-    spread = np.median(np.abs(skin - median), axis=0) * 1.4826 + 1.0  # robust sigma per channel
-    spread[0] *= SKIN_SHADE_TOLERANCE
-    distance = np.sqrt((((lab - median) / spread) ** 2).sum(-1))
-    reach = np.ones((size // 112 * 2 + 1,) * 2, np.uint8)  # the glow around a burnt-out patch: 9 px at 512
-    blown = cv2.dilate((image.min(axis=-1) >= BLOWN_OUT).astype(np.uint8), reach) > 0
-    other = (((distance > threshold) & (inner < 0.5) | blown) & (features < 0.5)).astype(np.uint8)
-    other = cv2.morphologyEx(other, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
-    other = cv2.dilate(other, np.ones((3, 3), np.uint8))
-    return 1.0 - feather(other.astype(np.float32), 0, size / 40)
-
-
-# -- aligned crop ------------------------------------------------------------------------------------------
 
 
 def crop_transform(points: np.ndarray, size: int, coverage: float) -> tuple[np.ndarray, np.ndarray]:
@@ -392,4 +360,5 @@ def visible_share(points: np.ndarray, width: int, height: int) -> float:
 
 def transform_points(points: np.ndarray, mat: np.ndarray) -> np.ndarray:
     """Apply a 2x3 affine to (N, 2) points."""
-    return points @ mat[:, :2].T + mat[:, 2]
+    out: np.ndarray = points @ mat[:, :2].T + mat[:, 2]
+    return out

@@ -35,7 +35,8 @@ def colour_transfer(
     t = cv2.cvtColor(target, cv2.COLOR_BGR2LAB)
     sm, tm = (src_mask > 0.5).astype(np.uint8), (target_mask > 0.5).astype(np.uint8)
     if cv2.countNonZero(sm) < 16 or cv2.countNonZero(tm) < 16:
-        return src.copy()
+        unchanged: np.ndarray = src.copy()
+        return unchanged
     s_mean, s_std = (v.ravel() for v in cv2.meanStdDev(s, mask=sm))
     t_mean, t_std = (v.ravel() for v in cv2.meanStdDev(t, mask=tm))
     scale = np.clip((t_std + 1e-3) / (s_std + 1e-3), 0.5, 2.0) if spread else np.ones(3)
@@ -59,7 +60,7 @@ def restore_eyes(
     skin = (region > 0.5).astype(np.uint8)
     if x1 <= x0 or y1 <= y0 or cv2.countNonZero(skin) < 16:
         return matched
-    eyes = np.zeros((size, size), np.float32)
+    eyes: np.ndarray = np.zeros((size, size), np.float32)
     for contour in (RIGHT_EYE, LEFT_EYE):
         eyes = np.maximum(eyes, fill_polygon(size, points[list(contour)]))
     box = (slice(y0, y1), slice(x0, x1))  # only the eyes' box is blended
@@ -67,7 +68,7 @@ def restore_eyes(
     grey_m, grey_o = (cv2.cvtColor(x, cv2.COLOR_BGR2GRAY) for x in (matched, original))
     gain = float(np.clip(cv2.mean(grey_m, skin)[0] / max(cv2.mean(grey_o, skin)[0], 1.0), 0.5, 1.5))
     eye_colour = original[box].astype(np.float32) * gain
-    out = matched.copy()
+    out: np.ndarray = matched.copy()
     out[box] = np.clip(matched[box] * (1 - eyes) + eye_colour * eyes + 0.5, 0, 255).astype(np.uint8)
     return out
 
@@ -85,7 +86,8 @@ def shading_transfer(
     diff = cv2.resize(low, (mask.shape[1], mask.shape[0]), interpolation=cv2.INTER_LINEAR)
     if weight_map is not None:
         diff *= weight_map[..., None]
-    return np.clip(src.astype(np.float32) + diff, 0, 255).astype(np.uint8)
+    out: np.ndarray = np.clip(src.astype(np.float32) + diff, 0, 255).astype(np.uint8)
+    return out
 
 
 def edge_band(mask: np.ndarray, width: float) -> np.ndarray:

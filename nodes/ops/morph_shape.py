@@ -152,7 +152,7 @@ def shaped_landmarks(
     width scaled about its centre, so the target's smile, pout and asymmetry stay).
     """
     tgt = np.asarray(target[:, :2], np.float64)
-    moved = tgt + (strength * plan.weights)[:, None] * offsets.offset
+    moved: np.ndarray = tgt + (strength * plan.weights)[:, None] * offsets.offset
     if width <= 0:
         return moved
     centre = tgt[list(MOUTH_CORNERS)].mean(0)
@@ -160,7 +160,8 @@ def shaped_landmarks(
     mouth = (offsets.mouth_scale - 1.0) * across
     chin = plan.chin[:, None]
     jaw = ((1.0 - plan.mouth) * plan.outline)[:, None] * ((1.0 - chin) * offsets.sideways + chin * offsets.jaw)
-    return moved + width * (jaw + plan.mouth[:, None] * mouth + offsets.lips)
+    shaped: np.ndarray = moved + width * (jaw + plan.mouth[:, None] * mouth + offsets.lips)
+    return shaped
 
 
 def yaw(points: np.ndarray) -> float:
@@ -178,7 +179,8 @@ def frontal(points: np.ndarray) -> np.ndarray:
     that does not fold on a turned face; the 2-D points as they are without depth."""
     pts = np.asarray(points, np.float64)
     if pts.shape[1] < 3:
-        return pts[:, :2].copy()
+        flat: np.ndarray = pts[:, :2].copy()
+        return flat
     turn = yaw(pts)
     c, s = np.cos(turn), np.sin(turn)
     centre = pts.mean(0)
@@ -191,11 +193,13 @@ def surround_ring(points: np.ndarray, margin: float) -> np.ndarray:
     pixels between the outline and this ring are stretched to follow a reshaped outline; the ring stays."""
     oval = np.asarray(points[list(FACE_OVAL), :2], np.float64)
     centre = oval.mean(0)
-    return centre + (oval - centre) * (1.0 + margin)
+    ring: np.ndarray = centre + (oval - centre) * (1.0 + margin)
+    return ring
 
 
 def follow(previous: np.ndarray | None, current: np.ndarray, rate: float) -> np.ndarray:
     """``current`` followed slowly: ``rate`` of the way from ``previous`` (all of it when there is none)."""
     if previous is None or previous.shape != current.shape:
         return current
-    return previous + rate * (current - previous)
+    followed: np.ndarray = previous + rate * (current - previous)
+    return followed

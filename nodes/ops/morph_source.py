@@ -11,6 +11,17 @@ import cv2
 import numpy as np
 
 from . import morph, morph_shape
+from .morph import (
+    FACE_OVAL,
+    LEFT_BROW,
+    LEFT_EYE,
+    OUTER_LIPS,
+    RIGHT_BROW,
+    RIGHT_EYE,
+    feather,
+    fill_polygon,
+    hull_polygon,
+)
 
 SOURCE_SIZE = 512  # resolution of the source face crop
 OPEN_MOUTH = 0.04  # inner-lip gap (share of the crop) of a mouth taken as wide open
@@ -23,6 +34,44 @@ RING_MARGIN = 0.25  # how far around the face (share of its size) the target str
 RESHAPE_POINTS = np.array(
     sorted(set(morph.FACE_OVAL + morph.OUTER_LIPS + morph.INNER_LIPS + morph.RIGHT_EYE + morph.LEFT_EYE))
 )
+
+
+SKIN_SHADE_TOLERANCE = 3.0  # skin in shade is darker than the skin sampled but keeps its hue
+BLOWN_OUT = 225  # a pixel whose every channel is this bright is burnt out: light, not skin
+
+
+def skin_mask(image: np.ndarray, points: np.ndarray, threshold: float = 4.0) -> np.ndarray:
+    """Float mask (1 = skin) of a face image: pixels near the face edge whose Lab colour is far from the skin
+    sampled on the cheeks and nose (hair over the temples, background inside the landmark hull, deep shadow)
+    get 0, and so do burnt-out highlights anywhere on the face (a flash on the nose: no face is left in them).
+    Eyes, brows and lips are never marked. Meant for the source photo, once.
+    """
+    size = image.shape[0]
+    centre = points[list(FACE_OVAL)].mean(0)
+    inner = fill_polygon(size, centre + (hull_polygon(points, 0.3) - centre) * 0.7)
+    features = np.zeros((size, size), np.float32)
+    for region in (RIGHT_EYE, LEFT_EYE, OUTER_LIPS, RIGHT_BROW, LEFT_BROW):
+        poly = cv2.convexHull(points[list(region)].astype(np.float32)).reshape(-1, 2)
+        features = np.maximum(features, fill_polygon(size, poly))
+    features = feather(features, -size / 40, 0)
+    sample = (inner > 0.5) & (features < 0.5)
+    if sample.sum() < 50:
+        return np.ones((size, size), np.float32)
+    lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB).astype(np.float32)
+    skin = lab[sample]
+    median = np.median(skin, axis=0)
+    spread = np.median(np.abs(skin - median), axis=0) * 1.4826 + 1.0  # robust sigma per channel
+    spread[0] *= SKIN_SHADE_TOLERANCE
+    distance = np.sqrt((((lab - median) / spread) ** 2).sum(-1))
+    reach = np.ones((size // 112 * 2 + 1,) * 2, np.uint8)  # the glow around a burnt-out patch: 9 px at 512
+    blown = cv2.dilate((image.min(axis=-1) >= BLOWN_OUT).astype(np.uint8), reach) > 0
+    other = (((distance > threshold) & (inner < 0.5) | blown) & (features < 0.5)).astype(np.uint8)
+    other = cv2.morphologyEx(other, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    other = cv2.dilate(other, np.ones((3, 3), np.uint8))
+    return 1.0 - feather(other.astype(np.float32), 0, size / 40)
+
+
+# -- aligned crop ------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -64,7 +113,7 @@ def prepare_source(image: np.ndarray, landmarks: np.ndarray) -> SourceFace:
     )
     pts = morph.transform_points(points, mat)
     gap = LIP_GAP * morph.open_share(pts, OPEN_MOUTH * SOURCE_SIZE, PHOTO_CLOSED * SOURCE_SIZE)
-    usable = morph.skin_mask(crop, pts) * (1.0 - morph.lip_gap(pts, SOURCE_SIZE, gap))
+    usable = skin_mask(crop, pts) * (1.0 - morph.lip_gap(pts, SOURCE_SIZE, gap))
     skin = np.rint(usable * 255).astype(np.uint8)
     points_3d = np.column_stack([pts, landmarks[:, 2] * np.hypot(*mat[:, 0])])
     tris_all = morph.triangulate(pts)

@@ -61,9 +61,9 @@ def euler_from_axes(x_axis: np.ndarray, y_axis: np.ndarray) -> tuple[float, floa
     image-right cheek) and downward axis (brow to chin) are given in camera
     coordinates (x right, y down, z away from the camera)."""
     x = np.asarray(x_axis, np.float64)
-    x = x / max(np.linalg.norm(x), 1e-12)
+    x = x / max(float(np.linalg.norm(x)), 1e-12)
     z = np.cross(x, np.asarray(y_axis, np.float64))
-    z = z / max(np.linalg.norm(z), 1e-12)  # points into the head, away from the camera
+    z = z / max(float(np.linalg.norm(z)), 1e-12)  # points into the head, away from the camera
     yaw = math.degrees(math.atan2(-z[0], z[2]))
     pitch = math.degrees(math.atan2(z[1], math.hypot(z[0], z[2])))
     roll = math.degrees(math.atan2(x[1], x[0]))
@@ -102,7 +102,7 @@ def pnp_pose(landmarks: np.ndarray, layout: str) -> tuple[float, float, float] |
     camera = np.array([[focal, 0, centre[0]], [0, focal, centre[1]], [0, 0, 1]])
     # start from a frontal head at the distance its eye span implies: no upside-down fits
     model_span = float(np.linalg.norm(GENERIC_HEAD[3] - GENERIC_HEAD[0]))
-    rvec = np.zeros((3, 1))
+    rvec: np.ndarray = np.zeros((3, 1))
     tvec = np.array([[0.0], [0.0], [focal * model_span / eye_span]])
     ok, rvec, _ = cv2.solvePnP(
         GENERIC_HEAD, points, camera, None, rvec, tvec, useExtrinsicGuess=True, flags=cv2.SOLVEPNP_ITERATIVE

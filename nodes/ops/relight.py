@@ -117,7 +117,7 @@ def target_eyes(
     mixed[..., 1:] = target_lab[..., 1:] + (face_lab[..., 1:] - target_lab[..., 1:]) * eyeball[..., None]
     alpha = np.ascontiguousarray(eyes[box], np.float32)[..., None]
     lab = mixed * alpha + face_lab * (1.0 - alpha)
-    out = face.copy()
+    out: np.ndarray = face.copy()
     converted = cv2.cvtColor(np.clip(lab + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
     out[box] = np.where((eyes[box] > 0)[..., None], converted, face[box])
     return out
@@ -135,7 +135,7 @@ def eye_motion(face: np.ndarray, target_l: np.ndarray, reference_l: np.ndarray, 
     lab = cv2.cvtColor(face[box], cv2.COLOR_BGR2LAB).astype(np.float32)
     lab[..., 0] += (target_l[box] - reference_l[box]) * eyes[box]
     moved = cv2.cvtColor(np.clip(lab + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
-    out = face.copy()
+    out: np.ndarray = face.copy()
     out[box] = np.where((eyes[box] > 0)[..., None], moved, face[box])
     return out
 

@@ -48,14 +48,16 @@ class OneEuro:
         if self.value is None or self.value.shape != value.shape or dt <= 0 or dt > 1.0:
             # first value, a re-sent or rewound frame, or a long gap: start afresh
             self.value, self.speed, self.time = value.copy(), np.zeros_like(value), time
-            return value.copy()
+            fresh: np.ndarray = value.copy()
+            return fresh
         assert self.speed is not None
         speed = (value - self.value) / dt
         self.speed = self.speed + _alpha(self.d_cutoff, dt) * (speed - self.speed)
         cutoff = self.min_cutoff + self.beta * np.abs(self.speed) / max(scale, 1e-6)
         self.value = self.value + _alpha(cutoff, dt) * (value - self.value)
         self.time = time
-        return self.value.copy()
+        smoothed: np.ndarray = self.value.copy()
+        return smoothed
 
 
 class TrackSmoother:
@@ -98,7 +100,8 @@ class TrackSmoother:
         where = self.smooth(track_id, "pose", np.append(centre, spread), time, size, min_cutoff, beta)
         shape = self.smooth(track_id, "shape", shape, time, size / spread, shape_cutoff, beta)
         offset[:2] = where[:2]
-        return shape * where[2] + offset
+        smoothed: np.ndarray = shape * where[2] + offset
+        return smoothed
 
     def end_frame(self) -> None:
         """Forget filters of tracks that were not seen since the last call."""
@@ -201,7 +204,8 @@ def flow_shift(
         return [], []
     points = [_track_points(np.asarray(b, np.float64), k) for b, k in zip(boxes, kps, strict=True)]
     start = np.concatenate(points).astype(np.float32).reshape(-1, 1, 2)
-    moved, status, _ = cv2.calcOpticalFlowPyrLK(
+    # the stubs lack None for nextPts, which OpenCV accepts for an output-only array
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(  # type: ignore[call-overload]
         prev_grey,
         grey,
         start,

@@ -99,7 +99,7 @@ def split_view(a: np.ndarray, b: np.ndarray, position: float, line: tuple[int, i
     h, w = a.shape[:2]
     b = fit_size(b, (w, h))
     cut = round(float(np.clip(position, 0.0, 1.0)) * w)
-    out = b.copy()
+    out: np.ndarray = b.copy()
     out[:, :cut] = a[:, :cut]
     if line is not None and 0 < cut < w:
         out[:, max(0, cut - 1) : cut + 1] = line
@@ -133,15 +133,17 @@ class Pacer:
 
     def plan(self, next_index: int, now: float) -> tuple[float, int]:
         """(seconds to wait, index to show). Anchors on first use."""
-        if self.time0 is None:
+        time0 = self.time0
+        if time0 is None:
             self.anchor(next_index, now)
-        due = self.time0 + (next_index - self.index0) / self.fps
+            time0 = now
+        due = time0 + (next_index - self.index0) / self.fps
         if now <= due:
             return due - now, next_index
         if now - due > self.max_late:
             self.anchor(next_index, now)
             return 0.0, next_index
-        target = self.index0 + math.floor((now - self.time0) * self.fps + 1e-9)
+        target = self.index0 + math.floor((now - time0) * self.fps + 1e-9)
         return 0.0, max(next_index, target)
 
 

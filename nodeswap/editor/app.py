@@ -23,16 +23,9 @@ from ..events import (
     BypassSet,
     GraphEvent,
     Linked,
-    LoadFailed,
     NodeAdded,
-    NodeFailed,
-    NodeReloaded,
     NodeRemoved,
     ParamSet,
-    Problem,
-    Rebuilt,
-    RunFinished,
-    StateChanged,
     Unlinked,
 )
 from ..graph import Graph
@@ -40,14 +33,15 @@ from ..registry import default_registry
 from .actions import Actions
 from .canvas import Canvas
 from .dialogs import Dialogs
-from .files import RecentFiles, Recovery, presets
+from .files import RecentFiles, Recovery, presets, process_alive
 from .history import History
 from .inspector import Inspector
 from .palette import Palette, QuickAdd
 from .preview import Preview
 from .probe import Probe
 from .runner import Runner
-from .ui import build_menus, build_toolbar, handle_key, open_context_menu
+from .status import notice, run_line
+from .ui import build_menus, build_toolbar, handle_key, open_context_menu, viewport_size
 from .widgets import ParamWidgets
 
 log = logging.getLogger(__name__)
@@ -89,7 +83,7 @@ class EditorApp(Actions):
     def _build_ui(self) -> None:
         dpg.create_context()
         dpg.configure_app(manual_callback_management=True)
-        width, height = _viewport_size()
+        width, height = viewport_size()
         dpg.create_viewport(
             title="nodeswap", width=width, height=height, x_pos=0, y_pos=0, disable_close=True, vsync=True
         )
@@ -155,7 +149,7 @@ class EditorApp(Actions):
             self.status(f"new graph: {graph_path} will be created when you save")
         else:
             self.set_graph(Graph(self.registry), None)
-        if pending and not _alive(int(pending.get("pid", 0) or 0)):
+        if pending and not process_alive(int(pending.get("pid", 0) or 0)):
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(float(pending["time"])))
             doc = pending.get("document") or "an unsaved graph"
             self.dialogs.ask(
@@ -349,7 +343,7 @@ class EditorApp(Actions):
         self.canvas.show_stats(stats.get("nodes", {}))
         self.inspector.update(stats, self.canvas.errors)
         self.inspector.update_seek()
-        dpg.set_value(self.run_text, _run_line(self.runner.state, stats))
+        dpg.set_value(self.run_text, run_line(self.runner.state, stats))
         dpg.configure_item(self.toolbar["pause"], label="Resume" if self.runner.state == "paused" else "Pause")
         self.update_title()
         if self._refuse_until and now > self._refuse_until:
@@ -374,60 +368,15 @@ class EditorApp(Actions):
                 event = self.runner.events.get_nowait()
             except queue.Empty:
                 return
-            match event:
-                case StateChanged(state):
-                    labels = {"loading": "loading the nodes...", "running": "running", "idle": "stopped"}
-                    self.status(labels.get(state, state))
-                case NodeFailed(node_id, message) | LoadFailed(node_id, message):
-                    if node_id and node_id in self.graph.nodes:
-                        self.canvas.set_error(node_id, message)
-                    self.status(("cannot run: " if isinstance(event, LoadFailed) else "") + message, error=True)
-                case NodeReloaded(node_id):
-                    self.canvas.set_error(node_id, None)
-                    self.status(f"'{node_id}' reloaded")
-                case RunFinished(summary):
-                    self.status(f"finished: {summary}")
-                case Problem(message):
-                    self.status(message, error=True)
-                case Rebuilt():
-                    self.status("rewired while running")
+            shown = notice(event)
+            if shown.node_id and shown.node_id in self.graph.nodes:
+                self.canvas.set_error(shown.node_id, shown.node_error)
+            self.status(shown.text, error=shown.is_error)
 
     def close(self) -> None:
         self.runner.shutdown()
         self.recovery.clear()
         dpg.destroy_context()
-
-
-def _run_line(state: str, stats: dict[str, Any]) -> str:
-    if not stats or (state == "idle" and not stats.get("frames")):
-        return state
-    fps = stats.get("live_fps") or stats.get("fps", 0.0)
-    latency = stats.get("latency_ms", {})
-    return (
-        f"{state} | {fps:5.1f} fps | latency {latency.get('p50', 0):.0f} ms (p95 {latency.get('p95', 0):.0f}) | "
-        f"{stats.get('frames', 0)} frames | dropped {stats.get('dropped', 0)} |"
-    )
-
-
-def _viewport_size() -> tuple[int, int]:
-    size = os.environ.get("NODESWAP_EDITOR_SIZE", "1600x1000")
-    try:
-        w, h = (int(v) for v in size.lower().split("x"))
-        return w, h
-    except ValueError:
-        return 1600, 1000
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0 or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def main(graph_path: str | None = None) -> int:

@@ -9,7 +9,7 @@ through the undo history; the Graph's events then update the drawing.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import dearpygui.dearpygui as dpg
 import networkx as nx
@@ -20,16 +20,28 @@ from ..types import PORT_COLORS
 from ..validate import caps_issues, path_problems
 from .tagmap import IN, OUT, TagMap, auto_layout, free_spot
 from .themes import ERROR_COLOR, WARN_TEXT, Themes
+from .ui import viewport_width
+from .widgets import ParamWidgets
 
 NODE_PAD = 8  # imnodes' default node padding, pixels
 WIDGET_WIDTH = 140
 NEW_NODE = (230.0, 200.0)  # assumed size of a node not drawn yet
 
 
+class CanvasHost(Protocol):
+    """What the canvas needs of the app: the param widgets, and where the user's link edits go."""
+
+    widgets: ParamWidgets
+
+    def request_link(self, link: Link | None) -> None: ...
+
+    def request_unlink(self, links: list[Link]) -> None: ...
+
+
 class Canvas:
     """The node editor item and the drawing of one Graph."""
 
-    def __init__(self, app: Any, parent: int | str) -> None:
+    def __init__(self, app: CanvasHost, parent: int | str) -> None:
         self.app = app
         self.parent = parent
         self.graph: Graph | None = None
@@ -307,7 +319,7 @@ class Canvas:
         assert self.graph is not None
         x, y, width, _ = item_rect(self.parent) or [0.0, 0.0, 0.0, 0.0]
         if width < 300:  # not drawn yet (so not panned either): the viewport less the side panels
-            left, top, width = 0.0, 0.0, _viewport_width() - 680.0
+            left, top, width = 0.0, 0.0, viewport_width() - 680.0
         else:
             left, top = self.to_grid((x, y))
         return auto_layout(self.graph, missing_only, max_width=max(300.0, width - 40.0), x0=left + 20.0, y0=top + 20.0)
@@ -360,44 +372,10 @@ class Canvas:
                 return node_id
         return None
 
-    def pin_points(self) -> dict[str, list[float]]:
-        """'node.port:in|out' -> [x, y]: where each pin is drawn (for the test probe)."""
-        out = {}
-        for ref, _ in self.map.ports():
-            rect = self.node_rect(ref.node_id)
-            label = self.map.nodes[ref.node_id].extra.get(f"{ref.direction}:{ref.port}")
-            if rect is None or label is None:
-                continue
-            label_rect = item_rect(label)
-            if label_rect is None:
-                continue
-            ly, lh = label_rect[1], label_rect[3]
-            x = rect[0] if ref.direction == IN else rect[0] + rect[2]
-            out[f"{ref.node_id}.{ref.port}:{ref.direction}"] = [float(x), float(ly + lh / 2)]
-        return out
-
-    def param_rects(self) -> dict[str, list[float]]:
-        out = {}
-        for node_id, tags in self.map.nodes.items():
-            for name, widget_tags in tags.params.items():
-                state = dpg.get_item_state(widget_tags[0])
-                if state.get("visible") and state.get("rect_min") is not None:
-                    out[f"{node_id}.{name}"] = [*state["rect_min"], *state["rect_size"]]
-        return out
-
-
-def _viewport_width() -> float:
-    try:
-        return float(dpg.get_viewport_client_width())
-    except Exception:  # no viewport (tests of the drawing without a display)
-        return 1600.0
-
 
 def _error_badge(message: str, count: str = "") -> str:
     """Short badge text for an error (the full message shows on hover)."""
-    if "models fetch" in message:
-        return "model missing (hover)"
-    return f"error{count} (hover)"
+    return "model missing (hover)" if "models fetch" in message else f"error{count} (hover)"
 
 
 def item_rect(tag: Any) -> list[float] | None:

@@ -131,3 +131,16 @@ def open_graph(path: str | Path, registry: Registry | None = None) -> tuple[Grap
     except (OSError, UnicodeDecodeError) as exc:
         raise GraphError(f"cannot read: {exc}", str(path)) from None
     return graph_io.build(graph_io.parse_text(text, str(path)), registry)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether the process ``pid`` (another editor's, from its recovery file) still runs."""
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True

@@ -15,7 +15,8 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from .. import graph_io
-from .canvas import item_rect
+from .canvas import Canvas, item_rect
+from .tagmap import IN
 
 PERIOD = 0.5
 
@@ -65,8 +66,8 @@ class Probe:
             "quick_add": {"shown": app.quick_add.shown, "box": _rect(app.quick_add.box)},
             "canvas": _rect(app.middle),
             "nodes": {n: r for n in app.graph.nodes if (r := app.canvas.node_rect(n))},
-            "pins": app.canvas.pin_points(),
-            "params": app.canvas.param_rects(),
+            "pins": pin_points(app.canvas),
+            "params": param_rects(app.canvas),
             "inspector": {
                 "node": app.inspected,
                 "params": {k: r for k, tag in app.inspector._param_tags.items() if (r := _rect(tag))},
@@ -115,3 +116,28 @@ class Probe:
             json.dump(data, handle, default=str)
         os.replace(tmp, self.path)
         self.writes += 1
+
+
+def pin_points(canvas: Canvas) -> dict[str, list[float]]:
+    """'node.port:in|out' -> [x, y]: where each pin is drawn."""
+    out = {}
+    for ref, _ in canvas.map.ports():
+        rect = canvas.node_rect(ref.node_id)
+        label = canvas.map.nodes[ref.node_id].extra.get(f"{ref.direction}:{ref.port}")
+        label_rect = item_rect(label) if label is not None else None
+        if rect is None or label_rect is None:
+            continue
+        x = rect[0] if ref.direction == IN else rect[0] + rect[2]
+        out[f"{ref.node_id}.{ref.port}:{ref.direction}"] = [float(x), float(label_rect[1] + label_rect[3] / 2)]
+    return out
+
+
+def param_rects(canvas: Canvas) -> dict[str, list[float]]:
+    """'node.param' -> [x, y, w, h] of each param widget drawn on the canvas."""
+    out = {}
+    for node_id, tags in canvas.map.nodes.items():
+        for name, widget_tags in tags.params.items():
+            state = dpg.get_item_state(widget_tags[0])
+            if state.get("visible") and state.get("rect_min") is not None:
+                out[f"{node_id}.{name}"] = [*state["rect_min"], *state["rect_size"]]
+    return out

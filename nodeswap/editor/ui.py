@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import dearpygui.dearpygui as dpg
@@ -187,3 +188,21 @@ def open_context_menu(app: Any) -> None:
     if links:
         entry("unlink", f"Delete {len(links)} selected link(s)", lambda: app.request_unlink(links))
     dpg.configure_item(window, show=True, pos=[int(mouse[0]), int(mouse[1])])
+
+
+def viewport_size() -> tuple[int, int]:
+    """The window size: NODESWAP_EDITOR_SIZE (WIDTHxHEIGHT), else 1600x1000."""
+    size = os.environ.get("NODESWAP_EDITOR_SIZE", "1600x1000")
+    try:
+        w, h = (int(v) for v in size.lower().split("x"))
+        return w, h
+    except ValueError:
+        return 1600, 1000
+
+
+def viewport_width() -> float:
+    """The window's width in pixels (1600 without a viewport: tests that draw without a display)."""
+    try:
+        return float(dpg.get_viewport_client_width())
+    except Exception:
+        return 1600.0

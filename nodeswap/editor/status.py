@@ -1,0 +1,52 @@
+"""What the status bar says about a run: its one-line summary, and a message per run event. No GUI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..events import LoadFailed, NodeFailed, NodeReloaded, Problem, Rebuilt, RunEvent, RunFinished, StateChanged
+
+STATE_LABELS = {"loading": "loading the nodes...", "running": "running", "paused": "paused", "idle": "stopped"}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A run event for the user: the status text, whether it is an error, and the node whose error badge it
+    sets (``error`` on ``node_id``) or clears (``error`` None)."""
+
+    text: str
+    is_error: bool = False
+    node_id: str = ""
+    node_error: str | None = None
+
+
+def notice(event: RunEvent) -> Notice:
+    match event:
+        case StateChanged(state):
+            return Notice(STATE_LABELS.get(state, state))
+        case LoadFailed(node_id, message):
+            return Notice("cannot run: " + message, True, node_id, message)
+        case NodeFailed(node_id, message):
+            return Notice(message, True, node_id, message)
+        case NodeReloaded(node_id):
+            return Notice(f"'{node_id}' reloaded", node_id=node_id)
+        case RunFinished(summary):
+            return Notice(f"finished: {summary}")
+        case Problem(message):
+            return Notice(message, True)
+        case Rebuilt():
+            return Notice("rewired while running")
+    return Notice(str(event))
+
+
+def run_line(state: str, stats: dict[str, Any]) -> str:
+    """The status bar's run summary: state, fps, latency, frames and drops."""
+    if not stats or (state == "idle" and not stats.get("frames")):
+        return state
+    fps = stats.get("live_fps") or stats.get("fps", 0.0)
+    latency = stats.get("latency_ms", {})
+    return (
+        f"{state} | {fps:5.1f} fps | latency {latency.get('p50', 0):.0f} ms (p95 {latency.get('p95', 0):.0f}) | "
+        f"{stats.get('frames', 0)} frames | dropped {stats.get('dropped', 0)} |"
+    )
