@@ -6,12 +6,9 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-import cv2
-import numpy as np
-
 from nodes.values import FaceAlignerValues
 from nodeswap.node import Node, Param, Port
-from nodeswap.types import ALIGNED, FACES, FRAME, Aligned, Cap, Face, Frame
+from nodeswap.types import ALIGNED, FACES, FRAME, Cap, Face, Frame
 
 from .ops import align
 
@@ -22,36 +19,6 @@ _TEMPLATE_HELP = (
     "when the face has no 468); dfl_whole_face: DeepFaceLab whole face from 68 points (or 468/106/5), what DFM "
     "models are trained on; arcface_112 / arcface_128: insightface's 5-point crops (recognisers, inswapper)"
 )
-
-
-def align_face(
-    image: np.ndarray,
-    face: Face,
-    template: str,
-    size: int,
-    coverage: float = align.STANDARD_COVERAGE,
-    x_offset: float = 0.0,
-    y_offset: float = 0.0,
-    exclude_moving: bool = False,
-    head_mode: bool = False,
-    freeze_z: bool = False,
-    interpolation: int = cv2.INTER_CUBIC,
-) -> Aligned | None:
-    """The aligned crop of ``face`` in ``image`` (HWC), or None when the face has neither landmarks nor keypoints."""
-    to_frame = align.template_to_frame(template, face.landmarks, face.kps, exclude_moving)
-    if to_frame is None:
-        return None
-    if head_mode:
-        coverage += 1.0
-        y_offset -= 0.25
-        if face.pose is not None:
-            x_offset += align.head_yaw_shift(face.pose[0])
-    mat = align.crop_matrix(to_frame, template, size, coverage, x_offset, y_offset, freeze_z)
-    crop = cv2.warpAffine(image, mat, (size, size), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
-    kps_fit = align.unit_to_frame(None, face.kps) if face.landmarks is None else None
-    points = align.hull_points(face.landmarks, kps_fit)
-    mask = align.hull_mask(align.transform_points(mat, points), size) if points is not None else None
-    return Aligned(image=crop, mat=mat, inverse=align.invert(mat), size=size, mask=mask)
 
 
 class FaceAligner(Node):
@@ -110,7 +77,7 @@ class FaceAligner(Node):
         v = self.values
         out = []
         for face in faces:
-            aligned = align_face(
+            aligned = align.align_face(
                 frame.image,
                 face,
                 v["template"],

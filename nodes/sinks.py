@@ -17,19 +17,11 @@ from nodes.ops.ffmpeg import FfmpegPipe, encode_command, mux_audio_command, prob
 from nodes.ops.video import IMAGE_EXTENSIONS, VIDEO_CONTAINERS, fit_size, gap_fill
 from nodes.values import FaceDataSinkValues, ImageSequenceSinkValues, VideoSinkValues
 from nodeswap.errors import NodeLoadError
-from nodeswap.node import LoadContext, Node, Param, Port, unwritable
+from nodeswap.node import LoadContext, Node, Param, Port, unwritable, warn_once
 from nodeswap.types import FACES, FRAME, Face, Frame
 
 log = logging.getLogger(__name__)
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
-_warned: set[str] = set()
-
-
-def warn_once(key: str, message: str, *args: Any) -> None:
-    """Log a warning the first time ``key`` is seen in this process."""
-    if key not in _warned:
-        _warned.add(key)
-        log.warning(message, *args)
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:

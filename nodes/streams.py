@@ -15,10 +15,9 @@ import numpy as np
 
 from nodes.ops.ffmpeg import FfmpegPipe, stream_command, udp_url
 from nodes.ops.video import fit_size
-from nodes.sinks import warn_once
 from nodes.values import PreviewSinkValues, StreamSinkValues, VirtualCameraSinkValues
 from nodeswap.errors import NodeLoadError
-from nodeswap.node import LoadContext, Node, Param, Port
+from nodeswap.node import LoadContext, Node, Param, Port, warn_once
 from nodeswap.types import FRAME, Frame
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from nodeswap.node import LoadContext, Node, Param, Port
 from nodeswap.runtime import DEVICES, session
 from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped, caps
 
-from .aligners import align_face
 from .ops import embed
+from .ops.align import align_face
 
 INSWAP_SIZE = 128
 EMAP_SHAPE = (512, 512)

@@ -24,6 +24,7 @@ checks every name, and the registry checks the TypedDict against ``params``.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -50,6 +51,9 @@ class Port:
     help: str = ""
     optional: bool = False
     caps: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+_warned: set[str] = set()
 
 
 @dataclass
@@ -167,6 +171,13 @@ class Seekable(Protocol):
 
     def step(self, delta: int) -> None:
         """Seek relative to the last frame given: step(1) = next, step(-1) = previous."""
+
+
+def warn_once(key: str, message: str, *args: Any) -> None:
+    """Log a warning the first time ``key`` is seen in this process."""
+    if key not in _warned:
+        _warned.add(key)
+        logging.getLogger("nodeswap.nodes").warning(message, *args)
 
 
 def unwritable(folder: Path) -> str | None:

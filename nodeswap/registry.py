@@ -1,18 +1,16 @@
-"""Node types by type id: the built-ins in ``nodes/`` plus third-party nodes.
+"""Node types by type id, from the entry point group ``nodeswap.nodes``.
 
-A module in ``nodes/`` lists its node classes in ``NODE_TYPES``. A third-party
-package declares an entry point in the group ``nodeswap.nodes`` whose object is
-a Node subclass, a list of them, or a module with ``NODE_TYPES``.
+An entry point's object is a Node subclass, a list of them, or a module with
+``NODE_TYPES``. nodeswap declares its own modules in nodes/ that way (pyproject.toml),
+exactly as a third-party package declares its nodes.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-import pkgutil
 import typing
 from collections.abc import Iterable, Iterator
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
 from typing import Any
 
@@ -113,35 +111,35 @@ def _values_problem(cls: type[Node]) -> str:
     return f"{values.__name__} declares {', '.join(extra)}, which is not a param" if extra else ""
 
 
-def builtin_modules() -> list[str]:
-    import nodes
-
-    return sorted(m.name for m in pkgutil.iter_modules(nodes.__path__, "nodes.") if not m.ispkg)
-
-
 def load_registry(plugins: bool = True) -> Registry:
-    """The built-in nodes plus, when ``plugins``, every installed entry point.
+    """Every node type registered in the entry point group ``nodeswap.nodes``: nodeswap's own (its modules in
+    nodes/, declared in pyproject.toml) and, when ``plugins``, those of other installed packages. The core
+    imports no node module itself.
 
     A module or plugin that fails to import is logged and skipped, so one bad
     plugin never stops the program; the messages stay in ``load_errors``.
     """
     registry = Registry()
-    for name in builtin_modules():
+    own = 0
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (not _is_own(e), e.name)):
+        if not _is_own(ep) and not plugins:
+            continue
+        origin = ep.value if _is_own(ep) else f"plugin {ep.name} ({ep.value})"
         try:
-            module = importlib.import_module(name)
-            if hasattr(module, "NODE_TYPES"):
-                registry.add_module(module, name)
-        except Exception as exc:  # a broken module must not stop the rest
-            registry.load_errors.append(f"{name}: {exc}")
-            log.error("could not load built-in nodes from %s: %s", name, exc)
-    if plugins:
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                registry.add_module(ep.load(), f"plugin {ep.name} ({ep.value})")
-            except Exception as exc:  # third-party code: report, skip
-                registry.load_errors.append(f"plugin {ep.name}: {exc}")
-                log.error("could not load plugin %s: %s", ep.name, exc)
+            registry.add_module(ep.load(), origin)
+            own += _is_own(ep)
+        except Exception as exc:  # third-party code, or a broken module: report, skip
+            registry.load_errors.append(f"{origin}: {exc}")
+            log.error("could not load nodes from %s: %s", origin, exc)
+    if not own:
+        registry.load_errors.append("nodeswap's own nodes are not registered: install nodeswap (pip install -e .)")
+        log.error(registry.load_errors[-1])
     return registry
+
+
+def _is_own(ep: EntryPoint) -> bool:
+    dist = getattr(ep, "dist", None)
+    return dist is not None and dist.name == "nodeswap"
 
 
 _default: Registry | None = None

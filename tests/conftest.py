@@ -23,6 +23,26 @@ def _folder(variable: str, probe: str) -> Path:
     pytest.skip(reason)
 
 
+def require_tool(name: str) -> str:
+    """The path of a program the test runs (ffmpeg, ffprobe): a skip when it is missing, a failure under CI."""
+    import shutil
+
+    found = shutil.which(name)
+    if found:
+        return found
+    reason = f"{name} is not on PATH (install ffmpeg)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (required under CI)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def ffmpeg() -> str:
+    """ffmpeg and ffprobe, or a skip (a failure under CI)."""
+    require_tool("ffprobe")
+    return require_tool("ffmpeg")
+
+
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     """../shared/models: the real ONNX models."""

@@ -9,8 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.aligners import FaceAligner, align_face
+from nodes.aligners import FaceAligner
 from nodes.ops import align
+from nodes.ops.align import align_face
 from nodeswap.node import LoadContext
 from nodeswap.types import Face, Frame
 from tests.onnx_builders import real_faces

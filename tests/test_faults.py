@@ -133,7 +133,7 @@ def test_a_full_disk_leaves_the_earlier_output_untouched(small_disk: Path, dirs:
 
 @pytest.mark.parametrize(("sent", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_mid_render_finalises_a_playable_file(
-    sent: signal.Signals, code: int, tmp_path: Path, dirs: tuple[Path, Path]
+    sent: signal.Signals, code: int, tmp_path: Path, dirs: tuple[Path, Path], ffmpeg: str
 ) -> None:
     out = tmp_path / "out.mp4"
     source = dirs[1] / "videos" / "Ben_Stiller_Owen_Wilson.mp4"  # has audio: it must be cut to match

@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.aligners import align_face
 from nodes.mergers import FaceMerger
 from nodes.ops import align, blend
+from nodes.ops.align import align_face
 from nodes.overlays import FaceOverlay
 from nodeswap.node import LoadContext
 from nodeswap.types import Face, Frame, Swapped

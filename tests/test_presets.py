@@ -72,7 +72,9 @@ def ffprobe_frames(path: Path) -> int:
     return int(out.strip())
 
 
-def test_video_swap_runs_end_to_end(tmp_path: Path, obama: Path, photos: list[Path], models_dir: Path) -> None:
+def test_video_swap_runs_end_to_end(
+    tmp_path: Path, obama: Path, photos: list[Path], models_dir: Path, ffmpeg: str
+) -> None:
     out, stats = tmp_path / "swapped.mp4", tmp_path / "stats.json"
     proc = subprocess.run(
         [

@@ -16,7 +16,7 @@ import jsonschema
 import numpy as np
 import pytest
 
-import nodes.sinks as sinks
+import nodeswap.node as node_module
 from nodes.sinks import FACEDATA_SCHEMA, FaceDataSink, ImageSequenceSink, VideoSink
 from nodes.sources import MediaSource
 from nodeswap.errors import EndOfStream, NodeLoadError
@@ -108,7 +108,7 @@ def test_audio_is_carried_over_in_sync(tmp_path: Path, media_dir: Path) -> None:
 def test_without_ffmpeg_falls_back_to_opencv_mp4v(tmp_path: Path, obama: Path, monkeypatch, caplog) -> None:
     real_which = shutil.which
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "ffmpeg" else real_which(name))
-    monkeypatch.setattr(sinks, "_warned", set())
+    monkeypatch.setattr(node_module, "_warned", set())
     out = tmp_path / "fallback.mp4"
     with caplog.at_level(logging.WARNING):
         sink = loaded(VideoSink("out", {"path": str(out)}))

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import nodes.sinks as sinks
 import nodes.streams as streams
+import nodeswap.node as node_module
 from nodes.sources import MediaSource
 from nodes.streams import PreviewSink, StreamSink, VirtualCameraSink
 from nodeswap.errors import NodeLoadError
@@ -82,6 +82,7 @@ def test_udp_stream_round_trip_on_loopback(tmp_path: Path, obama: Path, codec: s
 
 
 def test_stream_errors(monkeypatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda *_a, **_k: "/usr/bin/ffmpeg")  # the address is checked either way
     with pytest.raises(NodeLoadError, match="not an IP address or host name"):
         StreamSink("udp", {"address": "udp://x/y"}).load(LoadContext("udp", True))
     monkeypatch.setattr(shutil, "which", lambda *_a, **_k: None)
@@ -143,7 +144,7 @@ def test_virtual_camera_sends_frames_at_the_stream_size(monkeypatch) -> None:
 def test_preview_keeps_the_last_frame_and_says_once_when_no_display(monkeypatch, caplog) -> None:
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    monkeypatch.setattr(sinks, "_warned", set())
+    monkeypatch.setattr(node_module, "_warned", set())
     monkeypatch.setattr(streams.sys, "platform", "linux")
     node = PreviewSink("view", {"window": True})
     frames = [Frame(np.full((8, 8, 3), i, np.uint8), index=i) for i in range(3)]

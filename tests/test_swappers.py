@@ -158,9 +158,13 @@ def test_wrong_inswapper_signature_is_a_clear_error(
     assert expected in str(info.value) and "odd.onnx" in str(info.value)
 
 
-def test_inswapper_source_errors(standins: dict[str, Path], tmp_path: Path) -> None:
+def test_inswapper_without_a_source_photo_says_so(standins: dict[str, Path]) -> None:
     with pytest.raises(NodeLoadError, match="'source' is empty"):
         loaded(InSwapper, **standins)
+
+
+def test_inswapper_source_errors(standins: dict[str, Path], tmp_path: Path, models_dir: Path) -> None:
+    """A photo without a face, a missing or wrong recognizer (YuNet reads the photo: needs the models)."""
     blank = tmp_path / "wall.png"
     cv2.imwrite(str(blank), np.full((300, 300, 3), 200, np.uint8))
     with pytest.raises(NodeLoadError, match="no face found in the source photo"):

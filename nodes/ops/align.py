@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from nodeswap.types import Aligned, Face
+
 # insightface's ArcFace 5-point template for 112x112 crops (eyes, nose, mouth corners; image left first).
 ARCFACE_112 = np.array(
     [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]]
@@ -286,3 +288,33 @@ def polygon_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     mask = np.zeros(shape, np.uint8)
     cv2.fillPoly(mask, [np.round(np.asarray(points) * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=4)
     return mask.astype(np.float32) / 255.0
+
+
+def align_face(
+    image: np.ndarray,
+    face: Face,
+    template: str,
+    size: int,
+    coverage: float = STANDARD_COVERAGE,
+    x_offset: float = 0.0,
+    y_offset: float = 0.0,
+    exclude_moving: bool = False,
+    head_mode: bool = False,
+    freeze_z: bool = False,
+    interpolation: int = cv2.INTER_CUBIC,
+) -> Aligned | None:
+    """The aligned crop of ``face`` in ``image`` (HWC), or None when the face has neither landmarks nor keypoints."""
+    to_frame = template_to_frame(template, face.landmarks, face.kps, exclude_moving)
+    if to_frame is None:
+        return None
+    if head_mode:
+        coverage += 1.0
+        y_offset -= 0.25
+        if face.pose is not None:
+            x_offset += head_yaw_shift(face.pose[0])
+    mat = crop_matrix(to_frame, template, size, coverage, x_offset, y_offset, freeze_z)
+    crop = cv2.warpAffine(image, mat, (size, size), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
+    kps_fit = unit_to_frame(None, face.kps) if face.landmarks is None else None
+    points = hull_points(face.landmarks, kps_fit)
+    mask = hull_mask(transform_points(mat, points), size) if points is not None else None
+    return Aligned(image=crop, mat=mat, inverse=invert(mat), size=size, mask=mask)

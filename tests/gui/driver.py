@@ -166,14 +166,17 @@ class Editor:
         time.sleep(0.25)
 
     def drag(self, start: Point, end: Point, steps: int = 8, button: int = 1) -> None:
-        """Press at ``start``, move in steps (the GUI sees each), release at ``end``."""
+        """Press at ``start``, move in steps, release at ``end``; each step held long enough for the editor to
+        draw a frame even on a loaded machine (a drag it sees only at its ends is no drag to dear imgui)."""
         self.move(start)
+        time.sleep(0.1)
         self.xdo("mousedown", button)
-        time.sleep(0.15)
+        time.sleep(0.3)
         for i in range(1, steps + 1):
             t = i / steps
             self.move((start[0] + (end[0] - start[0]) * t, start[1] + (end[1] - start[1]) * t))
-        time.sleep(0.15)
+            time.sleep(0.06)
+        time.sleep(0.3)
         self.xdo("mouseup", button)
         time.sleep(0.3)
 
