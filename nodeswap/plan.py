@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import networkx as nx
-
 from .errors import GraphError
 from .graph import Graph
 from .node import Node
@@ -46,11 +44,8 @@ def compile_plan(graph: Graph) -> list[Step]:
     issues = structure_issues(graph)
     if issues:
         raise GraphError(issues)
-    needed = needed_nodes(graph)
     steps = []
-    for node_id in nx.lexicographical_topological_sort(graph.to_networkx()):
-        if node_id not in needed:
-            continue
+    for node_id in needed_nodes(graph):
         cls = graph.node_class(node_id)
         sources = {link.dst_port: (link.src, link.src_port) for link in graph.links_into(node_id)}
         steps.append(Step(node_id, cls, sources, cls.passthrough(), graph.nodes[node_id].bypass))

@@ -138,11 +138,14 @@ def path_issues(graph: Graph, nodes: Iterable[str] | None = None) -> list[Issue]
 # -- whole graphs --------------------------------------------------------------------------------------------
 
 
-def needed_nodes(graph: Graph) -> set[str]:
-    """The sinks and every node upstream of one: what a run executes."""
+def needed_nodes(graph: Graph) -> list[str]:
+    """The sinks and every node upstream of one: what a run executes, in the order it runs them (a graph
+    with a cycle: by id)."""
     g = graph.to_networkx()
     sinks = [n for n in graph.nodes if graph.node_class(n).category == "sink"]
-    return set(sinks).union(*(nx.ancestors(g, s) for s in sinks))
+    needed = set(sinks).union(*(nx.ancestors(g, s) for s in sinks))
+    order = nx.lexicographical_topological_sort(g) if nx.is_directed_acyclic_graph(g) else sorted(g)
+    return [n for n in order if n in needed]
 
 
 def structure_issues(graph: Graph) -> list[Issue]:
@@ -153,7 +156,7 @@ def structure_issues(graph: Graph) -> list[Issue]:
     cycle = cycle_issue(graph)
     if cycle is not None:
         return [cycle]
-    needed = sorted(needed_nodes(graph))
+    needed = needed_nodes(graph)
     issues = unlinked_inputs(graph, needed) + caps_issues(graph, needed)
     if not issues and not any(not graph.node_class(n).inputs for n in needed):
         issues.append(Issue("graph", "no source node feeds a sink"))
@@ -165,7 +168,7 @@ def run_issues(graph: Graph) -> list[Issue]:
     issues = structure_issues(graph)
     if issues:
         return issues
-    return path_issues(graph, sorted(needed_nodes(graph)))
+    return path_issues(graph, needed_nodes(graph))
 
 
 def graph_issues(graph: Graph) -> list[Issue]:

@@ -101,3 +101,9 @@ def test_validate_refuses_it_with_exit_2(tmp_path: Path) -> None:
 def test_every_preset_meets_its_caps(preset: str) -> None:
     graph, issues = graph_io.build(json.loads((ROOT / "graphs" / preset).read_text()), check_files=False)
     assert caps_issues(graph) == [] and not [i for i in issues if "needs" in i.message]
+
+
+def test_run_issues_come_in_the_order_the_nodes_run() -> None:
+    """The editor opens the first problem's node: the source's empty path before the sink's."""
+    where = [i.where for i in run_issues(swap_chain())]
+    assert where == ["node 'source' param 'path'", "node 'swapper' param 'source_image'", "node 'sink' param 'path'"]
