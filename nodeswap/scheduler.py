@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 from .channels import STOP as _STOP
-from .channels import LatestSlot, Packet
+from .channels import Edges, LatestSlot, Packet
 from .errors import EndOfStream, ModelMissingError, NodeLoadError, ParamError
 from .events import NodeFailed, NodeReloaded, RunEvent, RunFinished
 from .graph import Graph
@@ -57,6 +57,7 @@ class Scheduler:
         self.playback = Playback()
         self._frame_limit: int | None = None
         self._error_drops = 0
+        self._edges = Edges(live, [])
         self._finished = threading.Event()
         self._threads: list[threading.Thread] = []
         self._seq = 0
@@ -107,17 +108,13 @@ class Scheduler:
         self.graph_stats.started = self.graph_stats.started or time.perf_counter()
         sources = [s for s in self.steps if s.is_source]
         work = [s for s in self.steps if not s.is_source]
-        first: Any = LatestSlot() if self.live else queue.Queue(self.queue_size)
-        self._source_out = first
-        self._spawn(self._source_loop, sources, first, name="source")
-        if self.sequential or not work:
-            self._spawn(self._work_loop, work, first, None, name="work")
-        else:
-            inbox = first
-            for i, step in enumerate(work):
-                outbox: queue.Queue[Any] | None = queue.Queue(self.queue_size) if i < len(work) - 1 else None
-                self._spawn(self._work_loop, [step], inbox, outbox, name=step.node_id)
-                inbox = outbox
+        stages = [work] if self.sequential or not work else [[step] for step in work]
+        self._edges = Edges(self.live, [stage[0].node_id if stage else "" for stage in stages], self.queue_size)
+        channels = self._edges.channels
+        self._spawn(self._source_loop, sources, channels[0], name="source")
+        for i, stage in enumerate(stages):
+            outbox = channels[i + 1] if i + 1 < len(stages) else None
+            self._spawn(self._work_loop, stage, channels[i], outbox, name=stage[0].node_id if stage else "work")
 
     def _spawn(self, target: Any, *args: Any, name: str) -> None:
         thread = threading.Thread(target=target, args=args, name=f"nodeswap-{name}", daemon=True)
@@ -271,12 +268,11 @@ class Scheduler:
         return self._latest.get(node_id)
 
     def stats(self) -> dict[str, Any]:
-        self.graph_stats.dropped = self._dropped_total()
+        for reader, count in self._edges.dropped().items():
+            if reader in self.node_stats:
+                self.node_stats[reader].dropped = count
+        self.graph_stats.dropped = self._error_drops + sum(self._edges.dropped().values())
         return stats_report(self.graph_stats, self.node_stats)
-
-    def _dropped_total(self) -> int:
-        source_drops = self._source_out.dropped if isinstance(getattr(self, "_source_out", None), LatestSlot) else 0
-        return self._error_drops + source_drops
 
     # -- threads --------------------------------------------------------------
     def _source_loop(self, sources: list[Step], out: Any) -> None:
@@ -284,7 +280,7 @@ class Scheduler:
             while not self._stop.is_set():
                 if self._frame_limit is not None and self._seq >= self._frame_limit:
                     break
-                if not self.playback.wait_unpaused(self._stop):
+                if not self.playback.wait_unpaused(self._stop) or not self._edges.wait_first_taken(self._stop):
                     break
                 self.playback.apply_seeks(self.instances)
                 packet = self.playback.take_reemit()
@@ -294,6 +290,10 @@ class Scheduler:
                         self._stop.wait(0.05)  # a failing source: retry without spinning
                         continue
                     self.playback.last_source = packet
+                    for step in sources:
+                        frame = packet.values.get((step.node_id, "frame"))
+                        if isinstance(frame, Frame):
+                            self._edges.source_frame(step.node_id, frame.index)
                 else:
                     packet = Packet(self._seq, time.perf_counter(), dict(packet.values))
                 self._seq += 1

@@ -21,6 +21,7 @@ class NodeStats:
     ms: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
     calls: int = 0
     errors: int = 0
+    dropped: int = 0  # live: frames that never reached this node (replaced on its input, or skipped by a source)
     last_error: str = ""
 
     def summary(self) -> dict[str, Any]:
@@ -29,6 +30,7 @@ class NodeStats:
             "ms_p95": round(_percentile(self.ms, 95), 3),
             "calls": self.calls,
             "errors": self.errors,
+            "dropped": self.dropped,
             "last_error": self.last_error,
         }
 
