@@ -36,6 +36,7 @@ from .dialogs import Dialogs
 from .files import RecentFiles, Recovery, presets, process_alive
 from .history import History
 from .inspector import Inspector
+from .pacing import IDLE_AFTER, frame_interval
 from .palette import Palette, QuickAdd
 from .preview import Preview
 from .probe import Probe
@@ -45,9 +46,6 @@ from .ui import build_menus, build_toolbar, handle_key, open_context_menu, viewp
 from .widgets import ParamWidgets
 
 log = logging.getLogger(__name__)
-FPS_CAP = 30.0  # the GUI redraws at most this often, leaving the CPU to the pipeline
-IDLE_FPS = 8.0  # ... and this often when nobody touched it for IDLE_AFTER seconds and nothing runs
-IDLE_AFTER = 2.0
 
 
 class EditorApp(Actions):
@@ -75,6 +73,7 @@ class EditorApp(Actions):
         self._slow_tick = 0.0
         self._refuse_until = 0.0
         self._last_input = time.monotonic()
+        self._draw_seconds = 0.0  # what drawing a frame costs (moving average)
         self._build_ui()
         self.probe = Probe(self, os.environ.get("NODESWAP_EDITOR_PROBE", ""))
         self._start_document(graph_path)
@@ -300,9 +299,11 @@ class EditorApp(Actions):
                 self.tick()
             except Exception as exc:  # keep the window alive whatever happens
                 self.report(exc)
+            drawn = time.perf_counter()
             dpg.render_dearpygui_frame()
-            idle = not self.runner.busy and time.monotonic() - self._last_input > IDLE_AFTER
-            spare = 1.0 / (IDLE_FPS if idle else FPS_CAP) - (time.perf_counter() - began)
+            self._draw_seconds = 0.8 * self._draw_seconds + 0.2 * (time.perf_counter() - drawn)
+            in_use = time.monotonic() - self._last_input <= IDLE_AFTER
+            spare = frame_interval(self._draw_seconds, in_use, self.runner.busy) - (time.perf_counter() - began)
             if spare > 0:
                 time.sleep(spare)
 

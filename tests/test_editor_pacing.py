@@ -1,0 +1,32 @@
+"""The editor's frame pacing and status texts (no GUI): drawing never takes the cores a run needs."""
+
+from __future__ import annotations
+
+import pytest
+
+from nodeswap.editor.pacing import FPS_CAP, GUI_SHARE_IDLE, GUI_SHARE_RUNNING, MIN_FPS, frame_interval
+from nodeswap.editor.status import notice, run_line
+from nodeswap.events import LoadFailed, NodeReloaded, RunFinished, StateChanged
+
+
+def test_in_use_the_editor_draws_at_the_cap_whatever_a_frame_costs() -> None:
+    assert frame_interval(0.08, in_use=True, running=True) == pytest.approx(1 / FPS_CAP)
+
+
+@pytest.mark.parametrize("running, share", [(True, GUI_SHARE_RUNNING), (False, GUI_SHARE_IDLE)])
+def test_unattended_drawing_keeps_to_its_share_of_a_core(running: bool, share: float) -> None:
+    cheap = frame_interval(0.001, in_use=False, running=running)  # a GPU: as good as the cap
+    assert cheap == pytest.approx(max(1 / FPS_CAP, 0.001 / share))
+    software = frame_interval(0.02, in_use=False, running=running)  # software GL: 20 ms a frame
+    assert 0.02 / software == pytest.approx(share)
+    assert frame_interval(5.0, in_use=False, running=running) == pytest.approx(1 / MIN_FPS)  # never frozen
+
+
+def test_run_events_become_status_texts_and_node_badges() -> None:
+    failed = notice(LoadFailed("swapper", "node 'swapper': model missing"))
+    assert failed.is_error and failed.node_id == "swapper" and failed.text.startswith("cannot run: ")
+    assert notice(NodeReloaded("marker")).node_error is None  # clears the node's error badge
+    assert notice(RunFinished("40 frames in 2.0 s")).text == "finished: 40 frames in 2.0 s"
+    assert notice(StateChanged("loading")).text == "loading the nodes..."
+    line = run_line("running", {"live_fps": 29.5, "latency_ms": {"p50": 80, "p95": 110}, "frames": 9, "dropped": 2})
+    assert "29.5 fps" in line and "latency 80 ms (p95 110)" in line and "dropped 2" in line
