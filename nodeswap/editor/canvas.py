@@ -224,11 +224,9 @@ class Canvas:
                 self._badge(node_id, "bypassed", (150, 150, 150), "bypassed: inputs pass through")
             elif stats and stats.get("calls"):
                 text = f"{stats['ms_mean']:.1f} ms  p95 {stats['ms_p95']:.1f}"
-                dropped = (
-                    f", {stats['dropped']} dropped before it (live: newest frame wins)" if stats.get("dropped") else ""
-                )
-                text += f"  -{stats['dropped']}" if stats.get("dropped") else ""
-                tip = f"{stats['calls']} frames, {stats['errors']} errors{dropped}"
+                tip = f"{stats['calls']} frames, {stats['errors']} errors"
+                if stats.get("dropped"):  # live: frames replaced on its input by newer ones
+                    text, tip = f"{text}  -{stats['dropped']}", f"{tip}, {stats['dropped']} dropped before it"
                 self._badge(node_id, text, (120, 220, 120), tip)
             else:
                 self._badge(node_id, "", (150, 150, 150), "")
