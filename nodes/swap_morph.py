@@ -64,6 +64,7 @@ class MorphSwap(Node):
 
     type_id = "swap.morph"
     values: MorphSwapValues
+    may_run_in_process = True  # per-triangle and per-face Python work: its own process, its own GIL
     title = "Morph swap"
     category = "swapper"
     inputs = (

@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--live", action="store_true", help="real time, newest frame wins (default for cameras)")
     run.add_argument("--frames", type=int, help="stop after N frames")
     run.add_argument("--sequential", action="store_true", help="run the nodes one after another in one thread")
+    run.add_argument(
+        "--threads", action="store_true", help="run every node in a thread here (none in a worker process)"
+    )
     run.add_argument("--stats", metavar="FILE", help="write run statistics as JSON")
     validate = sub.add_parser("validate", help="check a graph and list every problem")
     validate.add_argument("graph")
@@ -164,7 +167,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         _check_writable(args.stats, "--stats")
     _warn_disk_space(graph)
     live = args.live or (not args.offline and any(e.type == "source.camera" for e in graph.nodes.values()))
-    scheduler = Scheduler(graph, live=live, sequential=args.sequential)
+    scheduler = Scheduler(graph, live=live, sequential=args.sequential, processes=not args.threads)
     scheduler.stop_on_sink_error = True
     interrupted: KeyboardInterrupt | None = None
     previous = signal.signal(signal.SIGTERM, _terminate) if hasattr(signal, "SIGTERM") else None

@@ -76,6 +76,9 @@ class Node:
     outputs: ClassVar[tuple[Port, ...]] = ()
     params: ClassVar[tuple[Param, ...]] = ()
     aliases: ClassVar[tuple[str, ...]] = ()
+    # True: the scheduler may run it in a worker process of its own (Python-heavy work that would hold the
+    # GIL). Its inputs and outputs are then pickled, and it must not keep views of its input frames.
+    may_run_in_process: ClassVar[bool] = False
 
     def __init__(self, node_id: str = "", params: dict[str, Any] | None = None) -> None:
         self.id = node_id or self.type_id

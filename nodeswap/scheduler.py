@@ -1,17 +1,13 @@
 """Run a graph once per frame, offline or live, pipelined or sequential.
 
-Pipelined: every node in the plan runs in its own thread and frames move
-between them through bounded FIFO queues, so stage N works on frame k while
-stage N+1 works on frame k-1. Order is kept, so output is the same as a
-sequential run. Offline, a full queue blocks the source (backpressure, no
-frame dropped). Live, the source thread keeps only the newest frame and counts
-the ones it replaced.
+Pipelined, every node of the plan runs in its own thread (or, when it may, a worker process of its own:
+nodeswap/workers.py), so stage N works on frame k while stage N+1 works on frame k-1; order is kept, so
+the output is that of a sequential run. Between stages (nodeswap/channels.py): offline, bounded FIFOs
+(backpressure, no frame lost); live, one frame per edge, newest wins, and the source captures just when
+the first stage is free.
 
-Error policy: when a node raises, the error is recorded against the node and
-the frame goes on as if the node were bypassed (an input of the output's type
-is passed through, an empty face list stands in for faces); when no such value
-exists the frame is dropped and counted. The node is called again on the next
-frame, so it recovers as soon as its input or params allow.
+When a node raises, the error is recorded against it and the frame goes on as if the node were bypassed
+(its forwarded input, or no faces), or is dropped and counted. The node is called again on the next frame.
 """
 
 from __future__ import annotations
@@ -32,6 +28,7 @@ from .plan import Step, compile_plan
 from .playback import Playback
 from .stats import GraphStats, NodeStats, stats_report
 from .types import Frame
+from .workers import out_of_process
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +36,11 @@ log = logging.getLogger(__name__)
 class Scheduler:
     """Owns the node instances of one graph and the threads that run them."""
 
-    def __init__(self, graph: Graph, live: bool = False, sequential: bool = False, queue_size: int = 2) -> None:
+    def __init__(
+        self, graph: Graph, live: bool = False, sequential: bool = False, queue_size: int = 2, processes: bool = False
+    ) -> None:
         self.graph = graph
+        self.processes = processes and not sequential  # nodes that may run in a worker process do
         self.live = live
         self.sequential = sequential
         self.queue_size = queue_size
@@ -86,8 +86,11 @@ class Scheduler:
         paths = tuple(str(self.graph.param_values(s.node_id).get("path") or "") for s in self.steps if s.is_source)
         return LoadContext(node_id, self.live, tuple(p for p in paths if p))
 
+    def _node_class(self, step: Step) -> type[Node]:
+        return out_of_process(step.cls) if self.processes and step.cls.may_run_in_process else step.cls
+
     def _make(self, step: Step) -> Node:
-        node = step.cls(step.node_id, self.graph.param_values(step.node_id))
+        node = self._node_class(step)(step.node_id, self.graph.param_values(step.node_id))
         try:
             node.load(self._context(step.node_id))
         except NodeLoadError as exc:
@@ -148,7 +151,7 @@ class Scheduler:
         keep = {s.node_id for s in steps if s.node_id in self.instances}
         for node_id in list(self.instances):
             node = self.instances[node_id]
-            if node_id not in keep or type(node) is not graph.node_class(node_id):
+            if node_id not in keep or getattr(node, "node_class", type(node)) is not graph.node_class(node_id):
                 node.unload()
                 del self.instances[node_id]
                 continue
@@ -189,7 +192,6 @@ class Scheduler:
             self.stop()
         return self.stats()
 
-    # -- controls -----------------------------------------------------------
     @property
     def running(self) -> bool:
         return bool(self._threads) and not self._finished.is_set()
@@ -245,7 +247,7 @@ class Scheduler:
 
     def _reload(self, node_id: str, params: dict[str, Any], unbypass: Step | None = None) -> None:
         step = next(s for s in self.steps if s.node_id == node_id)
-        node = step.cls(node_id, params)
+        node = self._node_class(step)(node_id, params)
         try:
             node.load(self._context(node_id))
         except Exception as exc:  # report and keep the old instance running
@@ -262,16 +264,15 @@ class Scheduler:
                 self._swaps[node_id] = node
         self.events.put(NodeReloaded(node_id))
 
-    # -- queries ------------------------------------------------------------
     def latest(self, node_id: str) -> dict[str, Any] | None:
         """The last outputs of a node (for previews)."""
         return self._latest.get(node_id)
 
     def stats(self) -> dict[str, Any]:
-        for reader, count in self._edges.dropped().items():
-            if reader in self.node_stats:
-                self.node_stats[reader].dropped = count
-        self.graph_stats.dropped = self._error_drops + sum(self._edges.dropped().values())
+        dropped = self._edges.dropped()
+        for reader in dropped.keys() & self.node_stats.keys():
+            self.node_stats[reader].dropped = dropped[reader]
+        self.graph_stats.dropped = self._error_drops + sum(dropped.values())
         return stats_report(self.graph_stats, self.node_stats)
 
     # -- threads --------------------------------------------------------------

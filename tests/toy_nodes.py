@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import replace
 from typing import Any
@@ -72,6 +73,17 @@ class AddNode(Node):
         return {"frame": replace(frame, image=image.astype(np.uint8))}
 
 
+class AddInWorker(AddNode):
+    """``test.add`` that may run in a worker process; writes the pid it ran in on the frame's source."""
+
+    type_id = "test.add_worker"
+    may_run_in_process = True
+
+    def process(self, frame: Frame) -> dict[str, Any]:
+        out = super().process(frame)["frame"]
+        return {"frame": replace(out, source=str(os.getpid()))}
+
+
 class FindFaces(Node):
     """One fake face per frame; fails on frames listed in ``fail_on``."""
 
@@ -125,7 +137,7 @@ class Recorder(Node):
         self.unloads = getattr(self, "unloads", 0) + 1
 
 
-TOY_TYPES = [CounterSource, AddNode, FindFaces, DrawFaces, Recorder]
+TOY_TYPES = [CounterSource, AddNode, AddInWorker, FindFaces, DrawFaces, Recorder]
 
 
 def toy_registry() -> Registry:

@@ -250,7 +250,7 @@ class Runner:
         self._set_state(LOADING)
         self.live = live
         try:
-            scheduler = Scheduler(graph, live=live, sequential=sequential)
+            scheduler = Scheduler(graph, live=live, sequential=sequential, processes=True)
             scheduler.load()
         except NodeLoadError as exc:
             self._set_state(IDLE)
