@@ -4,7 +4,7 @@ sits idle, so that drawing never takes the cores a running graph needs. No GUI."
 from __future__ import annotations
 
 FPS_CAP = 30.0  # the GUI redraws at most this often
-MIN_FPS = 0.4  # ... and at least this often (input is only seen when a frame is drawn)
+MIN_FPS = 0.25  # ... and at least this often (input is only seen when a frame is drawn)
 IDLE_AFTER = 2.0  # seconds after the last mouse or key input that the GUI counts as in use
 # Share of one core the GUI's drawing may take when nobody is using it: little while a graph runs (the
 # pipeline needs the cores), less when idle. In use, it draws at FPS_CAP whatever it costs. With a GPU a
