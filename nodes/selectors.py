@@ -12,6 +12,7 @@ from nodes.values import FaceSelectorValues
 from nodeswap.errors import NodeLoadError
 from nodeswap.models import model_path
 from nodeswap.node import LoadContext, Node, Param, Port
+from nodeswap.params import IMAGES
 from nodeswap.runtime import DEVICES, session
 from nodeswap.types import FACES, FRAME, Face, Frame
 
@@ -63,7 +64,9 @@ class FaceSelector(Node):
             "reference: faces that look like the reference photo",
         ),
         Param("indices", "text", "0", help="Face positions for index mode, e.g. 0 or 0,2"),
-        Param("reference", "path", "", reload=True, help="Photo of the person to pick (reference mode)"),
+        Param(
+            "reference", "path", "", reload=True, extensions=IMAGES, help="Photo of the person to pick (reference mode)"
+        ),
         Param(
             "threshold",
             "float",

@@ -18,6 +18,7 @@ from nodes.ops.video import IMAGE_EXTENSIONS, VIDEO_CONTAINERS, fit_size, gap_fi
 from nodes.values import FaceDataSinkValues, ImageSequenceSinkValues, VideoSinkValues
 from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext, Node, Param, Port, unwritable, warn_once
+from nodeswap.params import VIDEOS
 from nodeswap.types import FACES, FRAME, Face, Frame
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class VideoSink(Node):
     category = "sink"
     inputs = (Port("frame", FRAME, "Frames to write"),)
     params = (
-        Param("path", "path", "", required=True, must_exist=False, reload=True, help="Output video (.mp4, .mkv...)"),
+        Param("path", "path", "", required=True, must_exist=False, reload=True, extensions=VIDEOS, help="Output video"),
         Param("crf", "int", 18, min=0, max=51, help="H.264 quality: lower is better and bigger (used at start)"),
         Param("preset", "choice", "veryfast", choices=PRESETS, help="H.264 speed/size trade-off (used at start)"),
         Param("audio", "bool", True, help="Copy the source's audio track, in sync"),
@@ -327,7 +328,9 @@ class FaceDataSink(Node):
     title = "Face data (JSON Lines)"
     category = "sink"
     inputs = (Port("frame", FRAME, "The frame the faces belong to"), Port("faces", FACES, "Faces to record"))
-    params = (Param("path", "path", "", required=True, must_exist=False, reload=True, help="Output .jsonl file"),)
+    params = (
+        Param("path", "path", "", required=True, must_exist=False, reload=True, extensions=(".jsonl",), help="Output"),
+    )
 
     def __init__(self, node_id: str = "", params: dict[str, Any] | None = None) -> None:
         super().__init__(node_id, params)

@@ -18,6 +18,7 @@ from nodes.ops.video import Pacer, fit_width, orient
 from nodes.values import CameraSourceValues, MediaSourceValues
 from nodeswap.errors import EndOfStream, NodeLoadError
 from nodeswap.node import LoadContext, Node, Param, Port
+from nodeswap.params import IMAGES, VIDEOS
 from nodeswap.types import FRAME, Frame
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,15 @@ class MediaSource(Node):
     category = "source"
     outputs = (Port("frame", FRAME, "The next frame of the file"),)
     params = (
-        Param("path", "path", "", required=True, reload=True, help="Video file, image, or folder of images"),
+        Param(
+            "path",
+            "path",
+            "",
+            required=True,
+            reload=True,
+            extensions=VIDEOS + IMAGES,
+            help="Video file, image, or folder of images",
+        ),
         Param("loop", "bool", False, help="Start again at the start frame after the end"),
         Param("start", "int", 0, min=0, help="First frame to play"),
         Param("end", "int", 0, min=0, help="Stop before this frame (0 = play to the end)"),

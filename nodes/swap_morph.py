@@ -24,6 +24,7 @@ from nodes.values import MorphSwapValues
 from nodeswap.errors import NodeLoadError
 from nodeswap.models import first_model, model_path
 from nodeswap.node import LoadContext, Node, Param, Port
+from nodeswap.params import IMAGES
 from nodeswap.runtime import DEVICES, session
 from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped, caps
 
@@ -79,6 +80,7 @@ class MorphSwap(Node):
             "",
             required=True,
             reload=True,
+            extensions=IMAGES,
             help="Photo of the face to put on the targets (the largest face in it is used)",
         ),
         Param(

@@ -17,6 +17,7 @@ from nodes.values import DFMSwapperValues, InSwapperValues
 from nodeswap.errors import NodeLoadError
 from nodeswap.models import files_with_suffix, find_file, model_path
 from nodeswap.node import LoadContext, Node, Param, Port
+from nodeswap.params import IMAGES
 from nodeswap.runtime import DEVICES, session
 from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped, caps
 
@@ -99,9 +100,13 @@ class InSwapper(Node):
     inputs = (Port("frame", FRAME, "the frame the faces are in"), Port("faces", FACES, "faces to swap"))
     outputs = (Port("faces", FACES, "faces with .swapped (128 px)", caps=caps(swapped="yes")),)
     params = (
-        Param("source", "path", "", required=True, reload=True, help="Photo of the face to put on the targets"),
-        Param("model", "path", "", reload=True, help="inswapper_128.onnx; empty = from the model folders"),
-        Param("recognizer", "path", "", reload=True, help="w600k_r50.onnx (ArcFace); empty = from the model folders"),
+        Param("source", "path", "", required=True, reload=True, extensions=IMAGES, help="Photo of the face to put on"),
+        Param(
+            "model", "path", "", reload=True, extensions=(".onnx",), help="inswapper_128.onnx; empty = model folders"
+        ),
+        Param(
+            "recognizer", "path", "", reload=True, extensions=(".onnx",), help="w600k_r50.onnx; empty = model folders"
+        ),
         Param(
             "alignment",
             "choice",
@@ -198,7 +203,9 @@ class DFMSwapper(Node):
     inputs = (Port("frame", FRAME, "the frame the faces are in"), Port("faces", FACES, "faces to swap"))
     outputs = (Port("faces", FACES, "faces with .swapped and the model's masks", caps=caps(swapped="yes")),)
     params = (
-        Param("model", "path", "", required=True, reload=True, must_exist=False, help=_dfm_help()),
+        Param(
+            "model", "path", "", required=True, reload=True, must_exist=False, extensions=(".dfm",), help=_dfm_help()
+        ),
         Param(
             "morph_factor",
             "float",

@@ -32,6 +32,7 @@ class Param:
     reload: bool = False
     required: bool = False
     must_exist: bool = True  # for path params: the file must exist (inputs)
+    extensions: tuple[str, ...] = ()  # for path params: the file types the file dialog offers first
 
     def coerce(self, value: Any) -> Any:
         """Return ``value`` converted to this param's kind, or raise ParamError."""
@@ -47,6 +48,10 @@ class Param:
             "choices": list(self.choices) if self.choices else None,
             "help": self.help,
         }
+
+
+VIDEOS = (".mp4", ".mkv", ".avi", ".mov", ".webm")
+IMAGES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
 class Kind:

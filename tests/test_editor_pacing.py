@@ -30,3 +30,26 @@ def test_run_events_become_status_texts_and_node_badges() -> None:
     assert notice(StateChanged("loading")).text == "loading the nodes..."
     line = run_line("running", {"live_fps": 29.5, "latency_ms": {"p50": 80, "p95": 110}, "frames": 9, "dropped": 2})
     assert "29.5 fps" in line and "latency 80 ms (p95 110)" in line and "dropped 2" in line
+
+
+@pytest.mark.parametrize(
+    "app_data, save, expected",
+    [
+        # a file picked under the "all files" filter: exactly that file (the dialog's own answer is "clip.*")
+        (
+            {"file_name": "clip.*", "current_path": "/m", "selections": {"clip.mp4": "/m/clip.mp4"}},
+            False,
+            "/m/clip.mp4",
+        ),
+        # an absolute path typed: as typed (the dialog puts its folder in front of it)
+        ({"file_name": "/tmp/x/g.json", "current_path": "/work/main", "selections": {}}, True, "/tmp/x/g.json"),
+        # a bare name typed to save, under "all files": in the folder shown, with the type's extension
+        ({"file_name": "out.*", "current_path": "/tmp/x", "selections": {}}, True, "/tmp/x/out.mp4"),
+        ({"file_name": "out.mkv", "current_path": "/tmp/x", "selections": {}}, True, "/tmp/x/out.mkv"),
+        ({"file_name": "", "current_path": "/tmp/x", "selections": {}}, False, ""),  # nothing chosen
+    ],
+)
+def test_the_file_dialog_gives_exactly_the_path_meant(app_data: dict[str, object], save: bool, expected: str) -> None:
+    from nodeswap.editor.files import chosen_path
+
+    assert chosen_path(app_data, save, ".mp4") == expected

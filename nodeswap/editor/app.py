@@ -240,13 +240,13 @@ class EditorApp(Actions):
 
     def _browse(self, node_id: str, spec: Any) -> None:
         current = self.graph.param_values(node_id).get(spec.name) or ""
-        extensions = (".*",) if not spec.must_exist else (".*", ".mp4", ".mkv", ".avi", ".mov", ".jpg", ".png")
         self.dialogs.choose_file(
             f"{node_id}: {spec.name}",
             lambda path: self.request_param(node_id, spec.name, path),
-            extensions=extensions,
+            extensions=spec.extensions or (".*",),
             start=current or Path.cwd(),
             save=not spec.must_exist,
+            kind=spec.name,
         )
 
     def _double_click(self, *_: Any) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 import dearpygui.dearpygui as dpg
 
+from .files import chosen_path, filter_label
+
 SHORTCUTS = (
     ("Ctrl+N", "new graph"),
     ("Ctrl+O", "open a graph"),
@@ -35,6 +37,7 @@ class Dialogs:
     def __init__(self) -> None:
         self.buttons: dict[str, int | str] = {}
         self.active: str | None = None  # the open modal, for the test probe
+        self.file_dialog: int | str = 0  # the open file dialog (for the test probe)
         self._on_choice: Callable[[str], None] | None = None
         with dpg.window(
             label="nodeswap",
@@ -134,6 +137,7 @@ class Dialogs:
         extensions: tuple[str, ...] = (".json",),
         start: str | Path = "",
         save: bool = False,
+        kind: str = "Files",
     ) -> None:
         """dearpygui's file dialog; ``on_path(path)`` with the chosen file."""
         start_path = Path(start) if start else Path.cwd()
@@ -141,11 +145,9 @@ class Dialogs:
         name = "" if start_path.is_dir() or not start else start_path.name
 
         def chosen(sender: Any, app_data: dict[str, Any]) -> None:
-            path = app_data.get("file_path_name", "")
+            path = chosen_path(app_data, save, next((e for e in extensions if e != ".*"), ""))
             dpg.delete_item(sender)
             self._closed("file")
-            if save and path and extensions and extensions[0] != ".*" and not Path(path).suffix:
-                path += extensions[0]
             if path:
                 on_path(path)
 
@@ -163,9 +165,11 @@ class Dialogs:
             default_path=str(folder),
             default_filename=name or ".",
             directory_selector=False,
-        ):
-            for ext in extensions:
+        ) as self.file_dialog:
+            typed = tuple(e for e in extensions if e != ".*")
+            if len(typed) > 1:  # first, so it is the filter shown: every type the param takes
+                dpg.add_file_extension(filter_label(kind, typed), color=(150, 255, 150, 255))
+            for ext in typed:
                 dpg.add_file_extension(ext, color=(150, 255, 150, 255))
-            if ".*" not in extensions:
-                dpg.add_file_extension(".*")
+            dpg.add_file_extension(".*")
         self.active = "file"

@@ -144,3 +144,29 @@ def process_alive(pid: int) -> bool:
     except OSError:
         return True
     return True
+
+
+def chosen_path(app_data: dict[str, Any], save: bool, default_suffix: str = "") -> str:
+    """The path the user meant in dearpygui's file dialog: the file picked, exactly as it is on disk, or the
+    name typed (an absolute path as typed, a relative one in the folder shown), never the dialog's own
+    ``file_path_name``, which puts the filter's extension on the name ("out.*") and the folder in front of an
+    absolute path. Saving a name without an extension adds ``default_suffix``. '' when nothing was chosen."""
+    picked = [str(p) for p in (app_data.get("selections") or {}).values()]
+    typed = str(app_data.get("file_name") or "").strip()
+    if typed.endswith(".*"):  # the dialog's "all files" filter, not part of the name
+        typed = typed[:-2]
+    if picked and (not typed or typed in (Path(picked[0]).name, Path(picked[0]).stem)):
+        return picked[0]
+    if not typed or typed == ".":
+        return ""
+    path = Path(typed).expanduser()
+    if not path.is_absolute():
+        path = Path(str(app_data.get("current_path") or ".")) / path
+    if save and not path.suffix and default_suffix:
+        path = path.with_suffix(default_suffix)
+    return str(path)
+
+
+def filter_label(name: str, extensions: tuple[str, ...]) -> str:
+    """A dearpygui file dialog filter that shows every one of ``extensions`` at once."""
+    return f"{name} ({' '.join('*' + e for e in extensions)}){{{','.join(extensions)}}}"

@@ -96,6 +96,8 @@ class Probe:
             "refusal_shown": bool(app._refuse_until),
             "errors": dict(app.canvas.errors),
             "modal": app.dialogs.active,
+            "file_dialog": _dialog_rect(app.dialogs.file_dialog) if app.dialogs.active == "file" else None,
+            "browse": {k: r for k, tag in app.widgets.browse_buttons.items() if (r := _rect(tag))},
             "dialog_text": dpg.get_value(app.dialogs.confirm_text)
             if app.dialogs.active == "confirm"
             else dpg.get_value(app.dialogs.message_text)
@@ -141,3 +143,15 @@ def param_rects(canvas: Canvas) -> dict[str, list[float]]:
             if state.get("visible") and state.get("rect_min") is not None:
                 out[f"{node_id}.{name}"] = [*state["rect_min"], *state["rect_size"]]
     return out
+
+
+def _dialog_rect(tag: int | str) -> list[float] | None:
+    """[x, y, w, h] of the open file dialog: dear imgui centres it in the viewport at its configured size
+    (it reports no rect of its own)."""
+    if not tag or not dpg.does_item_exist(tag):
+        return None
+    config = dpg.get_item_configuration(tag)
+    width, height = float(config["width"]), float(config["height"])
+    x = (dpg.get_viewport_client_width() - width) / 2
+    y = (dpg.get_viewport_client_height() - height) / 2
+    return [x, y, width, height]

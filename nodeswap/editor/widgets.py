@@ -111,6 +111,7 @@ class ParamWidgets:
         self.on_release = on_release
         self.on_browse = on_browse
         self.text_inputs: set[Tag] = set()  # the app skips plain-key shortcuts while one is active
+        self.browse_buttons: dict[str, Tag] = {}  # 'node.param' -> its "..." button (for the test probe)
         self._meta: dict[Tag, tuple[str, Param]] = {}
         with dpg.item_handler_registry() as self._release_handlers:
             dpg.add_item_deactivated_handler(callback=lambda *_: self.on_release())
@@ -237,7 +238,8 @@ class ParamWidgets:
                 callback=self._changed,
             )
             if browse:
-                dpg.add_button(label="...", width=26, callback=lambda: self.on_browse(w.node_id, w.spec))
+                browse_tag = dpg.add_button(label="...", width=26, callback=lambda: self.on_browse(w.node_id, w.spec))
+                self.browse_buttons[f"{w.node_id}.{w.spec.name}"] = browse_tag
                 dpg.add_text(w.label)
         dpg.bind_item_handler_registry(tag, self._text_handlers)
         return self._typed(tag)
