@@ -3,6 +3,7 @@ path the param gets (it once became '.../out.*' or '/work/main//tmp/x/out.mp4').
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -36,3 +37,36 @@ def test_a_path_typed_in_the_file_dialog_is_the_param_s_exact_value(
         node, param = field.split(".")
         editor.wait(lambda p, n=node, k=param, v=str(path): p["graph"]["nodes"][n]["params"].get(k) == v, 20, field)
     assert editor.probe()["modal"] is None
+
+
+def test_a_new_document_after_a_run_shows_nothing_of_the_old_one(
+    display: str, editors: list[Editor], tmp_path: Path, media_dir: Path
+) -> None:
+    """New after a run: a node that reuses an id shows no old timings, the preview no old frame."""
+    graph = tmp_path / "clip.json"
+    nodes = {
+        "source": {
+            "type": "source.media",
+            "params": {"path": str(media_dir / "videos" / "Obama_speaking.mp4"), "end": 15},
+        },
+        "sink": {"type": "sink.video", "params": {"path": str(tmp_path / "out.mp4")}},
+    }
+    layout = {"source": [40, 40], "sink": [340, 40]}
+    links = [{"from": "source.frame", "to": "sink.frame"}]
+    graph.write_text(
+        json.dumps({"format": "nodeswap.graph", "version": 1, "nodes": nodes, "links": links, "layout": layout})
+    )
+    editor = start(editors, display, tmp_path, graph)
+    editor.click_item(editor.fresh()["buttons"]["run_offline"], "Run offline")
+    probe = editor.wait(lambda p: "finished" in p["status"] and "ms" in p["badges"].get("source", ""), 60, "the run")
+    assert probe["preview"]["placement"]["frame_index"] == 14  # the last frame shows after the run
+    editor.screenshot(tmp_path / "after_run.png")
+
+    editor.key("ctrl+n")
+    editor.wait(lambda p: not p["graph"]["nodes"], 10, "an empty document")
+    editor.click_item(editor.fresh()["palette"]["source.media"], "Media file")
+    probe = editor.wait(lambda p: "source" in p["badges"] and p["preview"]["node"] == "source", 10, "a new 'source'")
+    assert "ms" not in probe["badges"]["source"]  # not the old node's timing
+    assert probe["preview"]["placement"]["frame_index"] == -1 and not probe["stats"].get("frames")
+    time.sleep(1.0)  # a frame drawn after the probe was written
+    editor.screenshot(tmp_path / "new_document.png")

@@ -177,6 +177,7 @@ class EditorApp(Actions):
         """Show a new document (the caller has dealt with unsaved changes)."""
         if self.runner.busy:
             self.runner.stop()
+        self.runner.forget()  # no timings or preview of the last document's run on this one
         self.graph = graph
         self.history = History(graph)
         self.path, self.doc_name, self.restored = path, "", False

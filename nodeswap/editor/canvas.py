@@ -20,7 +20,7 @@ from ..types import PORT_COLORS
 from ..validate import caps_issues, path_problems
 from .tagmap import IN, OUT, TagMap, auto_layout, free_spot
 from .themes import ERROR_COLOR, WARN_TEXT, Themes
-from .ui import viewport_width
+from .ui import item_rect, viewport_width
 from .widgets import ParamWidgets
 
 NODE_PAD = 8  # imnodes' default node padding, pixels
@@ -47,15 +47,8 @@ class Canvas:
         self.graph: Graph | None = None
         self.map = TagMap(dpg.generate_uuid)
         self.errors: dict[str, str] = {}  # node id -> last run/load error
-        self.editor = dpg.add_node_editor(
-            parent=parent,
-            callback=self._link_dragged,
-            delink_callback=self._delinked,
-            minimap=True,
-            minimap_location=dpg.mvNodeMiniMap_Location_BottomRight,
-            width=-1,
-            height=-1,
-        )
+        self.editor: int | str = 0
+        self._new_editor()
         self.themes = Themes()
         self._aligned: set[str] = set()
 
@@ -64,6 +57,7 @@ class Canvas:
         """Draw ``graph`` (replacing what was drawn) and follow its events; ``arrange``: lay every
         node out to fit the view (else only nodes saved without a position)."""
         self.clear()
+        self._new_editor()  # dearpygui cannot reset a node editor's panning: a new one starts unpanned
         self.graph = graph
         graph.layout.update(self.layout_for_view(missing_only=not arrange))
         graph.subscribe(partial(self._on_event, graph))
@@ -71,6 +65,19 @@ class Canvas:
             self._add_node(node_id)
         for link in graph.links:
             self._add_link(link)
+
+    def _new_editor(self) -> None:
+        if self.editor and dpg.does_item_exist(self.editor):
+            dpg.delete_item(self.editor)
+        self.editor = dpg.add_node_editor(
+            parent=self.parent,
+            callback=self._link_dragged,
+            delink_callback=self._delinked,
+            minimap=True,
+            minimap_location=dpg.mvNodeMiniMap_Location_BottomRight,
+            width=-1,
+            height=-1,
+        )
 
     def clear(self) -> None:
         dpg.clear_selected_nodes(self.editor)
@@ -379,18 +386,6 @@ class Canvas:
 def _error_badge(message: str, count: str = "") -> str:
     """Short badge text for an error (the full message shows on hover)."""
     return "model missing (hover)" if "models fetch" in message else f"error{count} (hover)"
-
-
-def item_rect(tag: Any) -> list[float] | None:
-    """[x, y, w, h] of an item in viewport pixels, or None when it is not drawn."""
-    if not tag or not dpg.does_item_exist(tag) or not dpg.is_item_shown(tag):
-        return None
-    state = dpg.get_item_state(tag)
-    corner = state.get("rect_min") or state.get("pos")  # child windows report only pos
-    size = state.get("rect_size")
-    if corner is None or size is None or state.get("visible") is False or size[0] <= 0 or size[1] <= 0:
-        return None
-    return [float(corner[0]), float(corner[1]), float(size[0]), float(size[1])]
 
 
 def _tag(value: Any) -> Any:

@@ -82,6 +82,6 @@ class Preview:
         dpg.set_value(self.title, f"Preview: {node_id or '-'}{where}")
 
     def rect(self) -> list[float] | None:
-        from .canvas import item_rect
+        from .ui import item_rect
 
         return item_rect(self.image)

@@ -15,8 +15,9 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from .. import graph_io
-from .canvas import Canvas, item_rect
+from .canvas import Canvas
 from .tagmap import IN
+from .ui import item_rect
 
 PERIOD = 0.5
 
@@ -97,6 +98,7 @@ class Probe:
             "errors": dict(app.canvas.errors),
             "modal": app.dialogs.active,
             "file_dialog": _dialog_rect(app.dialogs.file_dialog) if app.dialogs.active == "file" else None,
+            "badges": {n: str(dpg.get_value(t.extra["badge"])) for n, t in app.canvas.map.nodes.items()},
             "browse": {k: r for k, tag in app.widgets.browse_buttons.items() if (r := _rect(tag))},
             "dialog_text": dpg.get_value(app.dialogs.confirm_text)
             if app.dialogs.active == "confirm"

@@ -76,7 +76,7 @@ class Rebuild:
 
 @dataclass(frozen=True)
 class Control:
-    """A command without arguments: stop, pause, resume, step, rerender or quit."""
+    """A command without arguments: stop, pause, resume, step, rerender, forget or quit."""
 
     action: str
 
@@ -139,6 +139,10 @@ class Runner:
 
     def set_bypass(self, node_id: str, bypass: bool) -> None:
         self._commands.put(SetBypass(node_id, bypass))
+
+    def forget(self) -> None:
+        """Drop the last run's stats and outputs (after any stop already asked for): a new document."""
+        self._commands.put(Control("forget"))
 
     def rebuild(self, graph: Graph) -> None:
         """Adopt an edited copy of the graph while running (only changed nodes reload)."""
@@ -209,6 +213,9 @@ class Runner:
             return
         if command == Control("stop"):
             self._stop()
+            return
+        if command == Control("forget"):
+            self._stats, self._final_latest = {}, {}
             return
         if scheduler is None:
             return  # nothing running: the GUI already stored the change in the graph

@@ -206,3 +206,15 @@ def viewport_width() -> float:
         return float(dpg.get_viewport_client_width())
     except Exception:
         return 1600.0
+
+
+def item_rect(tag: Any) -> list[float] | None:
+    """[x, y, w, h] of an item in viewport pixels, or None when it is not drawn."""
+    if not tag or not dpg.does_item_exist(tag) or not dpg.is_item_shown(tag):
+        return None
+    state = dpg.get_item_state(tag)
+    corner = state.get("rect_min") or state.get("pos")  # child windows report only pos
+    size = state.get("rect_size")
+    if corner is None or size is None or state.get("visible") is False or size[0] <= 0 or size[1] <= 0:
+        return None
+    return [float(corner[0]), float(corner[1]), float(size[0]), float(size[1])]
