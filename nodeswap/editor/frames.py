@@ -146,7 +146,7 @@ def compose(
 
 
 def to_texture(image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """BGR uint8 -> the flat RGBA float32 array in [0, 1] a dearpygui raw texture holds."""
+    """BGR uint8 -> the flat RGBA float32 array in [0, 1] a dearpygui texture holds."""
     rgba = cv2.cvtColor(image, cv2.COLOR_BGR2RGBA)
     if out is None:
         out = np.empty(rgba.size, np.float32)
