@@ -53,3 +53,44 @@ def test_the_file_dialog_gives_exactly_the_path_meant(app_data: dict[str, object
     from nodeswap.editor.files import chosen_path
 
     assert chosen_path(app_data, save, ".mp4") == expected
+
+
+class FakePointer:
+    """A pointer that moves after ``moves_after`` reads."""
+
+    def __init__(self, moves_after: int | None) -> None:
+        self.reads, self.moves_after = 0, moves_after
+
+    def state(self) -> tuple[int, int, int] | None:
+        self.reads += 1
+        moved = self.moves_after is not None and self.reads > self.moves_after
+        return (5, 5, 0) if moved else (0, 0, 0)
+
+
+def test_an_idle_editor_wakes_when_the_mouse_moves() -> None:
+    import time
+
+    from nodeswap.editor.pacing import sleep_unless_touched
+
+    began = time.monotonic()
+    assert sleep_unless_touched(3.0, FakePointer(moves_after=3))  # type: ignore[arg-type]
+    assert time.monotonic() - began < 1.0  # woken, not the whole 3 s
+    began = time.monotonic()
+    assert not sleep_unless_touched(0.3, FakePointer(moves_after=None))  # type: ignore[arg-type]
+    assert time.monotonic() - began >= 0.29
+
+
+def test_the_pointer_is_read_from_a_real_x_display() -> None:
+    """Under Xvfb (as the GUI tests run) the pointer's position comes from libX11 without a window."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if not shutil.which("xvfb-run"):
+        pytest.skip("needs xvfb-run")
+    code = "from nodeswap.editor.pacing import PointerWatch; p = PointerWatch(); print(p.state()); p.close()"
+    done = subprocess.run(
+        ["xvfb-run", "-a", sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=os.environ
+    )
+    assert done.returncode == 0 and done.stdout.startswith("("), done.stderr

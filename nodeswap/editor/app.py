@@ -36,7 +36,7 @@ from .dialogs import Dialogs
 from .files import RecentFiles, Recovery, presets, process_alive
 from .history import History
 from .inspector import Inspector
-from .pacing import IDLE_AFTER, frame_interval
+from .pacing import IDLE_AFTER, PointerWatch, frame_interval, sleep_unless_touched
 from .palette import Palette, QuickAdd
 from .preview import Preview
 from .probe import Probe
@@ -74,6 +74,7 @@ class EditorApp(Actions):
         self._refuse_until = 0.0
         self._last_input = time.monotonic()
         self._draw_seconds = 0.0  # what drawing a frame costs (moving average)
+        self._pointer = PointerWatch()
         self._build_ui()
         self.probe = Probe(self, os.environ.get("NODESWAP_EDITOR_PROBE", ""))
         self._start_document(graph_path)
@@ -305,8 +306,8 @@ class EditorApp(Actions):
             self._draw_seconds = 0.8 * self._draw_seconds + 0.2 * (time.perf_counter() - drawn)
             in_use = time.monotonic() - self._last_input <= IDLE_AFTER
             spare = frame_interval(self._draw_seconds, in_use, self.runner.busy) - (time.perf_counter() - began)
-            if spare > 0:
-                time.sleep(spare)
+            if spare > 0 and sleep_unless_touched(spare, self._pointer):
+                self._touched()  # the mouse moved while no frame was drawn: draw at full rate again
 
     def _run_job(self, job: Any) -> None:
         callback = job[0]
@@ -377,6 +378,7 @@ class EditorApp(Actions):
 
     def close(self) -> None:
         self.runner.shutdown()
+        self._pointer.close()
         self.recovery.clear()
         dpg.destroy_context()
 

@@ -3,15 +3,22 @@ sits idle, so that drawing never takes the cores a running graph needs. No GUI."
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import os
+import time
+from typing import Any
+
 FPS_CAP = 30.0  # the GUI redraws at most this often
-MIN_FPS = 0.25  # ... and at least this often (input is only seen when a frame is drawn)
+MIN_FPS = 0.2  # ... and at least this often (keys are seen only when a frame is drawn; the mouse at once)
 IDLE_AFTER = 2.0  # seconds after the last mouse or key input that the GUI counts as in use
 # Share of one core the GUI's drawing may take when nobody is using it: little while a graph runs (the
 # pipeline needs the cores), less when idle. In use, it draws at FPS_CAP whatever it costs. With a GPU a
 # frame costs about a millisecond and these change nothing; drawn in software (Xvfb, a VM) a frame can
-# cost 80 ms, and a fixed rate would take most of a core from the graph.
+# cost 80 ms, and a fixed rate would take most of a core from the graph. Between frames the mouse is
+# watched (PointerWatch), so moving it wakes the window at once however rarely it draws.
 GUI_SHARE_RUNNING = 0.08
-GUI_SHARE_IDLE = 0.03
+GUI_SHARE_IDLE = 0.01
 
 
 def frame_interval(draw_seconds: float, in_use: bool, running: bool) -> float:
@@ -20,3 +27,60 @@ def frame_interval(draw_seconds: float, in_use: bool, running: bool) -> float:
         return 1.0 / FPS_CAP
     share = GUI_SHARE_RUNNING if running else GUI_SHARE_IDLE
     return min(max(1.0 / FPS_CAP, draw_seconds / share), 1.0 / MIN_FPS)
+
+
+def sleep_unless_touched(seconds: float, pointer: PointerWatch) -> bool:
+    """Sleep up to ``seconds``, waking early when the mouse moves or a button changes (where the pointer can
+    be read); True when woken that way."""
+    before = pointer.state()
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        time.sleep(min(left, 0.05))
+        if before is not None and pointer.state() != before:
+            return True
+    return False
+
+
+class PointerWatch:
+    """The mouse pointer's position and buttons on the X display, read through libX11 without drawing a
+    frame, so an editor that draws rarely while idle still wakes the moment the mouse moves. ``state()`` is
+    None where there is no X display or libX11 (Windows, macOS, Wayland): the editor then wakes at its next
+    frame."""
+
+    def __init__(self) -> None:
+        self._lib: Any = None
+        self._display: Any = None
+        if not os.environ.get("DISPLAY"):
+            return
+        try:
+            name = ctypes.util.find_library("X11")
+            lib = ctypes.CDLL(name) if name else None
+            if lib is None:
+                return
+            lib.XOpenDisplay.restype = ctypes.c_void_p
+            lib.XOpenDisplay.argtypes = [ctypes.c_char_p]
+            lib.XDefaultRootWindow.restype = ctypes.c_ulong
+            lib.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+            lib.XQueryPointer.argtypes = (ctypes.c_void_p, ctypes.c_ulong, *(ctypes.c_void_p,) * 7)
+            self._display = lib.XOpenDisplay(None)
+            if self._display:
+                self._lib, self._root = lib, lib.XDefaultRootWindow(self._display)
+        except (OSError, AttributeError):
+            self._lib = None
+
+    def state(self) -> tuple[int, int, int] | None:
+        """(x, y, button mask) of the pointer, or None when it cannot be read."""
+        if self._lib is None:
+            return None
+        window = ctypes.c_ulong()
+        x, y, wx, wy = ctypes.c_int(), ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
+        mask = ctypes.c_uint()
+        refs = [ctypes.byref(v) for v in (window, window, x, y, wx, wy, mask)]
+        if not self._lib.XQueryPointer(self._display, self._root, *refs):
+            return None
+        return x.value, y.value, mask.value
+
+    def close(self) -> None:
+        if self._lib is not None and self._display:
+            self._lib.XCloseDisplay(ctypes.c_void_p(self._display))
+        self._lib = None
