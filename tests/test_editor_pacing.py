@@ -61,10 +61,10 @@ class FakePointer:
     def __init__(self, moves_after: int | None) -> None:
         self.reads, self.moves_after = 0, moves_after
 
-    def state(self) -> tuple[int, int, int] | None:
+    def state(self) -> tuple[int, int, int, bytes] | None:
         self.reads += 1
         moved = self.moves_after is not None and self.reads > self.moves_after
-        return (5, 5, 0) if moved else (0, 0, 0)
+        return (5, 5, 0, bytes(32)) if moved else (0, 0, 0, bytes(32))
 
 
 def test_an_idle_editor_wakes_when_the_mouse_moves() -> None:

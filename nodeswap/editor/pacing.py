@@ -30,8 +30,8 @@ def frame_interval(draw_seconds: float, in_use: bool, running: bool) -> float:
 
 
 def sleep_unless_touched(seconds: float, pointer: PointerWatch) -> bool:
-    """Sleep up to ``seconds``, waking early when the mouse moves or a button changes (where the pointer can
-    be read); True when woken that way."""
+    """Sleep up to ``seconds``, waking early when the mouse moves or a button or key changes (where X can be
+    read); True when woken that way."""
     before = pointer.state()
     end = time.monotonic() + seconds
     while (left := end - time.monotonic()) > 0:
@@ -42,8 +42,8 @@ def sleep_unless_touched(seconds: float, pointer: PointerWatch) -> bool:
 
 
 class PointerWatch:
-    """The mouse pointer's position and buttons on the X display, read through libX11 without drawing a
-    frame, so an editor that draws rarely while idle still wakes the moment the mouse moves. ``state()`` is
+    """The mouse pointer's position and buttons and the keys held on the X display, read through libX11
+    without drawing a frame, so an editor that draws rarely while idle wakes the moment it is used. ``state()`` is
     None where there is no X display or libX11 (Windows, macOS, Wayland): the editor then wakes at its next
     frame."""
 
@@ -62,14 +62,15 @@ class PointerWatch:
             lib.XDefaultRootWindow.restype = ctypes.c_ulong
             lib.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
             lib.XQueryPointer.argtypes = (ctypes.c_void_p, ctypes.c_ulong, *(ctypes.c_void_p,) * 7)
+            lib.XQueryKeymap.argtypes = (ctypes.c_void_p, ctypes.c_char_p)
             self._display = lib.XOpenDisplay(None)
             if self._display:
                 self._lib, self._root = lib, lib.XDefaultRootWindow(self._display)
         except (OSError, AttributeError):
             self._lib = None
 
-    def state(self) -> tuple[int, int, int] | None:
-        """(x, y, button mask) of the pointer, or None when it cannot be read."""
+    def state(self) -> tuple[int, int, int, bytes] | None:
+        """(x, y, button mask) of the pointer and the keys held down, or None when they cannot be read."""
         if self._lib is None:
             return None
         window = ctypes.c_ulong()
@@ -78,7 +79,9 @@ class PointerWatch:
         refs = [ctypes.byref(v) for v in (window, window, x, y, wx, wy, mask)]
         if not self._lib.XQueryPointer(self._display, self._root, *refs):
             return None
-        return x.value, y.value, mask.value
+        keys = ctypes.create_string_buffer(32)
+        self._lib.XQueryKeymap(self._display, keys)
+        return x.value, y.value, mask.value, keys.raw
 
     def close(self) -> None:
         if self._lib is not None and self._display:

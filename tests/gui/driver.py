@@ -161,8 +161,15 @@ class Editor:
         time.sleep(0.08)
 
     def click(self, point: Point, button: int = 1, double: bool = False) -> None:
+        """Move there, then press and release as a hand does (a press held a tenth of a second)."""
         self.move(point)
-        self.xdo("click", *(["--repeat", "2", "--delay", "80"] if double else []), button)
+        time.sleep(0.1)
+        if double:
+            self.xdo("click", "--repeat", "2", "--delay", "80", button)
+        else:
+            self.xdo("mousedown", button)
+            time.sleep(0.1)
+            self.xdo("mouseup", button)
         time.sleep(0.25)
 
     def drag(self, start: Point, end: Point, steps: int = 8, button: int = 1) -> None:
