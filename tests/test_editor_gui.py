@@ -189,6 +189,8 @@ def test_preset_offline_render_and_live_preview(
         editor.enter_text(editor.fresh()["params"][field], text)
         node, param = field.split(".")
         editor.wait(lambda p, n=node, k=param, t=text: p["graph"]["nodes"][n]["params"].get(k) == t, 10, field)
+    # the status bar's "to do before running" list followed the edits: nothing is left to do
+    editor.wait(lambda p: "ready to run" in p["status"], 10, "the to-do list to empty")
     editor.enter_text(editor.fresh()["params"]["source.end"], "40", echo=False)
     probe = editor.wait(lambda p: p["graph"]["nodes"]["source"]["params"].get("end") == 40, 10, "end frame")
 

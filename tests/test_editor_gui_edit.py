@@ -45,6 +45,7 @@ def test_edit_undo_redo_copy_paste_and_unsaved_prompt(display: str, editors: lis
     editor.key("Delete")
     probe = editor.wait(lambda p: "filter" not in p["graph"]["nodes"], 10, "deleted")
     assert probe["graph"]["links"] == []
+    assert "deleted 1 node and 2 links" in editor.wait(lambda p: "deleted" in p["status"], 10, "status")["status"]
 
     # undo twice: the node, its params and links come back, then the move is undone; redo both
     editor.key("ctrl+z")

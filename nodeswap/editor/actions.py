@@ -45,6 +45,8 @@ class Actions:
     recent: RecentFiles
     recovery: Recovery
     clip: dict[str, Any] | None
+    message = ""  # what the status bar says
+    todo_message = ""  # the status bar's list of what to do before running: kept up to date while it shows
 
     def status(self, text: str, error: bool = False) -> None:
         """Show ``text`` in the status bar (red when ``error``)."""
@@ -152,8 +154,9 @@ class Actions:
         commands: list[Any] = [RemoveLink(x) for x in links]
         if nodes:
             commands.append(RemoveNodes(list(nodes)))
+        attached = [x for x in self.graph.links if x.src in nodes or x.dst in nodes]  # they go with the nodes
         if self.edit(Batch(commands, "delete")):
-            self.status(f"deleted {len(nodes)} node(s), {len(links)} link(s)")
+            self.status(f"deleted {_count(len(nodes), 'node')} and {_count(len(links) + len(attached), 'link')}")
 
     def arrange(self) -> None:
         """Lay all nodes out in columns that fit the view (one undo step)."""
@@ -275,11 +278,9 @@ class Actions:
                 f"{file.name} opened with {len(issues)} problem(s); the valid part is shown.\n\n{text}",
             )
             self.status(f"opened {file.name} with {len(issues)} problem(s)", error=True)
-        elif issues:  # unlinked inputs, paths to fill in: the nodes show them
-            self.status(
-                f"opened {file.name}; to do before running: {issues[0]}"
-                + (f" (+{len(issues) - 1} more)" if len(issues) > 1 else "")
-            )
+        elif issues:  # unlinked inputs, paths to fill in: the nodes show them; the list follows the edits
+            self.status(f"opened {file.name}; " + todo_text(issues))
+            self.todo_message = self.message
         else:
             self.status(f"opened {file}")
 
@@ -319,10 +320,9 @@ class Actions:
         self.commit_moves()
         problems = run_issues(self.graph)
         if problems:
-            first = problems[0]
-            more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-            self.status(f"cannot run: {first}{more}", error=True)
-            node_id = _node_in(first.where)
+            self.status(f"cannot run: {todo_text(problems).removeprefix('to do before running: ')}", error=True)
+            self.todo_message = self.message
+            node_id = _node_in(problems[0].where)
             if node_id in self.graph.nodes:
                 self.inspect(node_id)
             for node_id in self.graph.nodes:
@@ -363,3 +363,11 @@ def _node_in(where: str) -> str:
     if where.startswith("node '"):
         return where.split("'")[1]
     return ""
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def todo_text(issues: list[Any]) -> str:
+    return f"to do before running: {issues[0]}" + (f" (+{len(issues) - 1} more)" if len(issues) > 1 else "")

@@ -30,7 +30,8 @@ from ..events import (
 )
 from ..graph import Graph
 from ..registry import default_registry
-from .actions import Actions
+from ..validate import run_issues
+from .actions import Actions, todo_text
 from .canvas import Canvas
 from .dialogs import Dialogs
 from .files import RecentFiles, Recovery, presets, process_alive
@@ -59,8 +60,7 @@ class EditorApp(Actions):
         self.clip: dict[str, Any] | None = None
         self.selected: list[str] = []
         self.inspected: str | None = None
-        self.message = ""
-        self.message_error = False
+        self.message, self.message_error = "", False
         self.quitting = False
         self.runner = Runner()
         self.recent = RecentFiles()
@@ -212,11 +212,14 @@ class EditorApp(Actions):
     def preset_paths(self) -> list[Path]:
         return presets()
 
-    # -- reacting to graph edits ----------------------------------------------------
     def _graph_changed(self, graph: Graph, event: GraphEvent) -> None:
         if graph is not self.graph:
             return
         self._changes += 1  # for the autosave
+        if self.todo_message and self.message == self.todo_message:  # still shown: keep it true
+            issues = run_issues(graph)
+            self.status(todo_text(issues) if issues else "ready to run: Run live (Space) or Run offline (F5)")
+            self.todo_message = self.message if issues else ""
         match event:
             case ParamSet(node_id, name, value):
                 self.inspector.on_param(node_id, name, value)
