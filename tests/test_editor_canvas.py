@@ -76,8 +76,13 @@ def test_graph_is_drawn_and_follows_edits(ui: tuple[StubApp, Canvas]) -> None:
     history = History(g)
     history.do(SetParam("gain", "gain", 1.5))
     assert dpg.get_value(slider) == pytest.approx(1.5)  # the widget follows the model
+    label = dpg.get_item_label(tags.node_tag("gain"))
     history.do(SetBypass("gain", True))
-    assert dpg.get_item_label(tags.node_tag("gain")).startswith("[bypassed]")
+    assert dpg.get_item_label(tags.node_tag("gain")) == label  # no wider title over the next node's pins
+    assert dpg.get_value(tags.nodes["gain"].extra["badge"]) == "bypassed"
+    history.undo()
+    assert dpg.get_value(tags.nodes["gain"].extra["badge"]) == ""
+    history.redo()
     history.do(RemoveNodes(["gain"]))
     assert "gain" not in tags.nodes and not dpg.does_item_exist(slider) and len(tags.links) == 0
     history.undo()

@@ -207,11 +207,14 @@ def test_context_menu_quick_add_help_and_rewiring_while_running(
     probe = editor.wait(lambda p: "filter" in p["nodes"], 10, "the filter at the cursor")
     assert abs(probe["nodes"]["filter"][0] - spot[0]) < 4 and abs(probe["nodes"]["filter"][1] - spot[1]) < 4
 
-    # right-click a node: its context menu; Bypass toggles it, Delete removes it (undoable)
+    # right-click a node: its context menu; Bypass toggles it (the inspector's box follows), Delete removes it
+    editor.click(title_point(probe["nodes"]["filter"]))
+    editor.wait(lambda p: p["inspector"]["node"] == "filter", 10, "the filter inspected")
     editor.click(title_point(probe["nodes"]["filter"]), button=3)
     probe = editor.wait(lambda p: "context:bypass" in p["buttons"], 10, "context menu")
     editor.click_item(probe["buttons"]["context:bypass"], "Bypass")
     probe = editor.wait(lambda p: p["graph"]["nodes"]["filter"]["bypass"], 10, "bypassed")
+    editor.wait(lambda p: p["inspector"]["bypass"] is True, 10, "the inspector's bypass box ticked")
     editor.key("ctrl+z")
     probe = editor.wait(lambda p: not p["graph"]["nodes"]["filter"]["bypass"], 10, "bypass undone")
 

@@ -226,6 +226,7 @@ class EditorApp(Actions):
                 if self.runner.busy:
                     self.runner.set_param(node_id, name, value)
             case BypassSet(node_id, bypass):
+                self.inspector.on_bypass(node_id, bypass)
                 if self.runner.busy:
                     self.runner.set_bypass(node_id, bypass)
             case NodeAdded() | NodeRemoved() | Linked() | Unlinked():

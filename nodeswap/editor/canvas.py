@@ -26,6 +26,7 @@ from .widgets import ParamWidgets
 NODE_PAD = 8  # imnodes' default node padding, pixels
 WIDGET_WIDTH = 140
 NEW_NODE = (230.0, 200.0)  # assumed size of a node not drawn yet
+WARNINGS = ("set '", "needs ", "bypassed")  # badges refresh_node sets and clears (not timings or errors)
 
 
 class CanvasHost(Protocol):
@@ -132,7 +133,7 @@ class Canvas:
         assert self.graph is not None
         entry = self.graph.nodes[node_id]
         title = entry.title or self.graph.node_class(node_id).title or entry.type
-        return f"{'[bypassed] ' if entry.bypass else ''}{title}  ({node_id})"
+        return f"{title}  ({node_id})"  # bypass shows as the node's dimmed theme and badge: no wider title
 
     def _add_node(self, node_id: str) -> None:
         graph = self.graph
@@ -201,8 +202,12 @@ class Canvas:
         elif unmet and node_id not in self.errors:
             needs = unmet[0].message.split(";")[0].split(" needs ", 1)[-1]
             self._badge(node_id, f"needs {needs}", WARN_TEXT, unmet[0].message)
-        elif node_id not in self.errors and str(dpg.get_value(tags.extra["badge"])).startswith(("set '", "needs ")):
-            self._badge(node_id, "", (150, 150, 150), "")  # the warning is mended
+        elif entry.bypass and node_id not in self.errors:
+            self._badge(node_id, "bypassed", (150, 150, 150), "bypassed: inputs pass through")
+        elif node_id not in self.errors and str(dpg.get_value(tags.extra["badge"])).startswith(
+            ("set '", "needs ", "by")
+        ):
+            self._badge(node_id, "", (150, 150, 150), "")  # the warning is mended, the bypass ended
 
     def _badge(self, node_id: str, text: str, color: tuple[int, int, int], tip: str) -> None:
         tags = self.map.nodes.get(node_id)

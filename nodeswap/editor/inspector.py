@@ -25,6 +25,7 @@ class Inspector:
         self.body = dpg.add_group(parent=parent)
         self._stats_text: int | str = 0
         self._error_text: int | str = 0
+        self.bypass_box: int | str = 0
 
     def show(self, graph: Graph, node_id: str | None) -> None:
         """Rebuild the panel for ``node_id`` (None: nothing selected)."""
@@ -46,7 +47,7 @@ class Inspector:
             doc = (cls.__doc__ or "").strip().split("\n")[0]
             if doc:
                 dpg.add_text(doc, wrap=380, color=(160, 160, 160))
-            dpg.add_checkbox(
+            self.bypass_box = dpg.add_checkbox(
                 label="bypass (inputs pass through)",
                 default_value=entry.bypass,
                 callback=lambda s, a: self.app.request_bypass([node_id], bool(a)),
@@ -114,6 +115,11 @@ class Inspector:
     def _reset(self, sender: Any, app_data: Any, user_data: str) -> None:
         if self.node_id is not None:
             self.app.request_param(self.node_id, user_data, None, reset=True)
+
+    def on_bypass(self, node_id: str, bypass: bool) -> None:
+        """The node's bypass changed (Ctrl+B, the context menu, undo): the box follows."""
+        if node_id == self.node_id and dpg.does_item_exist(self.bypass_box):
+            dpg.set_value(self.bypass_box, bypass)
 
     def on_param(self, node_id: str, name: str, value: Any) -> None:
         if node_id == self.node_id and name in self._param_tags and self.graph is not None:

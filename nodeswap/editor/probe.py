@@ -71,6 +71,7 @@ class Probe:
             "params": param_rects(app.canvas),
             "inspector": {
                 "node": app.inspected,
+                "bypass": bool(dpg.get_value(app.inspector.bypass_box)) if app.inspector.bypass_box else None,
                 "params": {k: r for k, tag in app.inspector._param_tags.items() if (r := _rect(tag))},
                 "seek": {k: r for k, tag in app.inspector.seek_buttons.items() if (r := _rect(tag))},
             },
