@@ -207,7 +207,8 @@ def test_preset_offline_render_and_live_preview(
     editor.click(Editor.center(editor.fresh()["params"]["source.loop"]))  # checkbox: loop the video
     probe = editor.wait(lambda p: p["graph"]["nodes"]["source"]["params"].get("loop") is True, 10, "loop on")
     editor.click_item(probe["buttons"]["run_live"], "Run live")
-    editor.wait(lambda p: p["state"] == "running" and (p["stats"]["frames"] or 0) > 5, 60, "live frames")
+    probe = editor.wait(lambda p: p["state"] == "running" and (p["stats"]["frames"] or 0) > 5, 60, "live frames")
+    assert "Run offline (F5) writes every frame" in probe["status"]  # live from a file into a file: said
     editor.screenshot(tmp_path / "preset-live.png")
 
     # seek the source while paused: the preview of the source shows the frame sought

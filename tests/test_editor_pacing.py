@@ -94,3 +94,9 @@ def test_the_pointer_is_read_from_a_real_x_display() -> None:
         ["xvfb-run", "-a", sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=os.environ
     )
     assert done.returncode == 0 and done.stdout.startswith("("), done.stderr
+
+
+def test_an_offline_run_shows_its_progress_and_the_time_left() -> None:
+    stats = {"fps": 20.0, "latency_ms": {}, "frames": 100, "dropped": 0, "seconds": 5.0, "progress": 0.25}
+    assert "25% done, 15 s left" in run_line("running", stats)
+    assert "done" not in run_line("running", {**stats, "progress": None})  # live: no end to count down to

@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -169,3 +170,23 @@ def test_a_bypassed_node_loads_with_the_params_set_meanwhile(runner: Runner) -> 
     runner.set_bypass("gain", False)
     wait_event(runner, NodeReloaded)
     wait_until(lambda: Collect.seen[-1][1] == 200)
+
+
+def test_an_offline_run_over_a_file_reports_its_progress(runner: Runner, obama: Path) -> None:
+    """The share of the file's frames read, for the status bar's 'done, time left' (the paused run holds it)."""
+    from nodeswap.graph import Graph as RealGraph
+
+    g = RealGraph()
+    g.add_node("source.media", "source", {"path": str(obama), "start": 10, "end": 110})
+    g.add_node("sink.preview", "sink", {"window": False})
+    g.link("source", "frame", "sink", "frame")
+    runner.start(g, live=False)
+    wait_until(lambda: runner.state == "running" and (runner.stats().get("frames") or 0) > 0)
+    runner.pause()
+    wait_until(lambda: runner.state == "paused")
+    time.sleep(0.6)  # a stats snapshot taken while paused
+    stats = runner.stats()
+    index = runner.latest("source")["frame"].index  # type: ignore[index]
+    assert stats["progress"] == pytest.approx((index - 10 + 1) / 100)
+    assert 0 < stats["progress"] < 1
+    runner.stop()

@@ -28,6 +28,10 @@ from .inspector import Inspector
 from .runner import Runner
 
 log = logging.getLogger(__name__)
+LIVE_INTO_FILE = (
+    "running live from a file into a file: frames the graph cannot keep up with are dropped (the video "
+    "repeats the one before); Run offline (F5) writes every frame"
+)
 
 
 class Actions:
@@ -47,6 +51,7 @@ class Actions:
     clip: dict[str, Any] | None
     message = ""  # what the status bar says
     todo_message = ""  # the status bar's list of what to do before running: kept up to date while it shows
+    run_warning = ""  # said in the status bar when the run starts
 
     def status(self, text: str, error: bool = False) -> None:
         """Show ``text`` in the status bar (red when ``error``)."""
@@ -331,6 +336,7 @@ class Actions:
         self.canvas.clear_errors()
         self.runner.start(self.graph.copy(), live=live)
         self.status(f"starting {'live' if live else 'offline'} run...")
+        self.run_warning = LIVE_INTO_FILE if live and self._files_in_and_out() else ""
 
     def toggle_pause(self) -> None:
         state = self.runner.state
@@ -339,7 +345,14 @@ class Actions:
         elif state == "paused":
             self.runner.resume()
         else:
-            self.run(live=True)
+            self.run(live=not self._files_in_and_out(sinks=False))  # from files: every frame, in order
+
+    def _files_in_and_out(self, sinks: bool = True) -> bool:
+        """Every source reads a file (not a camera), and (``sinks``) some sink writes one."""
+        kinds = [(self.graph.node_class(n).category, self.graph.nodes[n].type) for n in self.graph.nodes]
+        sources = [t for c, t in kinds if c == "source"]
+        files_out = any(t in ("sink.video", "sink.images", "sink.facedata") for c, t in kinds)
+        return bool(sources) and all(t == "source.media" for t in sources) and (files_out or not sinks)
 
     def step(self) -> None:
         if self.runner.busy:

@@ -7,6 +7,7 @@ the single source of truth; the Runner thread owns the Scheduler.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import queue
@@ -26,6 +27,7 @@ from ..events import (
     NodeAdded,
     NodeRemoved,
     ParamSet,
+    StateChanged,
     Unlinked,
 )
 from ..graph import Graph
@@ -63,8 +65,7 @@ class EditorApp(Actions):
         self.message, self.message_error = "", False
         self.quitting = False
         self.runner = Runner()
-        self.recent = RecentFiles()
-        self.recovery = Recovery()
+        self.recent, self.recovery = RecentFiles(), Recovery()
         self.autosave_every = float(os.environ.get("NODESWAP_AUTOSAVE_SECONDS", "30"))
         self._last_autosave = time.monotonic()
         self._changes = 0
@@ -260,7 +261,6 @@ class EditorApp(Actions):
         if self.canvas.hovered() and self.canvas.node_at(mouse) is None and not self.dialogs.active:
             self.quick_add.open(mouse, self.canvas.to_grid(mouse))
 
-    # -- messages ---------------------------------------------------------------------
     def status(self, text: str, error: bool = False) -> None:
         self.message, self.message_error = text, error
         dpg.set_value(self.status_text, text)
@@ -318,8 +318,6 @@ class EditorApp(Actions):
         if callback is None:
             return
         try:
-            import inspect
-
             count = len(inspect.signature(callback).parameters)
             callback(*job[1 : 1 + count])
         except Exception as exc:
@@ -378,7 +376,8 @@ class EditorApp(Actions):
             shown = notice(event)
             if shown.node_id and shown.node_id in self.graph.nodes:
                 self.canvas.set_error(shown.node_id, shown.node_error)
-            self.status(shown.text, error=shown.is_error)
+            warn = self.run_warning if event == StateChanged("running") else ""  # said once the run runs
+            self.status(warn or shown.text, error=shown.is_error or bool(warn))
 
     def close(self) -> None:
         self.runner.shutdown()

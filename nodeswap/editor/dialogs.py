@@ -20,7 +20,7 @@ SHORTCUTS = (
     ("Ctrl+B", "bypass the selected nodes on/off"),
     ("Ctrl+L", "arrange the nodes to fit the view"),
     ("Delete", "delete the selected nodes and links"),
-    ("Space", "run live / pause / resume"),
+    ("Space", "run (offline from files, live from a camera) / pause / resume"),
     ("F5 / Shift+F5", "run offline / stop"),
     ("F10", "step one frame (pauses first)"),
     ("Tab or double-click", "add a node at the cursor (type, Enter)"),

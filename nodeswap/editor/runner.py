@@ -329,6 +329,21 @@ class Runner:
         report = scheduler.stats()
         live_fps = scheduler.graph_stats.live_fps()
         report["live_fps"] = round(live_fps, 2)
+        report["progress"] = None if self.live else _progress(scheduler)
         report["state"] = self.state
         report["live"] = self.live
         self._stats = report
+
+
+def _progress(scheduler: Scheduler) -> float | None:
+    """Share of the frames to read that the sources have read (the least of them), for an offline run."""
+    shares: list[float] = []
+    for step in scheduler.steps:
+        node = scheduler.instances.get(step.node_id)
+        frame = (scheduler.latest(step.node_id) or {}).get("frame")
+        if step.is_source and isinstance(node, Seekable) and frame is not None:
+            start = int(node.values.get("start") or 0)
+            end = int(node.values.get("end") or node.info().get("frame_count") or 0)
+            if end > start:
+                shares.append(min(1.0, (frame.index - start + 1) / (end - start)))
+    return min(shares) if shares else None

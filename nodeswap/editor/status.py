@@ -46,7 +46,12 @@ def run_line(state: str, stats: dict[str, Any]) -> str:
         return state
     fps = stats.get("live_fps") or stats.get("fps", 0.0)
     latency = stats.get("latency_ms", {})
-    return (
+    line = (
         f"{state} | {fps:5.1f} fps | latency {latency.get('p50', 0):.0f} ms (p95 {latency.get('p95', 0):.0f}) | "
         f"{stats.get('frames', 0)} frames | dropped {stats.get('dropped', 0)} |"
     )
+    done = stats.get("progress")
+    if done and state in ("running", "paused") and 0 < done < 1:  # an offline run over files
+        left = stats.get("seconds", 0.0) * (1 - done) / done
+        line += f" {done:.0%} done, {left:.0f} s left |"
+    return line

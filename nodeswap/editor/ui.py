@@ -51,8 +51,10 @@ def build_menus(app: Any) -> dict[str, Tag]:
             dpg.add_separator()
             dpg.add_menu_item(label="Arrange to fit the view", shortcut="Ctrl+L", callback=app.arrange)
         with dpg.menu(label="Run") as tags["run"]:
-            dpg.add_menu_item(label="Run live", shortcut="Space", callback=lambda: app.run(live=True))
-            dpg.add_menu_item(label="Run offline (every frame)", shortcut="F5", callback=lambda: app.run(live=False))
+            dpg.add_menu_item(label="Run live", shortcut="Space (camera)", callback=lambda: app.run(live=True))
+            dpg.add_menu_item(
+                label="Run offline (every frame)", shortcut="F5, Space (files)", callback=lambda: app.run(live=False)
+            )
             dpg.add_menu_item(label="Pause / resume", shortcut="Space", callback=app.toggle_pause)
             dpg.add_menu_item(label="Step one frame", shortcut="F10", callback=app.step)
             dpg.add_menu_item(label="Stop", shortcut="Shift+F5", callback=app.stop)
@@ -76,8 +78,8 @@ def build_toolbar(app: Any) -> dict[str, Tag]:
         tags["redo"] = dpg.add_button(label="Redo", callback=app.redo)
         tags["help"] = dpg.add_button(label="? Help", callback=app.dialogs.toggle_help)
     for name, tip in (
-        ("run_live", "real time: newest frame wins, late frames dropped (Space)"),
-        ("run_offline", "every frame in order, as fast as possible (F5)"),
+        ("run_live", "real time: newest frame wins, late frames dropped (Space when the source is a camera)"),
+        ("run_offline", "every frame in order, as fast as possible (F5; Space when every source is a file)"),
         ("pause", "pause / resume (Space); a param change re-renders the paused frame"),
         ("step", "one frame (F10)"),
         ("stop", "stop and finalise outputs (Shift+F5)"),
