@@ -11,7 +11,7 @@ import pytest
 
 from tests.gui import fixtures
 from tests.gui.driver import ROOT, Editor
-from tests.gui.fixtures import start
+from tests.gui.fixtures import start, title_point
 
 display, editors = fixtures.display, fixtures.editors  # pytest fixtures used by the tests below
 
@@ -60,6 +60,9 @@ def test_a_new_document_after_a_run_shows_nothing_of_the_old_one(
     editor.click_item(editor.fresh()["buttons"]["run_offline"], "Run offline")
     probe = editor.wait(lambda p: "finished" in p["status"] and "ms" in p["badges"].get("source", ""), 60, "the run")
     assert probe["preview"]["placement"]["frame_index"] == 14  # the last frame shows after the run
+    editor.click(title_point(probe["nodes"]["sink"]))  # a sink shows the frame it received
+    probe = editor.wait(lambda p: p["preview"]["node"] == "sink", 10, "the sink previewed")
+    assert probe["preview"]["placement"]["frame_index"] == 14
     editor.screenshot(tmp_path / "after_run.png")
 
     editor.key("ctrl+n")

@@ -66,11 +66,16 @@ class Preview:
             node_id = None
         node_id = node_id or default_node(graph)
         outputs = latest(node_id) if node_id else None
-        if not force and outputs is self._last and node_id == self.node_id:
+        frame = input_frame(graph, node_id, latest) if node_id else None
+        if node_id and not graph.node_class(node_id).outputs:  # a sink: the frame it receives
+            outputs = None if frame is None else {"frame": frame}
+            seen = frame
+        else:
+            seen = outputs
+        if not force and seen is self._last and node_id == self.node_id:
             return
         self._last_time = now
-        self._last, self.node_id = outputs, node_id
-        frame = input_frame(graph, node_id, latest) if node_id else None
+        self._last, self.node_id = seen, node_id
         image, self.placement = compose(outputs, frame, self.width, self.height)
         to_texture(image, self._buffer)
         dpg.set_value(self.texture, self._buffer)
