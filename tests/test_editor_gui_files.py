@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from nodeswap.editor.preview import column_width
 from tests.gui import fixtures
 from tests.gui.driver import ROOT, Editor
 from tests.gui.fixtures import start, title_point
@@ -63,6 +64,7 @@ def test_a_new_document_after_a_run_shows_nothing_of_the_old_one(
     editor.click(title_point(probe["nodes"]["sink"]))  # a sink shows the frame it received
     probe = editor.wait(lambda p: p["preview"]["node"] == "sink", 10, "the sink previewed")
     assert probe["preview"]["placement"]["frame_index"] == 14
+    assert probe["preview"]["rect"][2] == column_width(probe["viewport"][0]) - 40  # fills its column
     editor.screenshot(tmp_path / "after_run.png")
 
     editor.key("ctrl+n")
@@ -73,3 +75,10 @@ def test_a_new_document_after_a_run_shows_nothing_of_the_old_one(
     assert probe["preview"]["placement"]["frame_index"] == -1 and not probe["stats"].get("frames")
     time.sleep(1.0)  # a frame drawn after the probe was written
     editor.screenshot(tmp_path / "new_document.png")
+
+    # double-click the preview: the output at full size, in a window of its own (here the run before was forgotten,
+    # so it shows the new source: nothing)
+    editor.click(Editor.center(editor.fresh()["preview"]["rect"]), double=True)
+    probe = editor.wait(lambda p: p["preview"]["large"], 10, "the large preview")
+    assert probe["preview"]["large"][2] >= 0.8 * probe["viewport"][0] - 2
+    editor.screenshot(tmp_path / "large_preview.png")

@@ -100,3 +100,10 @@ def test_an_offline_run_shows_its_progress_and_the_time_left() -> None:
     stats = {"fps": 20.0, "latency_ms": {}, "frames": 100, "dropped": 0, "seconds": 5.0, "progress": 0.25}
     assert "25% done, 15 s left" in run_line("running", stats)
     assert "done" not in run_line("running", {**stats, "progress": None})  # live: no end to count down to
+
+
+def test_the_preview_column_grows_with_the_window() -> None:
+    from nodeswap.editor.preview import column_width
+
+    assert column_width(1280) == column_width(1600) == 440
+    assert column_width(1920) == 600 and column_width(3840) == 900

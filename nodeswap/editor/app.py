@@ -7,7 +7,6 @@ the single source of truth; the Runner thread owns the Scheduler.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import queue
@@ -41,11 +40,11 @@ from .history import History
 from .inspector import Inspector
 from .pacing import IDLE_AFTER, PointerWatch, frame_interval, sleep_unless_touched
 from .palette import Palette, QuickAdd
-from .preview import Preview
+from .preview import Preview, column_width
 from .probe import Probe
 from .runner import Runner
 from .status import notice, run_line
-from .ui import build_menus, build_toolbar, handle_key, open_context_menu, viewport_size
+from .ui import build_menus, build_toolbar, handle_key, open_context_menu, run_job, viewport_size
 from .widgets import ParamWidgets
 
 log = logging.getLogger(__name__)
@@ -89,6 +88,7 @@ class EditorApp(Actions):
             title="nodeswap", width=width, height=height, x_pos=0, y_pos=0, disable_close=True, vsync=True
         )
         dpg.set_exit_callback(lambda *_: self.request_quit())
+        dpg.set_viewport_resize_callback(self._resized)
         self.widgets = ParamWidgets(self.request_param, self._slider_released, self._browse)
         self.dialogs = Dialogs()
         with dpg.window(tag="main", no_scrollbar=True) as self.window:
@@ -98,10 +98,10 @@ class EditorApp(Actions):
                 with dpg.child_window(width=220, height=-30) as self.left:
                     self.preset_buttons = self._preset_list()
                     self.palette = Palette(self.registry, self.left, self.add_node)
-                with dpg.child_window(width=-440, height=-30, no_scrollbar=True) as self.middle:
+                with dpg.child_window(width=-column_width(width), height=-30, no_scrollbar=True) as self.middle:
                     self.canvas = Canvas(self, self.middle)
                 with dpg.child_window(width=-1, height=-30) as self.right:
-                    self.preview = Preview(self.right)
+                    self.preview = Preview(self.right, column_width(width) - 40)
                     dpg.add_separator()
                     self.inspector = Inspector(self, self.right)
             with dpg.group(horizontal=True):
@@ -256,8 +256,15 @@ class EditorApp(Actions):
             kind=spec.name,
         )
 
+    def _resized(self, *_: Any) -> None:
+        column = column_width(dpg.get_viewport_client_width())  # the preview grows with the window
+        dpg.configure_item(self.middle, width=-column)
+        self.preview.fit(column - 40)
+
     def _double_click(self, *_: Any) -> None:
         mouse = dpg.get_mouse_pos(local=False)
+        if self.preview.under(mouse):
+            self.preview.open_large((dpg.get_viewport_client_width(), dpg.get_viewport_client_height()))
         if self.canvas.hovered() and self.canvas.node_at(mouse) is None and not self.dialogs.active:
             self.quick_add.open(mouse, self.canvas.to_grid(mouse))
 
@@ -300,7 +307,7 @@ class EditorApp(Actions):
             if jobs or dpg.is_mouse_button_down(dpg.mvMouseButton_Left):
                 self._touched()
             for job in jobs:
-                self._run_job(job)
+                run_job(job, self.report)
             try:
                 self.tick()
             except Exception as exc:  # keep the window alive whatever happens
@@ -312,16 +319,6 @@ class EditorApp(Actions):
             spare = frame_interval(self._draw_seconds, in_use, self.runner.busy) - (time.perf_counter() - began)
             if spare > 0 and sleep_unless_touched(spare, self._pointer):
                 self._touched()  # the mouse moved while no frame was drawn: draw at full rate again
-
-    def _run_job(self, job: Any) -> None:
-        callback = job[0]
-        if callback is None:
-            return
-        try:
-            count = len(inspect.signature(callback).parameters)
-            callback(*job[1 : 1 + count])
-        except Exception as exc:
-            self.report(exc)
 
     def tick(self) -> None:
         now = time.monotonic()

@@ -43,20 +43,80 @@ def input_frame(graph: Graph, node_id: str, latest: Any) -> Frame | None:
     return None
 
 
-class Preview:
-    def __init__(self, parent: int | str, width: int = 400, height: int = 300) -> None:
-        self.width, self.height = width, height
-        self._buffer = np.zeros(width * height * 4, np.float32)
-        self._buffer[3::4] = 1.0
-        with dpg.texture_registry():
-            self.texture = dpg.add_dynamic_texture(width, height, self._buffer)
-        self.title = dpg.add_text("Preview", parent=parent)
+def column_width(viewport_width: float) -> int:
+    """Width of the preview and inspector column: 440 px up to a 1600 px window, then half of every pixel
+    more (the canvas gets the other half), at most 900."""
+    return int(min(440 + max(0.0, viewport_width - 1600) / 2, 900))
+
+
+class Surface:
+    """An image item showing a texture of its own size (recreated when it is resized)."""
+
+    def __init__(self, parent: int | str, width: int, height: int) -> None:
+        self.width, self.height, self.texture = width, height, self._texture(width, height)
         self.image = dpg.add_image(self.texture, parent=parent, width=width, height=height)
+
+    def _texture(self, width: int, height: int) -> int | str:
+        self.buffer = np.zeros(width * height * 4, np.float32)
+        self.buffer[3::4] = 1.0
+        with dpg.texture_registry():
+            tag: int | str = dpg.add_dynamic_texture(width, height, self.buffer)
+        return tag
+
+    def resize(self, width: int, height: int) -> bool:
+        if (width, height) == (self.width, self.height):
+            return False
+        old, self.width, self.height = self.texture, width, height
+        self.texture = self._texture(width, height)
+        dpg.configure_item(self.image, texture_tag=self.texture, width=width, height=height)
+        dpg.delete_item(old)
+        return True
+
+    def show(self, image: np.ndarray) -> None:
+        to_texture(image, self.buffer)
+        dpg.set_value(self.texture, self.buffer)
+
+
+class Preview:
+    def __init__(self, parent: int | str, width: int = 400) -> None:
+        self.title = dpg.add_text("Preview", parent=parent)
+        self.surface = Surface(parent, width, width * 3 // 4)
+        self.image = self.surface.image
+        self.large: Surface | None = None  # the full-size window (double-click), once opened
+        self.large_window: int | str = 0
         self.node_id: str | None = None
         self.placement = Placement()
         self._last: Any = None
         self._last_time = 0.0
         self.updates = 0
+
+    @property
+    def width(self) -> int:
+        return self.surface.width
+
+    @property
+    def height(self) -> int:
+        return self.surface.height
+
+    def fit(self, width: int) -> None:
+        """Fill ``width`` pixels of its column, 4:3; redrawn at the next update."""
+        if self.surface.resize(max(160, width), max(120, width * 3 // 4)):
+            self._last = None
+
+    def under(self, mouse: list[float]) -> bool:
+        """The point (viewport pixels) is on the preview."""
+        rect = self.rect()
+        return rect is not None and rect[0] <= mouse[0] < rect[0] + rect[2] and rect[1] <= mouse[1] < rect[1] + rect[3]
+
+    def open_large(self, viewport: tuple[int, int]) -> None:
+        """The previewed output at up to 80% of the window, in a window of its own (double-click)."""
+        if self.large_window and dpg.does_item_exist(self.large_window):
+            dpg.configure_item(self.large_window, show=True)
+        else:
+            width, height = int(viewport[0] * 0.8), int(viewport[1] * 0.8) - 40
+            with dpg.window(label="Preview", width=width + 16, height=height + 40, pos=(40, 40)) as self.large_window:
+                self.large = Surface(self.large_window, width, height)
+        self._last = None
 
     def update(self, graph: Graph, node_id: str | None, latest: Any, force: bool = False) -> None:
         now = time.monotonic()
@@ -77,8 +137,9 @@ class Preview:
         self._last_time = now
         self._last, self.node_id = seen, node_id
         image, self.placement = compose(outputs, frame, self.width, self.height)
-        to_texture(image, self._buffer)
-        dpg.set_value(self.texture, self._buffer)
+        self.surface.show(image)
+        if self.large is not None and dpg.is_item_shown(self.large_window):
+            self.large.show(compose(outputs, frame, self.large.width, self.large.height)[0])
         self.updates += 1
         where = ""
         if self.placement.frame_index >= 0:

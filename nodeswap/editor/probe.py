@@ -89,6 +89,7 @@ class Probe:
                 "rect": app.preview.rect(),
                 "updates": app.preview.updates,
                 "placement": asdict(app.preview.placement),
+                "large": _rect(app.preview.large.image) if app.preview.large else None,
             },
             "state": app.runner.state,
             "stats": {k: stats.get(k) for k in ("frames", "fps", "live_fps", "dropped", "latency_ms")},

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 import dearpygui.dearpygui as dpg
@@ -220,3 +222,14 @@ def item_rect(tag: Any) -> list[float] | None:
     if corner is None or size is None or state.get("visible") is False or size[0] <= 0 or size[1] <= 0:
         return None
     return [float(corner[0]), float(corner[1]), float(size[0]), float(size[1])]
+
+
+def run_job(job: Any, report: Callable[[BaseException], None]) -> None:
+    """Run one of dearpygui's queued callbacks with the arguments it takes; an exception goes to ``report``."""
+    callback = job[0]
+    if callback is None:
+        return
+    try:
+        callback(*job[1 : 1 + len(inspect.signature(callback).parameters)])
+    except Exception as exc:
+        report(exc)

@@ -163,7 +163,7 @@ class Editor:
     def click(self, point: Point, button: int = 1, double: bool = False) -> None:
         """Move there, then press and release as a hand does (a press held a tenth of a second)."""
         self.move(point)
-        time.sleep(0.1)
+        time.sleep(0.4 if double else 0.1)  # an idle editor wakes on the move; a double click needs it awake
         if double:
             self.xdo("click", "--repeat", "2", "--delay", "80", button)
         else:
