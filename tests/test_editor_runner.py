@@ -172,21 +172,25 @@ def test_a_bypassed_node_loads_with_the_params_set_meanwhile(runner: Runner) -> 
     wait_until(lambda: Collect.seen[-1][1] == 200)
 
 
-def test_an_offline_run_over_a_file_reports_its_progress(runner: Runner, obama: Path) -> None:
-    """The share of the file's frames read, for the status bar's 'done, time left' (the paused run holds it)."""
+def test_an_offline_run_over_a_file_reports_its_progress(obama: Path) -> None:
+    """The share of the file's frames read, for the status bar's 'done, time left' (a paused run holds it)."""
+    from nodeswap.editor.runner import run_progress
     from nodeswap.graph import Graph as RealGraph
+    from nodeswap.scheduler import Scheduler
 
     g = RealGraph()
-    g.add_node("source.media", "source", {"path": str(obama), "start": 10, "end": 110})
+    g.add_node("source.media", "source", {"path": str(obama), "start": 10})
     g.add_node("sink.preview", "sink", {"window": False})
     g.link("source", "frame", "sink", "frame")
-    runner.start(g, live=False)
-    wait_until(lambda: runner.state == "running" and (runner.stats().get("frames") or 0) > 0)
-    runner.pause()
-    wait_until(lambda: runner.state == "paused")
-    time.sleep(0.6)  # a stats snapshot taken while paused
-    stats = runner.stats()
-    index = runner.latest("source")["frame"].index  # type: ignore[index]
-    assert stats["progress"] == pytest.approx((index - 10 + 1) / 100)
-    assert 0 < stats["progress"] < 1
-    runner.stop()
+    scheduler = Scheduler(g)
+    scheduler.start()
+    scheduler.pause()  # at once: 249 frames to read are far from done
+    try:
+        wait_until(lambda: scheduler.latest("source") is not None)
+        time.sleep(0.3)  # the paused source stays where it is
+        index = scheduler.latest("source")["frame"].index  # type: ignore[index]
+        count = scheduler.instances["source"].info()["frame_count"]  # type: ignore[attr-defined]
+        assert run_progress(scheduler) == pytest.approx((index - 10 + 1) / (count - 10))
+        assert 0 < run_progress(scheduler) < 1  # type: ignore[operator]
+    finally:
+        scheduler.stop()

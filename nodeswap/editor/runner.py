@@ -329,13 +329,13 @@ class Runner:
         report = scheduler.stats()
         live_fps = scheduler.graph_stats.live_fps()
         report["live_fps"] = round(live_fps, 2)
-        report["progress"] = None if self.live else _progress(scheduler)
+        report["progress"] = None if self.live else run_progress(scheduler)
         report["state"] = self.state
         report["live"] = self.live
         self._stats = report
 
 
-def _progress(scheduler: Scheduler) -> float | None:
+def run_progress(scheduler: Scheduler) -> float | None:
     """Share of the frames to read that the sources have read (the least of them), for an offline run."""
     shares: list[float] = []
     for step in scheduler.steps:
