@@ -304,33 +304,32 @@ class Scheduler:
             pass
         self._put(out, _STOP)
 
-    def _put(self, out: Any, item: Any) -> None:
+    def _put(self, out: Any, item: Any) -> bool:
+        """Hand ``item`` on; False when a stop came while the queue was full (the item is not sent)."""
         if isinstance(out, LatestSlot):
             out.put(item)
-            return
+            return True
         while True:
             try:
                 out.put(item, timeout=0.05)
-                return
+                return True
             except queue.Full:
                 if self._stop.is_set():
-                    return
+                    return False
 
     def _work_loop(self, steps: list[Step], inbox: Any, outbox: Any) -> None:
-        while True:
+        while not self._stop.is_set():  # a stop ends every stage after the frame in hand: no gaps downstream
             try:
                 packet = inbox.get(timeout=0.05)
             except queue.Empty:
-                if self._stop.is_set():
-                    break
                 continue
             if packet is _STOP:
                 break
             if self._run_step_list(steps, packet):
                 if outbox is None:
                     self.graph_stats.frame_done(packet.capture_time)
-                else:
-                    self._put(outbox, packet)
+                elif not self._put(outbox, packet):
+                    break  # stopping: a later frame must not reach the sinks after a lost one
         if outbox is not None:
             self._put(outbox, _STOP)
         else:

@@ -240,6 +240,26 @@ def test_frame_limit_and_stop_finalise_sinks() -> None:
     assert Recorder.instances[-1].unloads == 1
 
 
+@pytest.mark.parametrize("attempt", range(3))
+def test_a_stop_mid_run_delivers_an_unbroken_run_of_frames(attempt: int) -> None:
+    """Offline, a stop while queues are full must not lose a frame in the middle: a sink would see a gap
+    (and a video sink fill it), so its file would not match the frames counted."""
+    g = Graph(toy_registry())
+    g.add_node("test.counter", "source", {"count": 1000})
+    g.add_node("test.add", "fast")
+    g.add_node("test.recorder", "sink", {"sleep_ms": 60.0})
+    g.link("source", "frame", "fast", "frame")
+    g.link("fast", "frame", "sink", "frame")
+    s = Scheduler(g)
+    s.start()
+    time.sleep(0.5 + 0.2 * attempt)
+    sink = s.instances["sink"]
+    s.stop()
+    indices = [f.index for f in sink.received]  # type: ignore[attr-defined]
+    assert indices and indices == list(range(len(indices)))
+    assert s.stats()["frames"] == len(indices)
+
+
 def test_load_error_names_the_node() -> None:
     g = chain(5, label="broken")
     with pytest.raises(NodeLoadError, match="node 'add'"):

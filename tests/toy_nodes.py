@@ -122,6 +122,7 @@ class Recorder(Node):
     title = "Recorder"
     category = "sink"
     inputs = (Port("frame", FRAME),)
+    params = (Param("sleep_ms", "float", 0.0, min=0, max=1000, help="a slow sink (an encoder)"),)
     instances: list[Recorder] = []  # noqa: RUF012 - test registry of live instances
 
     def load(self, ctx: LoadContext) -> None:
@@ -130,6 +131,8 @@ class Recorder(Node):
         Recorder.instances.append(self)
 
     def process(self, frame: Frame) -> dict[str, Any]:
+        if self.values["sleep_ms"]:
+            time.sleep(self.values["sleep_ms"] / 1000)
         self.received.append(frame)
         return {}
 
