@@ -28,6 +28,7 @@ class FaceAligner(Node):
     """
 
     type_id = "align.face"
+    key_params = ("template", "resolution")
     values: FaceAlignerValues
     title = "Face aligner"
     category = "aligner"

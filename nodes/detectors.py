@@ -45,6 +45,7 @@ class FaceDetector(Node):
     """
 
     type_id = "detect.face"
+    key_params = ("model", "threshold")
     values: FaceDetectorValues
     title = "Face Detector"
     category = "detector"

@@ -28,6 +28,7 @@ class FaceMarker(Node):
     """
 
     type_id = "mark.face"
+    key_params = ("model",)
     values: FaceMarkerValues
     title = "Face Marker"
     category = "marker"

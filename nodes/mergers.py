@@ -61,6 +61,7 @@ class FaceMerger(Node):
     """
 
     type_id = "merge.faces"
+    key_params = ("erode", "blur", "opacity")
     values: FaceMergerValues
     title = "Face merger"
     category = "merger"

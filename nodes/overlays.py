@@ -62,6 +62,7 @@ class FaceOverlay(Node):
     """Draws the faces' boxes, track ids and scores, keypoints, landmarks, pose and crop outlines on the frame."""
 
     type_id = "utility.overlay"
+    key_params = ("labels", "landmarks")
     values: FaceOverlayValues
     title = "Face debug overlay"
     category = "utility"

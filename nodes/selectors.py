@@ -45,6 +45,7 @@ class FaceSelector(Node):
     """
 
     type_id = "select.faces"
+    key_params = ("mode", "reference")
     values: FaceSelectorValues
     title = "Face selector"
     category = "filter"

@@ -51,6 +51,7 @@ class VideoSink(Node):
     """Writes an H.264 video (ffmpeg) with the source's audio; OpenCV mp4v without ffmpeg."""
 
     type_id = "sink.video"
+    key_params = ("path",)
     values: VideoSinkValues
     title = "Video file"
     category = "sink"
@@ -207,6 +208,7 @@ class ImageSequenceSink(Node):
     """Writes each frame as a numbered image (frame number from the source)."""
 
     type_id = "sink.images"
+    key_params = ("path", "format")
     values: ImageSequenceSinkValues
     title = "Image sequence"
     category = "sink"
@@ -324,6 +326,7 @@ class FaceDataSink(Node):
     """Writes the faces of each frame as one JSON line (box, score, key points, landmarks, pose)."""
 
     type_id = "sink.facedata"
+    key_params = ("path",)
     values: FaceDataSinkValues
     title = "Face data (JSON Lines)"
     category = "sink"

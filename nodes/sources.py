@@ -28,6 +28,7 @@ class MediaSource(Node):
     """Plays a video file, a single image (repeated) or a folder of images (in name order)."""
 
     type_id = "source.media"
+    key_params = ("path", "loop")
     values: MediaSourceValues
     title = "Media file"
     category = "source"
@@ -231,6 +232,7 @@ class CameraSource(Node):
     """Frames from a camera; reconnects on its own when the camera drops out."""
 
     type_id = "source.camera"
+    key_params = ("device", "resolution")
     values: CameraSourceValues
     title = "Camera"
     category = "source"

@@ -86,6 +86,7 @@ class PreviewSink(Node):
     """Keeps the last frame for the editor; optionally shows it in a window."""
 
     type_id = "sink.preview"
+    key_params = ("window",)
     values: PreviewSinkValues
     title = "Preview"
     category = "sink"
@@ -141,6 +142,7 @@ class StreamSink(Node):
     """Streams the frames as MPEG-TS over UDP through ffmpeg (open udp://@:port in VLC, OBS, ffplay)."""
 
     type_id = "sink.stream"
+    key_params = ("address", "port")
     values: StreamSinkValues
     title = "Network stream (UDP)"
     category = "sink"
@@ -222,6 +224,7 @@ class VirtualCameraSink(Node):
     """Sends the frames to a virtual camera that video-call and streaming apps can pick."""
 
     type_id = "sink.vcam"
+    key_params = ("backend",)
     values: VirtualCameraSinkValues
     title = "Virtual camera"
     category = "sink"

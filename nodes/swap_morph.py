@@ -59,11 +59,10 @@ def source_landmarks(image: np.ndarray, device: str, node_id: str) -> np.ndarray
 
 class MorphSwap(Node):
     """Swaps faces for the one in a photo by warping its landmark mesh (no swap model needed).
-
-    Needs 468 FaceMesh landmarks (its input's caps); makes its own aligned crop when no aligner ran.
-    """
+    Needs 468 FaceMesh landmarks (its input's caps); makes its own aligned crop when no aligner ran."""
 
     type_id = "swap.morph"
+    key_params = ("source_image", "eyes", "opacity")
     values: MorphSwapValues
     may_run_in_process = True  # per-triangle and per-face Python work: its own process, its own GIL
     title = "Morph swap"

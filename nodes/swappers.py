@@ -94,6 +94,7 @@ class InSwapper(Node):
     """
 
     type_id = "swap.inswapper"
+    key_params = ("source", "model")
     values: InSwapperValues
     title = "InsightFace swapper"
     category = "swapper"
@@ -197,6 +198,7 @@ class DFMSwapper(Node):
     """
 
     type_id = "swap.dfm"
+    key_params = ("model", "morph_factor")
     values: DFMSwapperValues
     title = "DFM swapper"
     category = "swapper"

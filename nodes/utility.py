@@ -25,6 +25,7 @@ class Delay(Node):
     """
 
     type_id = "utility.delay"
+    key_params = ("ms",)
     values: DelayValues
     title = "Delay"
     category = "utility"
@@ -74,6 +75,7 @@ class Compare(Node):
     """Shows two frames side by side, or split at a slider: a left, b right."""
 
     type_id = "utility.compare"
+    key_params = ("mode",)
     values: CompareValues
     title = "Compare"
     category = "utility"
@@ -98,6 +100,7 @@ class FrameAdjust(Node):
     """Softens the frame (median blur and a bicubic down/up-scale) to match a swapped face's detail."""
 
     type_id = "filter.adjust"
+    key_params = ("median_blur", "degrade")
     values: FrameAdjustValues
     title = "Frame adjust"
     category = "filter"

@@ -46,6 +46,12 @@ class BypassSet:
 
 
 @dataclass(frozen=True)
+class CollapsedSet:
+    node_id: str
+    collapsed: bool
+
+
+@dataclass(frozen=True)
 class TitleSet:
     node_id: str
     title: str
@@ -58,7 +64,7 @@ class Moved:
     y: float
 
 
-GraphEvent = NodeAdded | NodeRemoved | Linked | Unlinked | ParamSet | BypassSet | TitleSet | Moved
+GraphEvent = NodeAdded | NodeRemoved | Linked | Unlinked | ParamSet | BypassSet | CollapsedSet | TitleSet | Moved
 REWIRING = (NodeAdded, NodeRemoved, Linked, Unlinked)  # edits that change what runs
 
 

@@ -15,7 +15,18 @@ from typing import Any
 import networkx as nx
 
 from .errors import LinkError, ParamError, UserError
-from .events import BypassSet, GraphEvent, Linked, Moved, NodeAdded, NodeRemoved, ParamSet, TitleSet, Unlinked
+from .events import (
+    BypassSet,
+    CollapsedSet,
+    GraphEvent,
+    Linked,
+    Moved,
+    NodeAdded,
+    NodeRemoved,
+    ParamSet,
+    TitleSet,
+    Unlinked,
+)
 from .node import Node
 from .registry import Registry, default_registry
 
@@ -46,12 +57,16 @@ class Link:
 
 @dataclass
 class NodeEntry:
-    """A node in a graph: its type, the params set (non-default or given), title, bypass."""
+    """A node in a graph: its type, the params set (non-default or given), title, bypass, and ``kept``: values
+    from its file that the node cannot take (an unknown param, an invalid value, every param of a missing
+    node type), saved back as they were until that param is set."""
 
     type: str
     params: dict[str, Any] = field(default_factory=dict)
     title: str = ""
     bypass: bool = False
+    kept: dict[str, Any] = field(default_factory=dict)
+    collapsed: bool = False  # drawn as its title and pins only
 
 
 class Graph:
@@ -62,6 +77,7 @@ class Graph:
         self.nodes: dict[str, NodeEntry] = {}
         self.links: list[Link] = []
         self.layout: dict[str, tuple[float, float]] = {}
+        self.placeholders: dict[str, type[Node]] = {}  # type id -> stand-in, for types no plugin provides
         self._listeners: list[Callable[[GraphEvent], None]] = []
 
     # -- events ---------------------------------------------------------------
@@ -78,7 +94,7 @@ class Graph:
         entry = self.nodes.get(node_id)
         if entry is None:
             raise UserError(f"no node '{node_id}'")
-        cls = self.registry.get(entry.type)
+        cls = self.registry.get(entry.type) or self.placeholders.get(entry.type)
         if cls is None:
             raise UserError(f"node '{node_id}': unknown node type '{entry.type}'")
         return cls
@@ -120,8 +136,9 @@ class Graph:
         pos: tuple[float, float] | None = None,
         title: str = "",
         bypass: bool = False,
+        kept: dict[str, Any] | None = None,
     ) -> str:
-        cls = self.registry.get(type_id)
+        cls = self.registry.get(type_id) or self.placeholders.get(type_id)
         if cls is None:
             raise UserError(f"unknown node type '{type_id}'")
         node_id = node_id or self.free_id(cls.category)
@@ -130,7 +147,7 @@ class Graph:
         if node_id in self.nodes:
             raise UserError(f"node id '{node_id}' is already used")
         cls.resolve_params(params or {})  # raises ParamError naming the param
-        self.nodes[node_id] = NodeEntry(cls.type_id, dict(params or {}), title, bypass)
+        self.nodes[node_id] = NodeEntry(cls.type_id, dict(params or {}), title, bypass, dict(kept or {}))
         if pos is not None:
             self.layout[node_id] = (float(pos[0]), float(pos[1]))
         self._emit(NodeAdded(node_id))
@@ -181,6 +198,7 @@ class Graph:
         except ParamError as exc:
             raise ParamError(f"node '{node_id}' param '{name}': {exc}") from None
         self.nodes[node_id].params[name] = value
+        self.nodes[node_id].kept.pop(name, None)  # the user's value replaces the file's invalid one
         self._emit(ParamSet(node_id, name, value))
         return value
 
@@ -189,6 +207,7 @@ class Graph:
         if self.node_class(node_id).param_spec(name) is None:
             raise ParamError(f"node '{node_id}': no param '{name}'")
         self.nodes[node_id].params.pop(name, None)
+        self.nodes[node_id].kept.pop(name, None)
         default = self.param_values(node_id)[name]
         self._emit(ParamSet(node_id, name, default))
         return default
@@ -196,6 +215,10 @@ class Graph:
     def set_bypass(self, node_id: str, bypass: bool) -> None:
         self.nodes[node_id].bypass = bool(bypass)
         self._emit(BypassSet(node_id, bool(bypass)))
+
+    def set_collapsed(self, node_id: str, collapsed: bool) -> None:
+        self.nodes[node_id].collapsed = bool(collapsed)
+        self._emit(CollapsedSet(node_id, bool(collapsed)))
 
     def set_title(self, node_id: str, title: str) -> None:
         self.nodes[node_id].title = title
@@ -210,4 +233,5 @@ class Graph:
         other.nodes = copy.deepcopy(self.nodes)
         other.links = list(self.links)
         other.layout = dict(self.layout)
+        other.placeholders = dict(self.placeholders)
         return other

@@ -18,6 +18,8 @@ import jsonschema
 
 from .errors import GraphError, Issue, ParamError
 from .graph import Graph, Link, NodeEntry
+from .node import Node
+from .placeholder import is_placeholder, missing_reason, placeholder_class
 from .registry import Registry, default_registry
 from .validate import caps_issues, path_issues, unlinked_inputs, wiring_problem
 
@@ -37,7 +39,8 @@ def to_dict(graph: Graph) -> dict[str, Any]:
         "format": FORMAT,
         "version": VERSION,
         "nodes": {
-            node_id: {"type": e.type, "params": dict(e.params), "title": e.title, "bypass": e.bypass}
+            node_id: {"type": e.type, "params": {**e.kept, **e.params}, "title": e.title, "bypass": e.bypass}
+            | ({"collapsed": True} if e.collapsed else {})
             for node_id, e in graph.nodes.items()
         },
         "links": [link.to_json() for link in graph.links],
@@ -130,30 +133,56 @@ def build(
     if issues:
         return graph, issues
     data = migrate(data)
+    links = [Link.parse(x["from"], x["to"]) for x in data["links"]]
     for node_id, spec in data["nodes"].items():
-        cls = registry.get(spec["type"])
-        if cls is None:
-            issues.append(Issue(f"node '{node_id}'", f"unknown node type '{spec['type']}'"))
-            continue
-        params: dict[str, Any] = {}
+        cls = registry.get(spec["type"]) or _placeholder(graph, spec["type"], node_id, data["nodes"], links)
+        if is_placeholder(cls):
+            issues.append(Issue(f"node '{node_id}'", missing_reason(cls.type_id)))
+        entry = NodeEntry(cls.type_id, {}, spec.get("title", ""), spec.get("bypass", False))
+        entry.collapsed = spec.get("collapsed", False)
         for name, value in spec.get("params", {}).items():
             pspec = cls.param_spec(name)
-            if pspec is None:
-                issues.append(Issue(f"node '{node_id}' param '{name}'", f"{cls.type_id} has no such param"))
-                continue
             try:
-                params[name] = pspec.coerce(value)
+                if pspec is None:
+                    raise ParamError(f"{cls.type_id} has no such param")
+                entry.params[name] = pspec.coerce(value)
             except ParamError as exc:
-                issues.append(Issue(f"node '{node_id}' param '{name}'", str(exc)))
-        graph.nodes[node_id] = NodeEntry(cls.type_id, params, spec.get("title", ""), spec.get("bypass", False))
+                entry.kept[name] = value  # shown as invalid and saved back until the user sets it
+                if not is_placeholder(cls):
+                    issues.append(Issue(f"node '{node_id}' param '{name}'", f"{exc}; the file's value is kept"))
+        graph.nodes[node_id] = entry
     if check_files:
         issues += path_issues(graph)
     for pos_id, pos in data.get("layout", {}).items():
         if pos_id in graph.nodes and all(map(_finite, pos)):
             graph.layout[pos_id] = (float(pos[0]), float(pos[1]))
-    issues += _link_issues(graph, [Link.parse(x["from"], x["to"]) for x in data["links"]], set(data["nodes"]))
+    issues += _link_issues(graph, links, set(data["nodes"]))
     issues += unlinked_inputs(graph) + caps_issues(graph)
     return graph, issues
+
+
+def _placeholder(graph: Graph, type_id: str, node_id: str, nodes: dict[str, Any], links: list[Link]) -> type[Node]:
+    """The graph's stand-in for an unknown ``type_id``, with the ports its links to ``node_id`` use (typed by
+    the known node at the other end)."""
+    registry = graph.registry
+
+    def port_type(other: str, port: str, output: bool) -> str:
+        cls = registry.get(nodes.get(other, {}).get("type", ""))
+        if cls is None:
+            return ""
+        found = cls.output_port(port) if output else cls.input_port(port)
+        return found.type if found else ""
+
+    old = graph.placeholders.get(type_id)
+    inputs = {p.name: p.type for p in old.inputs} if old else {}
+    outputs = {p.name: p.type for p in old.outputs} if old else {}
+    for link in links:
+        if link.dst == node_id:
+            inputs.setdefault(link.dst_port, port_type(link.src, link.src_port, True))
+        if link.src == node_id:
+            outputs.setdefault(link.src_port, port_type(link.dst, link.dst_port, False))
+    graph.placeholders[type_id] = placeholder_class(type_id, inputs, outputs)
+    return graph.placeholders[type_id]
 
 
 def _link_issues(graph: Graph, links: list[Link], declared: set[str]) -> list[Issue]:

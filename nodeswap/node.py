@@ -76,6 +76,8 @@ class Node:
     outputs: ClassVar[tuple[Port, ...]] = ()
     params: ClassVar[tuple[Param, ...]] = ()
     aliases: ClassVar[tuple[str, ...]] = ()
+    # The params a compact node shows on the canvas (the rest are in the inspector); empty: its path params.
+    key_params: ClassVar[tuple[str, ...]] = ()
     # True: the scheduler may run it in a worker process of its own (Python-heavy work that would hold the
     # GIL). Its inputs and outputs are then pickled, and it must not keep views of its input frames.
     may_run_in_process: ClassVar[bool] = False

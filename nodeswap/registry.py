@@ -88,6 +88,9 @@ def _spec_problem(cls: type[Node]) -> str:
     for param in cls.params:
         if param.kind not in PARAM_KINDS:
             return f"param '{param.name}' has unknown kind {param.kind!r}"
+    unknown = [name for name in cls.key_params if cls.param_spec(name) is None]
+    if unknown:
+        return f"key_params names {', '.join(unknown)}, which is not a param"
     return _values_problem(cls)
 
 

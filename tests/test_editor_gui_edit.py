@@ -141,11 +141,14 @@ def test_broken_file_opens_with_its_problems_and_recovery_after_a_crash(
     probe = editor.wait(lambda p: p["modal"] == "message", 10, "the problems window")
     text = probe["dialog_text"]
     assert "unknown node type 'no.such.node'" in text and "has no such param" in text
-    assert set(probe["graph"]["nodes"]) == {"source", "sink"}  # the valid part
+    assert set(probe["graph"]["nodes"]) == {"source", "sink", "ghost"}  # the unknown node as a placeholder
+    assert probe["graph"]["nodes"]["ghost"]["type"] == "no.such.node"
+    assert probe["graph"]["nodes"]["source"]["params"] == {"loop": True, "nope": 1}  # kept, to be saved back
     assert probe["graph"]["links"] == [{"from": "source.frame", "to": "sink.frame"}]
     editor.screenshot(tmp_path / "broken.png")
     editor.click_item(probe["buttons"]["dialog:OK"], "OK")
-    editor.wait(lambda p: p["modal"] is None, 10, "closed")
+    probe = editor.wait(lambda p: p["modal"] is None and "ghost" in p["nodes"], 10, "closed")
+    assert probe["badges"]["ghost"] == "missing type (hover)"
 
     # an edit is autosaved; the editor is killed; the next start offers it back
     probe = editor.fresh()

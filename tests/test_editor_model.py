@@ -126,8 +126,10 @@ def test_open_graph_gives_the_valid_part_of_a_broken_file(tmp_path: Path) -> Non
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(data))
     graph, issues = files.open_graph(path, toy_registry())
-    assert set(graph.nodes) == {"src", "gain", "find", "out"} and len(graph.links) == 4
+    assert set(graph.nodes) == {"src", "gain", "find", "out", "ghost"}  # the unknown one as a placeholder
+    assert len(graph.links) == 4  # out.frame is taken: the ghost's link is refused
     assert any("unknown node type 'no.such.type'" in str(i) for i in issues)
+    assert any("already has a link" in str(i) for i in issues)
     (tmp_path / "nojson.json").write_text("{nope")
     from nodeswap.errors import GraphError
 

@@ -15,6 +15,8 @@ from nodeswap import graph_io
 from nodeswap.errors import GraphError, LinkError, ParamError
 from nodeswap.events import ParamSet
 from nodeswap.graph import Graph
+from nodeswap.plan import compile_plan
+from nodeswap.validate import kept_problems, run_issues
 from tests.toy_nodes import toy_registry
 
 
@@ -236,3 +238,50 @@ def test_unset_param_returns_to_the_default() -> None:
     assert g.nodes["a"].params == {} and events == [ParamSet("a", "amount", 1)]
     with pytest.raises(ParamError):
         g.unset_param("a", "nope")
+
+
+def test_an_unknown_node_type_is_kept_as_a_placeholder_with_its_params_and_links(tmp_path: Path) -> None:
+    """A graph from a machine with a plugin this one lacks: nothing of the plugin's node is lost on a save."""
+    data = good()
+    data["nodes"]["glow"] = {"type": "acme.glow", "params": {"power": 3, "mode": "soft"}, "title": "Glow"}
+    data["links"][1] = {"from": "add.frame", "to": "glow.frame"}
+    data["links"].append({"from": "glow.frame", "to": "sink.frame"})
+    graph, issues = graph_io.build(data, toy_registry())
+    assert [str(i) for i in issues] == [
+        "node 'glow': unknown node type 'acme.glow' (kept as a placeholder): install the plugin that provides it, "
+        "or delete it"
+    ]
+    cls = graph.node_class("glow")
+    assert [(p.name, p.type) for p in cls.inputs] == [("frame", "frame")]  # typed by the nodes at the other end
+    assert [(p.name, p.type) for p in cls.outputs] == [("frame", "frame")]
+    graph_io.save(graph, tmp_path / "g.json")
+    saved = json.loads((tmp_path / "g.json").read_text())
+    assert saved["nodes"]["glow"] == {
+        "type": "acme.glow",
+        "params": {"power": 3, "mode": "soft"},
+        "title": "Glow",
+        "bypass": False,
+    }
+    assert {"from": "glow.frame", "to": "sink.frame"} in saved["links"]
+    assert {"from": "add.frame", "to": "glow.frame"} in saved["links"]
+    with pytest.raises(GraphError, match=r"unknown node type 'acme\.glow'"):
+        compile_plan(graph)  # a run that needs it is refused, naming it
+
+
+def test_an_invalid_value_is_kept_and_saved_until_the_param_is_set(tmp_path: Path) -> None:
+    data = good()
+    data["nodes"]["add"]["params"] = {"amount": "lots", "colour": "red"}
+    graph, issues = graph_io.build(data, toy_registry())
+    assert any("param 'amount'" in str(i) and "kept" in str(i) for i in issues)
+    assert graph.param_values("add")["amount"] == 1  # the default stands in meanwhile
+    assert list(kept_problems(graph, "add")) == ["amount"]  # 'colour' is no param of it: kept, not in the way
+    assert any("param 'amount'" in str(i) for i in run_issues(graph))  # not run with a value the file did not say
+    graph_io.save(graph, tmp_path / "g.json")
+    assert json.loads((tmp_path / "g.json").read_text())["nodes"]["add"]["params"] == {
+        "amount": "lots",
+        "colour": "red",
+    }
+    graph.set_param("add", "amount", 4)
+    assert "amount" not in kept_problems(graph, "add")
+    graph_io.save(graph, tmp_path / "g.json")
+    assert json.loads((tmp_path / "g.json").read_text())["nodes"]["add"]["params"] == {"amount": 4, "colour": "red"}

@@ -45,12 +45,13 @@ from .probe import Probe
 from .runner import Runner
 from .status import notice, run_line
 from .ui import build_menus, build_toolbar, handle_key, open_context_menu, run_job, viewport_size
+from .view_actions import ViewActions
 from .widgets import ParamWidgets
 
 log = logging.getLogger(__name__)
 
 
-class EditorApp(Actions):
+class EditorApp(Actions, ViewActions):
     def __init__(self, graph_path: str | None = None) -> None:
         self.registry = default_registry()
         self.graph = Graph(self.registry)
@@ -334,6 +335,7 @@ class EditorApp(Actions):
             self._rebuild_due = None
             self.runner.rebuild(self.graph.copy())
         self.preview.update(self.graph, self.inspected, self.runner.latest)
+        self.frame_tick()
         if now >= self._slow_tick:
             self._slow_tick = now + 0.25
             self._slow_updates(now)

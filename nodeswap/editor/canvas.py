@@ -14,19 +14,26 @@ from typing import Any, Protocol
 import dearpygui.dearpygui as dpg
 import networkx as nx
 
-from ..events import BypassSet, GraphEvent, Linked, Moved, NodeAdded, NodeRemoved, ParamSet, TitleSet, Unlinked
+from ..events import (
+    BypassSet,
+    CollapsedSet,
+    GraphEvent,
+    Linked,
+    Moved,
+    NodeAdded,
+    NodeRemoved,
+    ParamSet,
+    TitleSet,
+    Unlinked,
+)
 from ..graph import Graph, Link
-from ..types import PORT_COLORS
-from ..validate import caps_issues, path_problems
-from .tagmap import IN, OUT, TagMap, auto_layout, free_spot
+from ..placeholder import is_placeholder, missing_reason
+from ..validate import caps_issues, kept_problems, path_problems
+from .geometry import NODE_PAD, CanvasGeometry, tag_of
+from .node_view import apply_view, draw_node
+from .tagmap import IN, OUT, TagMap
 from .themes import ERROR_COLOR, WARN_TEXT, Themes
-from .ui import item_rect, viewport_width
 from .widgets import ParamWidgets
-
-NODE_PAD = 8  # imnodes' default node padding, pixels
-WIDGET_WIDTH = 140
-NEW_NODE = (230.0, 200.0)  # assumed size of a node not drawn yet
-WARNINGS = ("set '", "needs ", "bypassed")  # badges refresh_node sets and clears (not timings or errors)
 
 
 class CanvasHost(Protocol):
@@ -39,7 +46,7 @@ class CanvasHost(Protocol):
     def request_unlink(self, links: list[Link]) -> None: ...
 
 
-class Canvas:
+class Canvas(CanvasGeometry):
     """The node editor item and the drawing of one Graph."""
 
     def __init__(self, app: CanvasHost, parent: int | str) -> None:
@@ -51,7 +58,9 @@ class Canvas:
         self.editor: int | str = 0
         self._new_editor()
         self.themes = Themes()
+        self.compact = False  # nodes show their key params only
         self._aligned: set[str] = set()
+        self._resized_at: dict[str, int] = {}  # node id -> frame its rows changed (its size is known after)
 
     # -- whole graph --------------------------------------------------------------
     def attach(self, graph: Graph, arrange: bool = False) -> None:
@@ -116,6 +125,8 @@ class Canvas:
                     self.refresh_node(changed)  # a param may change what reaches the nodes after it (caps)
             case BypassSet(node_id) | TitleSet(node_id):
                 self.refresh_node(node_id)
+            case CollapsedSet(node_id):
+                apply_view(self, node_id)
             case Moved(node_id, x, y):
                 tag = self.map.node_tag(node_id)
                 if tag is not None and list(dpg.get_item_pos(tag)) != [x, y]:
@@ -129,44 +140,36 @@ class Canvas:
                 self.app.widgets.set(tag, spec, value)
 
     # -- nodes ------------------------------------------------------------------
-    def _label(self, node_id: str) -> str:
+    def label(self, node_id: str) -> str:
+        """'Title  (id)'; a collapsed node: its title if it has its own, else its id."""
         assert self.graph is not None
         entry = self.graph.nodes[node_id]
+        if entry.collapsed:
+            return entry.title or node_id
         title = entry.title or self.graph.node_class(node_id).title or entry.type
         return f"{title}  ({node_id})"  # bypass shows as the node's dimmed theme and badge: no wider title
 
     def _add_node(self, node_id: str) -> None:
-        graph = self.graph
-        assert graph is not None
-        cls = graph.node_class(node_id)
-        values = graph.param_values(node_id)
-        if node_id not in graph.layout:
-            graph.layout[node_id] = self.free_spot()
-        tags = self.map.add_node(node_id)
-        with dpg.node(tag=tags.node, label=self._label(node_id), parent=self.editor, pos=list(graph.layout[node_id])):
-            with dpg.node_attribute(attribute_type=dpg.mvNode_Attr_Static):
-                tags.extra["badge"] = dpg.add_text("", color=(150, 150, 150))
-                with dpg.tooltip(tags.extra["badge"]):
-                    tags.extra["badge_tip"] = dpg.add_text(
-                        cls.__doc__.strip().split("\n")[0] if cls.__doc__ else "", wrap=420
-                    )
-            for direction, ports in ((IN, cls.inputs), (OUT, cls.outputs)):
-                kind = dpg.mvNode_Attr_Input if direction == IN else dpg.mvNode_Attr_Output
-                for port in ports:
-                    attr = self.map.add_port(node_id, direction, port.name)
-                    with dpg.node_attribute(tag=attr, attribute_type=kind, shape=dpg.mvNode_PinShape_CircleFilled):
-                        text = port.name + (" (optional)" if port.optional else "")
-                        label = dpg.add_text(text, color=PORT_COLORS.get(port.type, (200, 200, 200)))
-                        tags.extra[f"{direction}:{port.name}"] = label
-                        with dpg.tooltip(label):
-                            dpg.add_text(f"{direction}put '{port.name}': {port.type}\n{port.help}".strip(), wrap=360)
-                    dpg.bind_item_theme(attr, self.themes.pins.get(port.type, self.themes.pins["any"]))
-            if cls.params:
-                with dpg.node_attribute(attribute_type=dpg.mvNode_Attr_Static) as params_attr:
-                    for spec in cls.params:
-                        tag = self.app.widgets.add(node_id, spec, values[spec.name], WIDGET_WIDTH, params_attr)
-                        self.map.add_param_widget(node_id, spec.name, tag)
+        assert self.graph is not None
+        if node_id not in self.graph.layout:
+            self.graph.layout[node_id] = self.free_spot()
+        draw_node(self, node_id)
         self.refresh_node(node_id)
+
+    def set_compact(self, compact: bool) -> None:
+        """Compact: every node shows its key params only (the inspector shows them all)."""
+        self.compact = compact
+        for node_id in self.map.nodes:
+            apply_view(self, node_id)
+
+    def forget_alignment(self, node_id: str) -> None:
+        """Its width changed: unindent its outputs, to right-align them again once it is drawn."""
+        self._aligned.discard(node_id)
+        self._resized_at[node_id] = dpg.get_frame_count()
+        tags = self.map.nodes.get(node_id)
+        for key, label in tags.extra.items() if tags else ():
+            if key.startswith(f"{OUT}:"):
+                dpg.configure_item(label, indent=-1)
 
     def _forget_node(self, node_id: str) -> None:
         tags = self.map.nodes.get(node_id)
@@ -183,20 +186,23 @@ class Canvas:
         if graph is None or tags is None or node_id not in graph.nodes:
             return
         entry = graph.nodes[node_id]
-        dpg.configure_item(tags.node, label=self._label(node_id))
-        problems = path_problems(graph, node_id)
+        dpg.configure_item(tags.node, label=self.label(node_id))
+        problems = {**kept_problems(graph, node_id), **path_problems(graph, node_id)}
         unmet = caps_issues(graph, [node_id])  # links whose values this node cannot use
+        missing = is_placeholder(graph.node_class(node_id))
         for name, widget_tags in tags.params.items():
             for tag in widget_tags:
                 dpg.bind_item_theme(tag, self.themes.warn if name in problems else 0)
-        if node_id in self.errors or problems or unmet:
+        if node_id in self.errors or problems or unmet or missing:
             theme = self.themes.error
         elif entry.bypass:
             theme = self.themes.bypass
         else:
             theme = self.themes.category.get(graph.node_class(node_id).category, 0)
         dpg.bind_item_theme(tags.node, theme)
-        if problems and node_id not in self.errors:
+        if missing and node_id not in self.errors:
+            self._badge(node_id, "missing type (hover)", ERROR_COLOR, missing_reason(entry.type))
+        elif problems and node_id not in self.errors:
             name, problem = next(iter(problems.items()))
             self._badge(node_id, f"set '{name}'", WARN_TEXT, f"param '{name}': {problem}")
         elif unmet and node_id not in self.errors:
@@ -205,9 +211,20 @@ class Canvas:
         elif entry.bypass and node_id not in self.errors:
             self._badge(node_id, "bypassed", (150, 150, 150), "bypassed: inputs pass through")
         elif node_id not in self.errors and str(dpg.get_value(tags.extra["badge"])).startswith(
-            ("set '", "needs ", "by")
+            ("set '", "needs ", "by", "missing")
         ):
             self._badge(node_id, "", (150, 150, 150), "")  # the warning is mended, the bypass ended
+
+    def _warned(self, node_id: str) -> bool:
+        """The node has a warning of its own to show (a missing type, a param to set, an unmet link)."""
+        assert self.graph is not None
+        graph = self.graph
+        return bool(
+            is_placeholder(graph.node_class(node_id))
+            or kept_problems(graph, node_id)
+            or path_problems(graph, node_id)
+            or caps_issues(graph, [node_id])
+        )
 
     def _badge(self, node_id: str, text: str, color: tuple[int, int, int], tip: str) -> None:
         tags = self.map.nodes.get(node_id)
@@ -230,7 +247,7 @@ class Canvas:
             if error:
                 count = f" x{stats['errors']}" if stats and stats.get("errors") else ""
                 self._badge(node_id, _error_badge(error, count), ERROR_COLOR, error)
-            elif path_problems(graph, node_id) or caps_issues(graph, [node_id]):
+            elif self._warned(node_id):
                 self.refresh_node(node_id)
             elif graph.nodes[node_id].bypass:
                 self._badge(node_id, "bypassed", (150, 150, 150), "bypassed: inputs pass through")
@@ -258,7 +275,7 @@ class Canvas:
     def align_outputs(self) -> None:
         """Right-align output labels once a node has been drawn (the pins sit on the right edge)."""
         for node_id, tags in self.map.nodes.items():
-            if node_id in self._aligned:
+            if node_id in self._aligned or dpg.get_frame_count() - self._resized_at.get(node_id, -9) < 2:
                 continue
             width = dpg.get_item_rect_size(tags.node)[0]
             if width <= 0:
@@ -284,117 +301,15 @@ class Canvas:
 
     def _link_dragged(self, sender: Any, app_data: Any, user_data: Any = None) -> None:
         a, b = app_data
-        link = self.map.link_for_pins(_tag(a), _tag(b))
+        link = self.map.link_for_pins(tag_of(a), tag_of(b))
         self.app.request_link(link)
 
     def _delinked(self, sender: Any, app_data: Any, user_data: Any = None) -> None:
-        link = self.map.link_of(_tag(app_data))
+        link = self.map.link_of(tag_of(app_data))
         if link is not None:
             self.app.request_unlink([link])
-
-    # -- selection and geometry -------------------------------------------------
-    def selected_nodes(self) -> list[str]:
-        ids = (self.map.node_of(_tag(t)) for t in dpg.get_selected_nodes(self.editor))
-        return [n for n in ids if n is not None]
-
-    def selected_links(self) -> list[Link]:
-        links = (self.map.link_of(_tag(t)) for t in dpg.get_selected_links(self.editor))
-        return [x for x in links if x is not None]
-
-    def moved_nodes(self) -> list[tuple[str, tuple[float, float], tuple[float, float] | None]]:
-        """Nodes whose drawn position differs from the graph's layout: (id, new, old)."""
-        graph = self.graph
-        if graph is None:
-            return []
-        out = []
-        for node_id, tags in self.map.nodes.items():
-            x, y = dpg.get_item_pos(tags.node)
-            old = graph.layout.get(node_id)
-            if old is None or abs(old[0] - x) > 0.5 or abs(old[1] - y) > 0.5:
-                out.append((node_id, (float(x), float(y)), old))
-        return out
-
-    def origin(self) -> tuple[float, float]:
-        """Screen position of grid (0, 0) (follows panning)."""
-        for tags in self.map.nodes.values():
-            state = dpg.get_item_state(tags.node)
-            if state.get("visible") and state.get("rect_min") is not None:
-                gx, gy = dpg.get_item_pos(tags.node)
-                rx, ry = state["rect_min"]
-                return (rx - NODE_PAD - gx, ry - NODE_PAD - gy)
-        x, y, _, _ = item_rect(self.parent) or (0.0, 0.0, 0.0, 0.0)
-        return (x + NODE_PAD, y + NODE_PAD)
-
-    def to_grid(self, screen: tuple[float, float]) -> tuple[float, float]:
-        ox, oy = self.origin()
-        return (round(screen[0] - ox), round(screen[1] - oy))
-
-    def layout_for_view(self, missing_only: bool = False) -> dict[str, tuple[float, float]]:
-        """Automatic positions (columns by depth) starting at the top-left of the visible canvas."""
-        assert self.graph is not None
-        x, y, width, _ = item_rect(self.parent) or [0.0, 0.0, 0.0, 0.0]
-        if width < 300:  # not drawn yet (so not panned either): the viewport less the side panels
-            left, top, width = 0.0, 0.0, viewport_width() - 680.0
-        else:
-            left, top = self.to_grid((x, y))
-        return auto_layout(self.graph, missing_only, max_width=max(300.0, width - 40.0), x0=left + 20.0, y0=top + 20.0)
-
-    def node_sizes(self) -> dict[str, tuple[float, float]]:
-        return {n: (r[2], r[3]) for n in self.map.nodes if (r := self.node_rect(n))}
-
-    def free_spot(self, near: tuple[float, float] | None = None) -> tuple[float, float]:
-        """Where a new node goes: ``near``, else right of the newest node (or below the others when
-        the row is full), in view and never on top of another node."""
-        graph = self.graph
-        assert graph is not None
-        x0, y0, w, h = item_rect(self.parent) or (0.0, 0.0, 800.0, 600.0)
-        left, top = self.to_grid((x0, y0))
-        bounds = (left + 20.0, top + 20.0, left + w - 20.0, top + h - 20.0)
-        if near is None:
-            newest = next(reversed([n for n in graph.nodes if n in graph.layout]), None)
-            rect = self.node_rect(newest) if newest else None
-            near = (bounds[0], bounds[1])
-            if newest and rect:
-                x, y = graph.layout[newest]
-                near = (x + rect[2] + 40.0, y)
-                if near[0] + NEW_NODE[0] > bounds[2]:
-                    sizes = self.node_sizes()
-                    bottom = max(py + sizes.get(n, (0, 220))[1] for n, (_, py) in graph.layout.items())
-                    near = (bounds[0], bottom + 40.0)
-        return free_spot(graph, near, self.node_sizes(), bounds, NEW_NODE)
-
-    def hovered(self) -> bool:
-        """The mouse is over the canvas (dear imgui's hover state of the child window ignores its content)."""
-        rect = item_rect(self.parent)
-        x, y = dpg.get_mouse_pos(local=False)
-        return rect is not None and rect[0] <= x < rect[0] + rect[2] and rect[1] <= y < rect[1] + rect[3]
-
-    def node_rect(self, node_id: str) -> list[float] | None:
-        """[x, y, w, h] of the node's box in viewport pixels."""
-        tags = self.map.nodes.get(node_id)
-        if tags is None:
-            return None
-        state = dpg.get_item_state(tags.node)
-        if not state.get("visible") or state.get("rect_min") is None:
-            return None
-        (x, y), (w, h) = state["rect_min"], state["rect_size"]
-        return [x - NODE_PAD, y - NODE_PAD, w, h]
-
-    def node_at(self, screen: tuple[float, float]) -> str | None:
-        for node_id in self.map.nodes:
-            rect = self.node_rect(node_id)
-            if rect and rect[0] <= screen[0] <= rect[0] + rect[2] and rect[1] <= screen[1] <= rect[1] + rect[3]:
-                return node_id
-        return None
 
 
 def _error_badge(message: str, count: str = "") -> str:
     """Short badge text for an error (the full message shows on hover)."""
     return "model missing (hover)" if "models fetch" in message else f"error{count} (hover)"
-
-
-def _tag(value: Any) -> Any:
-    """dearpygui hands tags back as ints or alias strings; ours are ints."""
-    if isinstance(value, str):
-        return dpg.get_alias_id(value) if dpg.does_alias_exist(value) else value
-    return value

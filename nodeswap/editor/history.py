@@ -72,7 +72,9 @@ class RemoveNodes:
 
     def undo(self, graph: Graph) -> None:
         for node_id, e in self._entries.items():
-            graph.add_node(e.type, node_id, dict(e.params), self._layout.get(node_id), e.title, e.bypass)
+            graph.add_node(e.type, node_id, dict(e.params), self._layout.get(node_id), e.title, e.bypass, e.kept)
+            if e.collapsed:
+                graph.set_collapsed(node_id, True)
         for link in self._links:
             graph.link(link.src, link.src_port, link.dst, link.dst_port)
         _restore_order(graph, self._order)
@@ -154,6 +156,21 @@ class SetBypass:
 
     def undo(self, graph: Graph) -> None:
         graph.set_bypass(self.node_id, self._old)
+
+
+@dataclass
+class SetCollapsed:
+    node_id: str
+    collapsed: bool
+    label: str = "collapse"
+    _old: bool = False
+
+    def do(self, graph: Graph) -> None:
+        self._old = graph.nodes[self.node_id].collapsed
+        graph.set_collapsed(self.node_id, self.collapsed)
+
+    def undo(self, graph: Graph) -> None:
+        graph.set_collapsed(self.node_id, self._old)
 
 
 @dataclass

@@ -3,14 +3,16 @@ reset to default), its ports, its run stats and its last error."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import dearpygui.dearpygui as dpg
 
 from ..graph import Graph
 from ..node import Seekable
+from ..placeholder import is_placeholder
 from ..types import PORT_COLORS
-from ..validate import path_problems
+from ..validate import kept_problems, path_problems
 
 WIDTH = 200
 
@@ -55,6 +57,11 @@ class Inspector:
             if cls.params:
                 dpg.add_separator()
                 dpg.add_text("Params")
+            if is_placeholder(cls) and entry.kept:
+                dpg.add_separator()
+                dpg.add_text("Params kept from the file (saved as they are)")
+                for name, value in entry.kept.items():
+                    dpg.add_text(f"{name} = {json.dumps(value, default=str)[:60]}", color=(255, 150, 150))
             for spec in cls.params:
                 with dpg.group(horizontal=True):
                     dpg.add_button(label="R", width=20, callback=self._reset, user_data=spec.name)
@@ -130,7 +137,7 @@ class Inspector:
     def refresh_problems(self) -> None:
         if self.graph is None or self.node_id is None:
             return
-        problems = path_problems(self.graph, self.node_id)
+        problems = {**kept_problems(self.graph, self.node_id), **path_problems(self.graph, self.node_id)}
         for name, tag in self._param_tags.items():
             if dpg.does_item_exist(tag):
                 dpg.bind_item_theme(tag, self.app.canvas.themes.warn if name in problems else 0)
@@ -148,7 +155,8 @@ class Inspector:
         else:
             text = "not run yet"
         dpg.set_value(self._stats_text, text)
-        problems = path_problems(self.graph, self.node_id) if self.graph else {}
+        graph = self.graph
+        problems = {**kept_problems(graph, self.node_id), **path_problems(graph, self.node_id)} if graph else {}
         message = errors.get(self.node_id) or (node or {}).get("last_error", "")
         lines = [f"last error: {message}"] if message else []
         lines += [f"param '{k}': {v}" for k, v in problems.items()]

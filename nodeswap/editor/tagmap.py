@@ -12,6 +12,7 @@ from typing import Any
 import networkx as nx
 
 from ..graph import Graph, Link
+from ..params import Param
 
 Tag = int | str
 
@@ -132,16 +133,35 @@ class TagMap:
                 yield PortRef(node_id, direction, port), tag
 
 
-def node_size(graph: Graph, node_id: str) -> tuple[float, float]:
-    """A drawn node's size estimate (pixels): 7 px a character, one 20 px line per port and param."""
+def key_params(graph: Graph, node_id: str) -> list[Param]:
+    """The params a compact node shows: its class's ``key_params``, else its path params."""
     cls = graph.node_class(node_id)
-    title = len(graph.nodes[node_id].title or cls.title or cls.type_id) + len(node_id) + 4
+    if cls.key_params:
+        return [p for p in cls.params if p.name in cls.key_params]
+    return [p for p in cls.params if p.kind == "path"]
+
+
+def shown_params(graph: Graph, node_id: str, compact: bool = False) -> list[Param]:
+    """The params drawn inside the node on the canvas: all, the key ones (compact) or none (collapsed)."""
+    if graph.nodes[node_id].collapsed:
+        return []
+    return key_params(graph, node_id) if compact else list(graph.node_class(node_id).params)
+
+
+def node_size(graph: Graph, node_id: str, compact: bool = False) -> tuple[float, float]:
+    """A drawn node's size estimate (pixels): 7 px a character, one 20 px line per port and param."""
+    cls, entry = graph.node_class(node_id), graph.nodes[node_id]
+    ports = len(cls.inputs) + len(cls.outputs)
+    if entry.collapsed:  # the title, and unlabelled pins
+        return max(60.0, 7.0 * len(entry.title or node_id) + 30.0), 40.0 + 12.0 * ports
+    params = shown_params(graph, node_id, compact)
+    title = len(entry.title or cls.title or cls.type_id) + len(node_id) + 4
     width = max(
         [190.0, 7.0 * title + 16.0]
-        + [7.0 * len(p.name) + (40.0 if p.kind == "bool" else 160.0) for p in cls.params]
+        + [7.0 * len(p.name) + (40.0 if p.kind == "bool" else 180.0) for p in params]
         + [7.0 * (len(p.name) + 11) + 40.0 for p in (*cls.inputs, *cls.outputs)]
     )
-    return width, 70.0 + 20.0 * (len(cls.inputs) + len(cls.outputs) + len(cls.params))
+    return width, 70.0 + 20.0 * (ports + len(params))
 
 
 def auto_layout(
@@ -151,6 +171,8 @@ def auto_layout(
     x0: float = 30.0,
     y0: float = 30.0,
     gap: float = 40.0,
+    compact: bool = False,
+    sizes: dict[str, tuple[float, float]] | None = None,
 ) -> dict[str, tuple[float, float]]:
     """Positions for nodes (those without a saved one when ``missing_only``): one column per depth
     from the sources, left to right; a column that would pass ``max_width`` starts a band below."""
@@ -166,12 +188,12 @@ def auto_layout(
     positions: dict[str, tuple[float, float]] = {}
     x, band_top, band_height = x0, y0, 0.0
     for column in sorted(columns):
-        sizes = [node_size(graph, n) for n in columns[column]]
-        width = max(w for w, _ in sizes)
+        column_sizes = [(sizes or {}).get(n) or node_size(graph, n, compact) for n in columns[column]]
+        width = max(w for w, _ in column_sizes)
         if x > x0 and x + width > x0 + max_width:
             x, band_top, band_height = x0, band_top + band_height + gap, 0.0
         y = band_top
-        for node_id, (_, height) in zip(columns[column], sizes, strict=True):
+        for node_id, (_, height) in zip(columns[column], column_sizes, strict=True):
             if not (missing_only and node_id in graph.layout):
                 positions[node_id] = (x, y)
             y += height + gap

@@ -52,6 +52,16 @@ def build_menus(app: Any) -> dict[str, Tag]:
             )
             dpg.add_separator()
             dpg.add_menu_item(label="Arrange to fit the view", shortcut="Ctrl+L", callback=app.arrange)
+        with dpg.menu(label="View") as tags["view"]:
+            dpg.add_menu_item(label="Frame all", shortcut="Home", callback=app.frame_all)
+            tags["compact"] = dpg.add_menu_item(
+                label="Compact nodes (key params only)", shortcut="Ctrl+K", check=True, callback=app.toggle_compact
+            )
+            dpg.add_menu_item(
+                label="Collapse / expand selected (all: none selected)",
+                shortcut="Ctrl+H",
+                callback=lambda: app.toggle_collapsed(app.canvas.selected_nodes()),
+            )
         with dpg.menu(label="Run") as tags["run"]:
             dpg.add_menu_item(label="Run live", shortcut="Space (camera)", callback=lambda: app.run(live=True))
             dpg.add_menu_item(
@@ -133,6 +143,8 @@ def handle_key(app: Any, key: int) -> None:
             dpg.mvKey_D: lambda: app.duplicate_selected(),
             dpg.mvKey_B: lambda: app.request_bypass(app.canvas.selected_nodes()),
             dpg.mvKey_L: app.arrange,
+            dpg.mvKey_K: app.toggle_compact,
+            dpg.mvKey_H: lambda: app.toggle_collapsed(app.canvas.selected_nodes()),
         }
         if key in edits:
             edits[key]()
@@ -147,6 +159,8 @@ def handle_key(app: Any, key: int) -> None:
         app.stop() if shift else app.run(live=False)
     elif key == dpg.mvKey_F10:
         app.step()
+    elif key == dpg.mvKey_Home:
+        app.frame_all()
     elif key == dpg.mvKey_Tab:
         mouse = dpg.get_mouse_pos(local=False)
         app.quick_add.open(mouse, app.canvas.to_grid(mouse))
@@ -187,6 +201,7 @@ def open_context_menu(app: Any) -> None:
         entry("copy", f"Copy {what}", lambda: app.copy_selected(targets))
         entry("duplicate", f"Duplicate {what}", lambda: app.duplicate_selected(targets))
         entry("bypass", f"Bypass on/off {what}", lambda: app.request_bypass(targets))
+        entry("collapse", f"Collapse / expand {what}", lambda: app.toggle_collapsed(targets))
         entry("delete", f"Delete {what}", lambda: app.delete_selected(targets))
     links = app.canvas.selected_links()
     if links:

@@ -247,6 +247,11 @@ class ParamWidgets:
     def _add_path(self, w: Widget) -> Tag:
         return self._add_text(w, browse=True)
 
+    def row_of(self, tag: Tag) -> Tag:
+        """The item to hide to hide the param: its group (a path's field, button and label), or itself."""
+        parent = self.dpg.get_item_parent(tag)
+        return parent if parent and self.dpg.get_item_type(parent).endswith("mvGroup") else tag
+
     def set(self, tag: Tag, spec: Param, value: Any) -> None:
         """Show ``value`` without firing the widget's callback."""
         if self.dpg.does_item_exist(tag):

@@ -1,0 +1,140 @@
+"""Where things are on the node editor canvas: selection, grid and screen coordinates, node boxes, and where
+new or arranged nodes go. A mixin of Canvas (canvas.py), kept apart to keep each file short."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dearpygui.dearpygui as dpg
+
+from ..graph import Graph, Link
+from .tagmap import TagMap, auto_layout, free_spot
+from .ui import item_rect, viewport_width
+
+NODE_PAD = 8  # imnodes' default node padding, pixels
+NEW_NODE = (230.0, 200.0)  # assumed size of a node not drawn yet
+
+
+class CanvasGeometry:
+    """Mixed into Canvas: what it uses of it."""
+
+    graph: Graph | None
+    map: TagMap
+    editor: int | str
+    parent: int | str
+    compact: bool
+
+    def selected_nodes(self) -> list[str]:
+        ids = (self.map.node_of(tag_of(t)) for t in dpg.get_selected_nodes(self.editor))
+        return [n for n in ids if n is not None]
+
+    def selected_links(self) -> list[Link]:
+        links = (self.map.link_of(tag_of(t)) for t in dpg.get_selected_links(self.editor))
+        return [x for x in links if x is not None]
+
+    def moved_nodes(self) -> list[tuple[str, tuple[float, float], tuple[float, float] | None]]:
+        """Nodes whose drawn position differs from the graph's layout: (id, new, old)."""
+        graph = self.graph
+        if graph is None:
+            return []
+        out = []
+        for node_id, tags in self.map.nodes.items():
+            x, y = dpg.get_item_pos(tags.node)
+            old = graph.layout.get(node_id)
+            if old is None or abs(old[0] - x) > 0.5 or abs(old[1] - y) > 0.5:
+                out.append((node_id, (float(x), float(y)), old))
+        return out
+
+    def origin(self) -> tuple[float, float]:
+        """Screen position of grid (0, 0) (follows panning)."""
+        for tags in self.map.nodes.values():
+            state = dpg.get_item_state(tags.node)
+            if state.get("visible") and state.get("rect_min") is not None:
+                gx, gy = dpg.get_item_pos(tags.node)
+                rx, ry = state["rect_min"]
+                return (rx - NODE_PAD - gx, ry - NODE_PAD - gy)
+        x, y, _, _ = item_rect(self.parent) or (0.0, 0.0, 0.0, 0.0)
+        return (x + NODE_PAD, y + NODE_PAD)
+
+    def to_grid(self, screen: tuple[float, float]) -> tuple[float, float]:
+        ox, oy = self.origin()
+        return (round(screen[0] - ox), round(screen[1] - oy))
+
+    def layout_for_view(self, missing_only: bool = False) -> dict[str, tuple[float, float]]:
+        """Automatic positions (columns by depth) starting at the top-left of the visible canvas."""
+        assert self.graph is not None
+        x, y, width, _ = item_rect(self.parent) or [0.0, 0.0, 0.0, 0.0]
+        if width < 300:  # not drawn yet (so not panned either): the viewport less the side panels
+            left, top, width = 0.0, 0.0, viewport_width() - 680.0
+        else:
+            left, top = self.to_grid((x, y))
+        return auto_layout(
+            self.graph,
+            missing_only,
+            max_width=max(300.0, width - 40.0),
+            x0=left + 20.0,
+            y0=top + 20.0,
+            compact=self.compact,
+            sizes=self.node_sizes(),
+        )
+
+    def view_in_grid(self) -> tuple[float, float, float, float]:
+        """The visible canvas as (left, top, width, height) in grid pixels."""
+        x, y, w, h = item_rect(self.parent) or (0.0, 0.0, viewport_width() - 680.0, 700.0)
+        left, top = self.to_grid((x, y))
+        return (left, top, w, h)
+
+    def node_sizes(self) -> dict[str, tuple[float, float]]:
+        return {n: (r[2], r[3]) for n in self.map.nodes if (r := self.node_rect(n))}
+
+    def free_spot(self, near: tuple[float, float] | None = None) -> tuple[float, float]:
+        """Where a new node goes: ``near``, else right of the newest node (or below the others when
+        the row is full), in view and never on top of another node."""
+        graph = self.graph
+        assert graph is not None
+        x0, y0, w, h = item_rect(self.parent) or (0.0, 0.0, 800.0, 600.0)
+        left, top = self.to_grid((x0, y0))
+        bounds = (left + 20.0, top + 20.0, left + w - 20.0, top + h - 20.0)
+        if near is None:
+            newest = next(reversed([n for n in graph.nodes if n in graph.layout]), None)
+            rect = self.node_rect(newest) if newest else None
+            near = (bounds[0], bounds[1])
+            if newest and rect:
+                x, y = graph.layout[newest]
+                near = (x + rect[2] + 40.0, y)
+                if near[0] + NEW_NODE[0] > bounds[2]:
+                    sizes = self.node_sizes()
+                    bottom = max(py + sizes.get(n, (0, 220))[1] for n, (_, py) in graph.layout.items())
+                    near = (bounds[0], bottom + 40.0)
+        return free_spot(graph, near, self.node_sizes(), bounds, NEW_NODE)
+
+    def hovered(self) -> bool:
+        """The mouse is over the canvas (dear imgui's hover state of the child window ignores its content)."""
+        rect = item_rect(self.parent)
+        x, y = dpg.get_mouse_pos(local=False)
+        return rect is not None and rect[0] <= x < rect[0] + rect[2] and rect[1] <= y < rect[1] + rect[3]
+
+    def node_rect(self, node_id: str) -> list[float] | None:
+        """[x, y, w, h] of the node's box in viewport pixels."""
+        tags = self.map.nodes.get(node_id)
+        if tags is None:
+            return None
+        state = dpg.get_item_state(tags.node)
+        if not state.get("visible") or state.get("rect_min") is None:
+            return None
+        (x, y), (w, h) = state["rect_min"], state["rect_size"]
+        return [x - NODE_PAD, y - NODE_PAD, w, h]
+
+    def node_at(self, screen: tuple[float, float]) -> str | None:
+        for node_id in self.map.nodes:
+            rect = self.node_rect(node_id)
+            if rect and rect[0] <= screen[0] <= rect[0] + rect[2] and rect[1] <= screen[1] <= rect[1] + rect[3]:
+                return node_id
+        return None
+
+
+def tag_of(value: Any) -> Any:
+    """dearpygui hands tags back as ints or alias strings; ours are ints."""
+    if isinstance(value, str):
+        return dpg.get_alias_id(value) if dpg.does_alias_exist(value) else value
+    return value
