@@ -12,8 +12,9 @@ import pytest
 
 from nodeswap import graph_io
 from nodeswap.editor import files, frames, widgets
+from nodeswap.editor.framing import MARGIN, bounds, moved_into_view, smallest_view
 from nodeswap.editor.palette import is_plugin, search
-from nodeswap.editor.tagmap import IN, OUT, TagMap, auto_layout, free_spot
+from nodeswap.editor.tagmap import IN, OUT, TagMap, auto_layout, free_spot, key_params, node_size, shown_params
 from nodeswap.graph import Graph, Link
 from nodeswap.node import Param
 from nodeswap.types import Aligned, Face, Frame, Swapped
@@ -75,6 +76,36 @@ def test_auto_layout_columns_follow_the_links() -> None:
     assert wrapped["find"][0] == wrapped["src"][0] and wrapped["find"][1] > wrapped["gain"][1]
     g.layout["gain"] = (5.0, 5.0)
     assert "gain" not in auto_layout(g) and "gain" in auto_layout(g, missing_only=False)
+
+
+def test_frame_all_moves_a_fitting_layout_and_shrinks_one_that_does_not() -> None:
+    g = chain()
+    sizes = {n: node_size(g, n) for n in g.nodes}
+    for i, node_id in enumerate(g.nodes):
+        g.layout[node_id] = (1000.0 + 250 * i, -500.0)  # panned away: out of view, but a row that fits
+    moved = moved_into_view(g, sizes, (0.0, 0.0, 1200.0, 800.0))
+    assert moved is not None and bounds(moved, sizes)[:2] == (MARGIN, MARGIN)
+    assert moved["gain"][0] - moved["src"][0] == 250  # the user's layout is kept, only moved
+    assert moved_into_view(g, sizes, (0.0, 0.0, 500.0, 800.0)) is None  # too wide for this view
+    assert smallest_view(g, (0.0, 0.0, 600.0, 900.0)) == (True, [])  # compact, wrapped into bands, fits
+    compact, collapse = smallest_view(g, (0.0, 0.0, 300.0, 260.0))
+    assert compact and sorted(collapse) == sorted(g.nodes)  # only collapsed nodes fit a tiny view
+    for node_id in collapse:
+        g.nodes[node_id].collapsed = True
+    folded = {n: node_size(g, n) for n in g.nodes}
+    assert all(folded[n][1] < sizes[n][1] for n in g.nodes)
+    assert shown_params(g, "gain") == [] and key_params(g, "gain") == [
+        p for p in g.node_class("gain").params if p.kind == "path"
+    ]
+
+
+def test_collapsed_nodes_are_saved_and_loaded() -> None:
+    g = chain()
+    g.set_collapsed("gain", True)
+    data = graph_io.to_dict(g)
+    assert data["nodes"]["gain"]["collapsed"] is True and "collapsed" not in data["nodes"]["src"]
+    again, _ = graph_io.build(data, toy_registry())
+    assert again.nodes["gain"].collapsed and not again.nodes["src"].collapsed
 
 
 def test_free_spot_avoids_nodes() -> None:
