@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from typing import Any
 
@@ -11,8 +10,6 @@ from nodeswap.node import Node, Param, Port
 from nodeswap.types import ALIGNED, FACES, FRAME, Cap, Face, Frame
 
 from .ops import align
-
-log = logging.getLogger(__name__)
 
 _TEMPLATE_HELP = (
     "facemesh: mean 468-point face by Umeyama (DeepFaceLive 'from points'; 68/106 landmarks or the 5 keypoints "
@@ -70,10 +67,6 @@ class FaceAligner(Node):
     def provides(cls, port: str, values: dict[str, Any]) -> dict[str, Cap]:
         return {ALIGNED: Cap(values["template"], f"template {values['template']}")}
 
-    def __init__(self, node_id: str = "", params: dict[str, Any] | None = None) -> None:
-        super().__init__(node_id, params)
-        self._warned = False
-
     def process(self, frame: Frame, faces: tuple[Face, ...]) -> dict[str, Any]:
         v = self.values
         out = []
@@ -90,9 +83,8 @@ class FaceAligner(Node):
                 v["head_mode"],
                 v["freeze_z_rotation"],
             )
-            if aligned is None and not self._warned:
-                self._warned = True
-                log.warning("node '%s': a face has no landmarks or keypoints; it passes without a crop", self.id)
+            if aligned is None:
+                self.warn("a face has no landmarks or keypoints; it passes without a crop")
             out.append(face if aligned is None else replace(face, aligned=aligned))
         return {"faces": tuple(out)}
 

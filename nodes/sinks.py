@@ -126,7 +126,7 @@ class VideoSink(Node):
         last = self._last
         if last is not None and frame.index <= last.index and self._in_order:
             self._in_order = False  # looped or seeked: the audio cannot follow
-            log.warning("node '%s': frames went back (loop or seek): the video gets no audio", self.id)
+            self.warn("frames went back (loop or seek): the video gets no audio")
         if last is not None and self.values["fill_gaps"]:
             for _ in range(gap_fill(last.index, frame.index, limit=round(self._fps * 10))):
                 self._write(last.image)

@@ -147,13 +147,7 @@ class MediaSource(Node):
             got = reader.read()
         if got is None:
             if reader.count and index < min(self._end(), reader.count):
-                log.warning(
-                    "node '%s': %s ended early at frame %d of %d (truncated or corrupt)",
-                    self.id,
-                    self._path,
-                    index,
-                    reader.count,
-                )
+                self.warn(f"{self._path} ended early at frame {index} of {reader.count} (truncated or corrupt)")
             if loop and index > self.values["start"]:
                 with self._lock:
                     reader.seek(self.values["start"])

@@ -8,7 +8,6 @@ The result is an aligned crop the merger pastes back.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,6 @@ from nodeswap.node import LoadContext, Node, Param, Port
 from nodeswap.params import IMAGES
 from nodeswap.runtime import DEVICES, session
 from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped, caps
-
-log = logging.getLogger(__name__)
 
 SEAM_ERODE = 0.01  # the new face's edge on the reshaped target moves this far in (share of the crop)
 MOUTH_SOFT = 0.05  # feather (share of the crop) of the lips' edge against the target's mouth
@@ -258,11 +255,9 @@ class MorphSwap(Node):
         """Prepare the photo's face ((468, 3) landmarks, image pixels) for swapping."""
         self._source = prepare_source(image, landmarks)
         if self._source.yaw > 12.0:
-            log.warning(
-                "node '%s': the photo's face is turned %.0f degrees: its far side is thin in the picture and the "
-                "target's shows there; a photo facing the camera swaps best",
-                self.id,
-                self._source.yaw,
+            self.warn(
+                f"the photo's face is turned {self._source.yaw:.0f} degrees: its far side is thin in the picture "
+                "and the target's shows there; a photo facing the camera swaps best"
             )
         self._width_memory = {}
         self._eye_looks.clear()

@@ -80,6 +80,14 @@ class NodeFailed:
 
 
 @dataclass(frozen=True)
+class NodeWarned:
+    """A node warned about its input or settings (it goes on working)."""
+
+    node_id: str
+    message: str
+
+
+@dataclass(frozen=True)
 class LoadFailed:
     """A run could not start or rewire: a node could not load ('' = the graph itself)."""
 
@@ -120,4 +128,4 @@ class Rebuilt:
     """A running graph took on the edited copy."""
 
 
-RunEvent = NodeFailed | LoadFailed | NodeReloaded | RunFinished | StateChanged | Problem | Rebuilt
+RunEvent = NodeFailed | NodeWarned | LoadFailed | NodeReloaded | RunFinished | StateChanged | Problem | Rebuilt

@@ -150,6 +150,20 @@ class Node:
         return []
 
     # -- lifecycle ------------------------------------------------------------
+    def warn(self, message: str) -> None:
+        """Tell the user something is off with this node's input or settings that does not stop it (a turned
+        photo, a frame it cannot use): logged once, and shown on the node in the editor."""
+        said = self.__dict__.setdefault("_said", set())
+        if message not in said:
+            said.add(message)
+            logging.getLogger("nodeswap.nodes").warning("node '%s': %s", self.id, message)
+            self.__dict__.setdefault("_warnings", []).append(message)
+
+    def take_warnings(self) -> list[str]:
+        """The warnings said since the last call (the scheduler passes them on as NodeWarned events)."""
+        said: list[str] = self.__dict__.pop("_warnings", [])
+        return said
+
     def load(self, ctx: LoadContext) -> None:
         """Open models, files and devices. Raise NodeLoadError with a clear message."""
 

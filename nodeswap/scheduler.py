@@ -21,7 +21,7 @@ from typing import Any
 from .channels import STOP as _STOP
 from .channels import Edges, LatestSlot, Packet
 from .errors import EndOfStream, ModelMissingError, NodeLoadError, ParamError
-from .events import NodeFailed, NodeReloaded, RunEvent, RunFinished
+from .events import NodeFailed, NodeReloaded, NodeWarned, RunEvent, RunFinished
 from .graph import Graph
 from .node import LoadContext, Node
 from .plan import Step, compile_plan
@@ -41,8 +41,7 @@ class Scheduler:
     ) -> None:
         self.graph = graph
         self.processes = processes and not sequential  # nodes that may run in a worker process do
-        self.live = live
-        self.sequential = sequential
+        self.live, self.sequential = live, sequential
         self.queue_size = queue_size
         self.steps: list[Step] = compile_plan(graph)
         self.instances: dict[str, Node] = {}
@@ -53,14 +52,12 @@ class Scheduler:
         self._pending: dict[str, dict[str, Any]] = {}
         self._swaps: dict[str, Node] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._stop, self._finished = threading.Event(), threading.Event()
         self.playback = Playback()
         self._frame_limit: int | None = None
-        self._error_drops = 0
         self._edges = Edges(live, [])
-        self._finished = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._seq = 0
+        self._seq = self._error_drops = 0
         self.stop_on_sink_error = False  # a run that must deliver every frame stops when a sink fails
         self.failures: list[str] = []  # sinks that failed (frames lost) or could not finalise their output
 
@@ -204,6 +201,7 @@ class Scheduler:
         self.playback.pause()
 
     def resume(self) -> None:
+        self.graph_stats.recent.clear()  # the live fps counts from here, not across the pause
         self.playback.resume()
 
     def step(self) -> None:
@@ -387,6 +385,9 @@ class Scheduler:
                 if self.stop_on_sink_error and step.cls.category == "sink":
                     self.failures.append(f"node '{step.node_id}' failed on frame {packet.seq}: {message}")
                     self._stop.set()
+        if node is not None:
+            for message in node.take_warnings():
+                self.events.put(NodeWarned(step.node_id, message))
         if outputs is None:
             return False
         for port, value in outputs.items():

@@ -10,6 +10,7 @@ A frame's image goes through shared memory (one block, reused while the frame si
 from __future__ import annotations
 
 import importlib
+import logging
 import multiprocessing as mp
 import signal
 from collections.abc import Mapping
@@ -61,13 +62,21 @@ class OutOfProcess(Node):
         if kind != "ok":
             self.unload()
             raise (ModelMissingError if kind == "missing" else NodeLoadError)(self.id, str(detail))
+        self._relay(detail)
 
     def process(self, *args: Any, **inputs: Any) -> dict[str, Any] | None:
         sent = {name: self._share(value) for name, value in inputs.items()}
         kind, detail = self._ask(("process", sent))
-        if kind == "ok":
-            return detail  # type: ignore[no-any-return]
-        raise RemoteError(str(detail))
+        if kind != "ok":
+            raise RemoteError(str(detail))
+        outputs, warnings = detail
+        self._relay(warnings)
+        return outputs  # type: ignore[no-any-return]
+
+    def _relay(self, warnings: list[str]) -> None:
+        """The worker's node warned: say it here, where the scheduler looks."""
+        for message in warnings:
+            self.warn(message)
 
     def params_changed(self, changed: set[str]) -> None:
         self._ask(("values", dict(self.values), changed))
@@ -135,6 +144,8 @@ def serve(conn: Connection, where: tuple[str, str], node_id: str, values: Mappin
     """The worker process: load the node, then answer messages until told to unload. Ctrl-C is the parent's
     to handle (it unloads the node through the pipe), so the worker ignores it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.getLogger("nodeswap.nodes").addHandler(logging.NullHandler())  # warnings are said by the parent
+    logging.getLogger("nodeswap.nodes").propagate = False
     module, name = where
     blocks: dict[str, SharedMemory] = {}
     try:
@@ -146,7 +157,7 @@ def serve(conn: Connection, where: tuple[str, str], node_id: str, values: Mappin
         message = str(exc) if isinstance(exc, NodeLoadError) else f"failed to load: {exc}"
         conn.send((kind, message.removeprefix(f"node '{node_id}': ")))
         return
-    conn.send(("ok", None))
+    conn.send(("ok", node.take_warnings()))
     while True:
         try:
             message = conn.recv()
@@ -163,7 +174,8 @@ def serve(conn: Connection, where: tuple[str, str], node_id: str, values: Mappin
                 conn.send(("ok", None))
                 continue
             inputs = {k: _local(v, blocks) for k, v in message[1].items()}
-            conn.send(("ok", node.process(**inputs)))
+            outputs = node.process(**inputs)
+            conn.send(("ok", (outputs, node.take_warnings())))
         except Exception as exc:  # reported on the node, as in a thread
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
     for block in blocks.values():

@@ -11,7 +11,7 @@ import pytest
 
 from tests.gui import fixtures
 from tests.gui.driver import Editor
-from tests.gui.fixtures import start
+from tests.gui.fixtures import start, title_point
 
 display, editors = fixtures.display, fixtures.editors  # pytest fixtures used by the tests below
 
@@ -108,3 +108,29 @@ def test_an_unknown_node_is_drawn_as_a_placeholder_and_saved_back(
     assert saved["nodes"]["glow"]["type"] == "acme.glow" and saved["nodes"]["glow"]["params"] == {"power": 3}
     assert {"from": "glow.frame", "to": "sink.frame"} in saved["links"]
     assert saved["nodes"]["merger"]["params"]["blur"] == "very"
+
+
+def test_a_node_s_warning_shows_on_the_node_and_in_the_inspector(
+    display: str, editors: list[Editor], tmp_path: Path, obama: Path, photos: list[Path]
+) -> None:
+    """The morph swap warns about a turned photo (000041, about 49 degrees): once on the terminal, and on the
+    swapper's badge and in its inspector while the graph runs."""
+    doc = tmp_path / "turned.json"
+    graph = json.loads((ROOT / "graphs" / "video_swap.json").read_text())
+    graph["nodes"]["source"]["params"].update(path=str(obama), end=20)
+    graph["nodes"]["swapper"]["params"]["source_image"] = str(next(p for p in photos if p.stem == "000041"))
+    graph["nodes"]["sink"]["params"]["path"] = str(tmp_path / "out.mp4")
+    doc.write_text(json.dumps(graph))
+    editor = start(editors, display, tmp_path, doc)
+    probe = editor.wait(lambda p: "swapper" in p["nodes"], 20, "nodes drawn")
+    editor.move(Editor.center(probe["canvas"]))
+    editor.key("Home")  # the swapper is half out of view: frame all
+    editor.wait(lambda p: all_in_view(p, 6), 15, "every node framed")
+    editor.key("F5")
+    probe = editor.wait(lambda p: p["badges"].get("swapper") == "warning (hover)", 90, "the warning on the node")
+    editor.click(title_point(editor.fresh()["nodes"]["swapper"]))
+    probe = editor.wait(lambda p: p["inspector"]["node"] == "swapper", 10, "swapper inspected")
+    probe = editor.wait(lambda p: "turned" in p["inspector"]["notes"], 10, "the warning in the inspector")
+    assert "warning: the photo's face is turned" in probe["inspector"]["notes"]
+    editor.screenshot(tmp_path / "warning.png")
+    assert editor.log().count("WARNING nodeswap.nodes: node 'swapper': the photo's face is turned") == 1

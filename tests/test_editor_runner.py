@@ -103,6 +103,22 @@ def test_paused_run_rerenders_the_current_frame_on_param_change(runner: Runner) 
     wait_until(lambda: runner.state == "running")
 
 
+def test_the_fps_readout_holds_while_paused(runner: Runner) -> None:
+    """Steps and re-renders of a paused graph are not its running rate: the readout keeps the rate it ran at."""
+    Collect.seen.clear()
+    runner.start(chain(delay_ms=10), live=True)
+    wait_until(lambda: len(Collect.seen) > 40 and runner.stats().get("live_fps", 0) > 0, 20)
+    runner.pause()
+    wait_until(lambda: runner.state == "paused")
+    time.sleep(0.5)
+    running = runner.stats()["live_fps"]
+    assert running > 20
+    for _ in range(3):  # a step each half second: about 2 frames a second, if counted
+        runner.step()
+        time.sleep(0.5)
+    assert runner.stats()["live_fps"] == running
+
+
 def test_reload_param_loads_in_background_and_a_failed_load_keeps_running(runner: Runner) -> None:
     Collect.seen.clear()
     runner.start(chain(), live=True)

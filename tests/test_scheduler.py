@@ -10,7 +10,7 @@ import pytest
 
 from nodeswap.channels import LatestSlot
 from nodeswap.errors import EndOfStream, GraphError, NodeLoadError
-from nodeswap.events import NodeFailed
+from nodeswap.events import NodeFailed, NodeWarned
 from nodeswap.graph import Graph
 from nodeswap.plan import compile_plan
 from nodeswap.scheduler import Scheduler
@@ -258,6 +258,20 @@ def test_a_stop_mid_run_delivers_an_unbroken_run_of_frames(attempt: int) -> None
     indices = [f.index for f in sink.received]  # type: ignore[attr-defined]
     assert indices and indices == list(range(len(indices)))
     assert s.stats()["frames"] == len(indices)
+
+
+def test_node_warnings_become_events_once_each() -> None:
+    s = Scheduler(chain(20, warn="odd input"))
+    s.run()
+    said = [e for e in drain(s.events) if isinstance(e, NodeWarned)]
+    assert said == [NodeWarned("add", "odd input at load"), NodeWarned("add", "odd input on frame 3")]
+
+
+def drain(events: Any) -> list[Any]:
+    out = []
+    while not events.empty():
+        out.append(events.get_nowait())
+    return out
 
 
 def test_load_error_names_the_node() -> None:

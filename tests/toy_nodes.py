@@ -54,6 +54,7 @@ class AddNode(Node):
         Param("sleep_ms", "float", 0.0, min=0, max=1000),
         Param("fail_every", "int", 0, min=0, max=1000, help="raise on every Nth frame (0 = never)"),
         Param("label", "text", "", reload=True),
+        Param("warn", "text", "", help="a warning it gives at load and on frame 3"),
     )
 
     def load(self, ctx: LoadContext) -> None:
@@ -62,10 +63,14 @@ class AddNode(Node):
             time.sleep(0.3)
         if self.values["label"] == "broken":
             raise RuntimeError("cannot load a broken label")
+        if self.values["warn"]:
+            self.warn(f"{self.values['warn']} at load")
 
     def process(self, frame: Frame) -> dict[str, Any]:
         if self.values["sleep_ms"]:
             time.sleep(self.values["sleep_ms"] / 1000)
+        if self.values["warn"] and frame.index == 3:
+            self.warn(f"{self.values['warn']} on frame 3")
         n = self.values["fail_every"]
         if n and frame.index % n == n - 1:
             raise ValueError(f"planned failure on frame {frame.index}")

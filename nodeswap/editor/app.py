@@ -345,7 +345,7 @@ class EditorApp(Actions, ViewActions):
         self.canvas.align_outputs()
         stats = self.runner.stats()
         self.canvas.show_stats(stats.get("nodes", {}))
-        self.inspector.update(stats, self.canvas.errors)
+        self.inspector.update(stats, self.canvas.errors, self.canvas.warnings)
         self.inspector.update_seek()
         dpg.set_value(self.run_text, run_line(self.runner.state, stats))
         dpg.configure_item(self.toolbar["pause"], label="Resume" if self.runner.state == "paused" else "Pause")
@@ -373,8 +373,7 @@ class EditorApp(Actions, ViewActions):
             except queue.Empty:
                 return
             shown = notice(event)
-            if shown.node_id and shown.node_id in self.graph.nodes:
-                self.canvas.set_error(shown.node_id, shown.node_error)
+            self.canvas.show_notice(shown)
             warn = self.run_warning if event == StateChanged("running") else ""  # said once the run runs
             self.status(warn or shown.text, error=shown.is_error or bool(warn))
 

@@ -31,6 +31,7 @@ from ..placeholder import is_placeholder, missing_reason
 from ..validate import caps_issues, kept_problems, path_problems
 from .geometry import NODE_PAD, CanvasGeometry, tag_of
 from .node_view import apply_view, draw_node
+from .status import Notice
 from .tagmap import IN, OUT, TagMap
 from .themes import ERROR_COLOR, WARN_TEXT, Themes
 from .widgets import ParamWidgets
@@ -55,6 +56,7 @@ class Canvas(CanvasGeometry):
         self.graph: Graph | None = None
         self.map = TagMap(dpg.generate_uuid)
         self.errors: dict[str, str] = {}  # node id -> last run/load error
+        self.warnings: dict[str, str] = {}  # node id -> the last warning it gave while running
         self.editor: int | str = 0
         self._new_editor()
         self.themes = Themes()
@@ -100,6 +102,7 @@ class Canvas(CanvasGeometry):
             self._forget_node(node_id)
         self.map.clear()
         self.errors.clear()
+        self.warnings.clear()
         self._aligned.clear()
 
     def _on_event(self, graph: Graph, event: GraphEvent) -> None:
@@ -251,6 +254,8 @@ class Canvas(CanvasGeometry):
                 self.refresh_node(node_id)
             elif graph.nodes[node_id].bypass:
                 self._badge(node_id, "bypassed", (150, 150, 150), "bypassed: inputs pass through")
+            elif node_id in self.warnings:
+                self._badge(node_id, "warning (hover)", WARN_TEXT, self.warnings[node_id])
             elif stats and stats.get("calls"):
                 text = f"{stats['ms_mean']:.1f} ms  p95 {stats['ms_p95']:.1f}"
                 tip = f"{stats['calls']} frames, {stats['errors']} errors"
@@ -268,7 +273,23 @@ class Canvas(CanvasGeometry):
             self.errors.pop(node_id, None)
         self.refresh_node(node_id)
 
+    def show_notice(self, notice: Notice) -> None:
+        """A run event's mark on its node: a warning, or an error set or cleared."""
+        if self.graph is None or notice.node_id not in self.graph.nodes:
+            return
+        if notice.node_warning:
+            self.set_warning(notice.node_id, notice.node_warning)
+        else:
+            self.set_error(notice.node_id, notice.node_error)
+
+    def set_warning(self, node_id: str, message: str) -> None:
+        self.warnings[node_id] = message
+        if node_id not in self.errors and not self._warned(node_id):
+            self._badge(node_id, "warning (hover)", WARN_TEXT, message)
+
     def clear_errors(self) -> None:
+        """Forget the last run's errors and warnings (a new run starts)."""
+        self.warnings.clear()
         for node_id in list(self.errors):
             self.set_error(node_id, None)
 

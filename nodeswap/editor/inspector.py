@@ -54,6 +54,8 @@ class Inspector:
                 default_value=entry.bypass,
                 callback=lambda s, a: self.app.request_bypass([node_id], bool(a)),
             )
+            self._stats_text = dpg.add_text("not run yet", color=(160, 160, 160))
+            self._error_text = dpg.add_text("", wrap=390, color=(255, 110, 110))  # errors, warnings, params to set
             if cls.params:
                 dpg.add_separator()
                 dpg.add_text("Params")
@@ -83,9 +85,6 @@ class Inspector:
                             dpg.add_text("\n".join([port.help, *linked]).strip(), wrap=360)
             if issubclass(cls, Seekable):
                 self._add_seek_bar(node_id)
-            dpg.add_separator()
-            self._stats_text = dpg.add_text("not run yet")
-            self._error_text = dpg.add_text("", wrap=390, color=(255, 110, 110))
         self.refresh_problems()
 
     def _add_seek_bar(self, node_id: str) -> None:
@@ -142,8 +141,8 @@ class Inspector:
             if dpg.does_item_exist(tag):
                 dpg.bind_item_theme(tag, self.app.canvas.themes.warn if name in problems else 0)
 
-    def update(self, stats: dict[str, Any], errors: dict[str, str]) -> None:
-        """Stats (ms mean/p95, frames, errors) and the last error of the shown node."""
+    def update(self, stats: dict[str, Any], errors: dict[str, str], warnings: dict[str, str]) -> None:
+        """Stats (ms mean/p95, frames, errors), the last error and the last warning of the shown node."""
         if self.node_id is None or not dpg.does_item_exist(self._stats_text):
             return
         node = stats.get("nodes", {}).get(self.node_id)
@@ -159,5 +158,6 @@ class Inspector:
         problems = {**kept_problems(graph, self.node_id), **path_problems(graph, self.node_id)} if graph else {}
         message = errors.get(self.node_id) or (node or {}).get("last_error", "")
         lines = [f"last error: {message}"] if message else []
+        lines += [f"warning: {warnings[self.node_id]}"] if self.node_id in warnings else []
         lines += [f"param '{k}': {v}" for k, v in problems.items()]
         dpg.set_value(self._error_text, "\n".join(lines))

@@ -74,6 +74,7 @@ class Probe:
                 "bypass": bool(dpg.get_value(app.inspector.bypass_box)) if app.inspector.bypass_box else None,
                 "params": {k: r for k, tag in app.inspector._param_tags.items() if (r := _rect(tag))},
                 "seek": {k: r for k, tag in app.inspector.seek_buttons.items() if (r := _rect(tag))},
+                "notes": _text(getattr(app.inspector, "_error_text", 0)),
             },
             "selected": app.selected,
             "active_text": next(
@@ -147,6 +148,10 @@ def param_rects(canvas: Canvas) -> dict[str, list[float]]:
             if state.get("visible") and state.get("rect_min") is not None:
                 out[f"{node_id}.{name}"] = [*state["rect_min"], *state["rect_size"]]
     return out
+
+
+def _text(tag: int | str) -> str:
+    return str(dpg.get_value(tag)) if tag and dpg.does_item_exist(tag) else ""
 
 
 def _dialog_rect(tag: int | str) -> list[float] | None:

@@ -327,8 +327,10 @@ class Runner:
         if scheduler is None:
             return
         report = scheduler.stats()
-        live_fps = scheduler.graph_stats.live_fps()
-        report["live_fps"] = round(live_fps, 2)
+        live_fps = round(scheduler.graph_stats.live_fps(), 2)
+        if scheduler.paused:  # steps and re-renders are not the running rate: keep the rate it ran at
+            live_fps = self._stats.get("live_fps", live_fps) if self._stats else live_fps
+        report["live_fps"] = live_fps
         report["progress"] = None if self.live else run_progress(scheduler)
         report["state"] = self.state
         report["live"] = self.live

@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..events import LoadFailed, NodeFailed, NodeReloaded, Problem, Rebuilt, RunEvent, RunFinished, StateChanged
+from ..events import (
+    LoadFailed,
+    NodeFailed,
+    NodeReloaded,
+    NodeWarned,
+    Problem,
+    Rebuilt,
+    RunEvent,
+    RunFinished,
+    StateChanged,
+)
 
 STATE_LABELS = {"loading": "loading the nodes...", "running": "running", "paused": "paused", "idle": "stopped"}
 
@@ -19,6 +29,7 @@ class Notice:
     is_error: bool = False
     node_id: str = ""
     node_error: str | None = None
+    node_warning: str = ""  # a warning to show on the node
 
 
 def notice(event: RunEvent) -> Notice:
@@ -29,6 +40,8 @@ def notice(event: RunEvent) -> Notice:
             return Notice("cannot run: " + message, True, node_id, message)
         case NodeFailed(node_id, message):
             return Notice(message, True, node_id, message)
+        case NodeWarned(node_id, message):
+            return Notice(f"'{node_id}': {message}", node_id=node_id, node_warning=message)
         case NodeReloaded(node_id):
             return Notice(f"'{node_id}' reloaded", node_id=node_id)
         case RunFinished(summary):
