@@ -134,3 +134,36 @@ def test_a_node_s_warning_shows_on_the_node_and_in_the_inspector(
     assert "warning: the photo's face is turned" in probe["inspector"]["notes"]
     editor.screenshot(tmp_path / "warning.png")
     assert editor.log().count("WARNING nodeswap.nodes: node 'swapper': the photo's face is turned") == 1
+
+
+def test_a_link_dropped_on_the_canvas_opens_the_search_for_what_can_take_it(
+    display: str, editors: list[Editor], tmp_path: Path, obama: Path
+) -> None:
+    doc = tmp_path / "drop.json"
+    doc.write_text(
+        json.dumps(
+            {
+                "format": "nodeswap.graph",
+                "version": 1,
+                "nodes": {"source": {"type": "source.media", "params": {"path": str(obama)}}},
+                "links": [],
+                "layout": {"source": [20, 20]},
+            }
+        )
+    )
+    editor = start(editors, display, tmp_path, doc)
+    probe = editor.wait(lambda p: "source.frame:out" in p["pins"], 20, "the source drawn")
+    canvas = probe["canvas"]
+    empty = (canvas[0] + 420, canvas[1] + 420)
+    editor.drag(probe["pins"]["source.frame:out"], empty)
+    probe = editor.wait(lambda p: p["quick_add"]["shown"], 10, "the node search at the drop")
+    offered = probe["quick_add"]["items"]
+    assert any("[sink.video]" in x for x in offered) and any("[filter.adjust]" in x for x in offered)
+    assert offered and not any("[source." in x for x in offered)  # sources have no input to take it
+    editor.type("adjust")
+    editor.key("Return")
+    probe = editor.wait(lambda p: len(p["graph"]["nodes"]) == 2, 10, "a node added")
+    added = next(n for n in probe["graph"]["nodes"] if n != "source")
+    assert probe["graph"]["nodes"][added]["type"] == "filter.adjust"
+    assert probe["graph"]["links"] == [{"from": "source.frame", "to": f"{added}.frame"}]
+    editor.screenshot(tmp_path / "dropped.png")

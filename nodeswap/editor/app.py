@@ -126,6 +126,8 @@ class EditorApp(Actions, ViewActions):
             dpg.add_mouse_wheel_handler(callback=self._touched)
             dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Right, callback=lambda *_: open_context_menu(self))
             dpg.add_mouse_double_click_handler(button=dpg.mvMouseButton_Left, callback=self._double_click)
+            dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Left, callback=lambda *_: self.pointer_pressed())
+            dpg.add_mouse_release_handler(button=dpg.mvMouseButton_Left, callback=lambda *_: self.pointer_released())
         dpg.set_primary_window(self.window, True)
         dpg.setup_dearpygui()
         dpg.show_viewport()

@@ -8,7 +8,7 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from ..graph import Graph, Link
-from .tagmap import TagMap, auto_layout, free_spot
+from .tagmap import IN, PortRef, TagMap, auto_layout, free_spot
 from .ui import item_rect, viewport_width
 
 NODE_PAD = 8  # imnodes' default node padding, pixels
@@ -124,6 +124,26 @@ class CanvasGeometry:
             return None
         (x, y), (w, h) = state["rect_min"], state["rect_size"]
         return [x - NODE_PAD, y - NODE_PAD, w, h]
+
+    def pin_points(self) -> dict[PortRef, tuple[float, float]]:
+        """Where each drawn pin is, in viewport pixels (on the node's edge, level with its label)."""
+        out = {}
+        for ref, _ in self.map.ports():
+            rect = self.node_rect(ref.node_id)
+            label = self.map.nodes[ref.node_id].extra.get(f"{ref.direction}:{ref.port}")
+            label_rect = item_rect(label) if label is not None else None
+            if rect is None or label_rect is None:
+                continue
+            x = rect[0] if ref.direction == IN else rect[0] + rect[2]
+            out[ref] = (float(x), float(label_rect[1] + label_rect[3] / 2))
+        return out
+
+    def pin_at(self, screen: tuple[float, float], reach: float = 10.0) -> PortRef | None:
+        """The pin under ``screen``, if any."""
+        for ref, (x, y) in self.pin_points().items():
+            if abs(x - screen[0]) <= reach and abs(y - screen[1]) <= reach:
+                return ref
+        return None
 
     def node_at(self, screen: tuple[float, float]) -> str | None:
         for node_id in self.map.nodes:

@@ -100,6 +100,8 @@ class QuickAdd:
         self.registry = registry
         self.on_add = on_add
         self.position: Any = None  # grid position the new node goes to
+        self.only: Callable[[type[Node]], bool] | None = None  # node types to offer (a link dropped: compatible)
+        self.then: Callable[[str], object] | None = None  # called with the new node's id
         with dpg.window(
             label="Add node", show=False, no_collapse=True, autosize=True, no_saved_settings=True, on_close=self.hide
         ) as self.window:
@@ -114,8 +116,16 @@ class QuickAdd:
     def shown(self) -> bool:
         return bool(dpg.is_item_shown(self.window))
 
-    def open(self, screen_pos: tuple[float, float], grid_pos: Any) -> None:
-        self.position = grid_pos
+    def open(
+        self,
+        screen_pos: tuple[float, float],
+        grid_pos: Any,
+        only: Callable[[type[Node]], bool] | None = None,
+        then: Callable[[str], object] | None = None,
+        title: str = "Add node",
+    ) -> None:
+        self.position, self.only, self.then = grid_pos, only, then
+        dpg.configure_item(self.window, label=title)
         dpg.set_value(self.box, "")
         self._filter()
         dpg.configure_item(self.window, show=True, pos=[int(screen_pos[0]), int(screen_pos[1])])
@@ -126,7 +136,7 @@ class QuickAdd:
         dpg.configure_item(self.window, show=False)
 
     def _filter(self, *_: Any) -> None:
-        self._found = search(self.registry, dpg.get_value(self.box))
+        self._found = [c for c in search(self.registry, dpg.get_value(self.box)) if not self.only or self.only(c)]
         dpg.configure_item(self.list, items=[f"{c.title}  [{c.type_id}]" for c in self._found])
 
     def _maybe_enter(self, *_: Any) -> None:
@@ -135,12 +145,17 @@ class QuickAdd:
 
     def add_first(self) -> None:
         if self._found:
-            self.on_add(self._found[0].type_id, self.position)
+            self._add(self._found[0].type_id)
         self.hide()
 
     def _picked(self, sender: Any, app_data: str, user_data: Any = None) -> None:
         for cls in self._found:
             if app_data == f"{cls.title}  [{cls.type_id}]":
-                self.on_add(cls.type_id, self.position)
+                self._add(cls.type_id)
                 break
         self.hide()
+
+    def _add(self, type_id: str) -> None:
+        node_id = self.on_add(type_id, self.position)
+        if isinstance(node_id, str) and self.then is not None:
+            self.then(node_id)

@@ -16,7 +16,6 @@ import dearpygui.dearpygui as dpg
 
 from .. import graph_io
 from .canvas import Canvas
-from .tagmap import IN
 from .ui import item_rect
 
 PERIOD = 0.5
@@ -64,7 +63,11 @@ class Probe:
             "palette": {t: r for t, tag in app.palette.entries.items() if (r := _rect(tag))},
             "search": _rect(app.palette.search_box),
             "presets": {name: r for name, tag in app.preset_buttons.items() if (r := _rect(tag))},
-            "quick_add": {"shown": app.quick_add.shown, "box": _rect(app.quick_add.box)},
+            "quick_add": {
+                "shown": app.quick_add.shown,
+                "box": _rect(app.quick_add.box),
+                "items": list(dpg.get_item_configuration(app.quick_add.list).get("items") or []),
+            },
             "canvas": _rect(app.middle),
             "nodes": {n: r for n in app.graph.nodes if (r := app.canvas.node_rect(n))},
             "pins": pin_points(app.canvas),
@@ -127,16 +130,7 @@ class Probe:
 
 def pin_points(canvas: Canvas) -> dict[str, list[float]]:
     """'node.port:in|out' -> [x, y]: where each pin is drawn."""
-    out = {}
-    for ref, _ in canvas.map.ports():
-        rect = canvas.node_rect(ref.node_id)
-        label = canvas.map.nodes[ref.node_id].extra.get(f"{ref.direction}:{ref.port}")
-        label_rect = item_rect(label) if label is not None else None
-        if rect is None or label_rect is None:
-            continue
-        x = rect[0] if ref.direction == IN else rect[0] + rect[2]
-        out[f"{ref.node_id}.{ref.port}:{ref.direction}"] = [float(x), float(label_rect[1] + label_rect[3] / 2)]
-    return out
+    return {f"{r.node_id}.{r.port}:{r.direction}": [x, y] for r, (x, y) in canvas.pin_points().items()}
 
 
 def param_rects(canvas: Canvas) -> dict[str, list[float]]:

@@ -1,4 +1,5 @@
-"""What the user does to the view of the graph: compact nodes, collapse nodes, frame all.
+"""What the user does to the view of the graph: compact nodes, collapse nodes, frame all; and a link dropped
+on empty canvas, which opens the node search for what can take it.
 
 A mixin of EditorApp (app.py), like actions.Actions. Collapsing and the moves of frame-all are edits (saved
 with the graph, undone with Ctrl+Z); compact is a view setting of the editor.
@@ -10,11 +11,14 @@ from typing import Any
 
 import dearpygui.dearpygui as dpg
 
-from ..graph import Graph
+from ..graph import Graph, Link
+from ..node import Node
+from ..types import can_link
 from .canvas import Canvas
 from .framing import arranged_in_view, moved_into_view, smallest_view
 from .history import Batch, Move, SetCollapsed
-from .tagmap import node_size
+from .palette import QuickAdd
+from .tagmap import OUT, PortRef, node_size
 
 SETTLE_FRAMES = 3  # frames for the nodes to be drawn at their new size before they are arranged
 
@@ -25,7 +29,13 @@ class ViewActions:
     graph: Graph
     canvas: Canvas
     menus: dict[str, Any]
+    quick_add: QuickAdd
     _arrange_in: int = 0  # frames left until frame-all arranges the nodes it made smaller
+    _pressed: tuple[PortRef | None, tuple[float, float], int] = (None, (0.0, 0.0), 0)  # pin, where, links then
+    _dropped: tuple[PortRef, tuple[float, float], int] | None = None  # a drag from a pin ended: check later
+
+    def request_link(self, link: Link | None) -> None:
+        raise NotImplementedError
 
     def edit(self, command: Any, merge_key: Any = None) -> bool:
         raise NotImplementedError
@@ -68,8 +78,50 @@ class ViewActions:
             self.edit(Batch([SetCollapsed(n, True) for n in collapse], "collapse"))
         self._arrange_in = SETTLE_FRAMES
 
+    def pointer_pressed(self) -> None:
+        """Left button down: remember the pin under it (a link may be dragged from it)."""
+        mouse = dpg.get_mouse_pos(local=False)
+        pin = self.canvas.pin_at(mouse) if self.canvas.hovered() else None
+        self._pressed = (pin, (float(mouse[0]), float(mouse[1])), len(self.graph.links))
+
+    def pointer_released(self) -> None:
+        pin, start, links = self._pressed
+        self._pressed = (None, start, links)
+        mouse = dpg.get_mouse_pos(local=False)
+        if pin is not None and abs(mouse[0] - start[0]) + abs(mouse[1] - start[1]) > 30:
+            self._dropped = (pin, (float(mouse[0]), float(mouse[1])), links)  # did it make a link? next frames
+
+    def _link_dropped(self, pin: PortRef, where: tuple[float, float]) -> None:
+        """A link dragged from ``pin`` was dropped on empty canvas: offer the node types that can take it, and
+        link the one chosen (as ComfyUI does)."""
+        if pin.node_id not in self.graph.nodes or not self.canvas.hovered() or self.canvas.node_at(where):
+            return
+        cls = self.graph.node_class(pin.node_id)
+        port = cls.output_port(pin.port) if pin.direction == OUT else cls.input_port(pin.port)
+        if port is None:
+            return
+
+        def ends(other: type[Node]) -> list[str]:
+            if pin.direction == OUT:
+                return [p.name for p in other.inputs if can_link(port.type, p.type)]
+            return [p.name for p in other.outputs if can_link(p.type, port.type)]
+
+        def link_to(new_id: str) -> None:
+            end = ends(self.graph.node_class(new_id))[0]
+            out = pin.direction == OUT
+            link = Link(pin.node_id, pin.port, new_id, end) if out else Link(new_id, end, pin.node_id, pin.port)
+            self.request_link(link)
+
+        title = f"Add a node for {pin.node_id}.{pin.port}"
+        self.quick_add.open(where, self.canvas.to_grid(where), lambda c: bool(ends(c)), link_to, title)
+
     def frame_tick(self) -> None:
-        """Called every frame: the second half of frame-all."""
+        """Called every frame: the second half of frame-all, and links dropped on the canvas."""
+        if self._dropped is not None and not dpg.is_mouse_button_down(dpg.mvMouseButton_Left):
+            pin, where, links = self._dropped
+            self._dropped = None
+            if len(self.graph.links) == links:  # no link was made: it was dropped on empty canvas
+                self._link_dropped(pin, where)
         if self._arrange_in > 0:
             self._arrange_in -= 1
             if self._arrange_in == 0:
