@@ -26,12 +26,18 @@ def _label(face: Face) -> str:
     return f"#{face.track_id} {face.score:.2f}"
 
 
+def text_scale(frame_width: int, face_width: int) -> float:
+    """Label size (0.5 x this is the font scale): with the face, and at least 1/520 of the frame's width, so a
+    label stays readable where the frame is shown small (the editor's preview, about 400 px wide)."""
+    return max(0.4, min(1.2, face_width / 200), frame_width / 520)
+
+
 def draw_face(
     image: np.ndarray, face: Face, colour: tuple[int, int, int], thickness: int, v: FaceOverlayValues
 ) -> None:
     """Draw one face's debug marks on ``image`` in place."""
     x1, y1, x2, y2 = (round(c) for c in face.box)
-    scale = max(0.4, min(1.2, (x2 - x1) / 200))
+    scale = text_scale(image.shape[1], x2 - x1)
     if v["boxes"]:
         cv2.rectangle(image, (x1, y1), (x2, y2), colour, thickness, cv2.LINE_AA)
     if v["crops"] and face.aligned is not None:
@@ -40,7 +46,7 @@ def draw_face(
         points = corners @ face.aligned.inverse[:, :2].T + face.aligned.inverse[:, 2]
         cv2.polylines(image, [np.round(points).astype(np.int32)], True, (0, 200, 255), thickness, cv2.LINE_AA)
     if v["landmarks"] and face.landmarks is not None:
-        radius = 1 if len(face.landmarks) > 100 else 2
+        radius = max(1 if len(face.landmarks) > 100 else 2, round(image.shape[1] / 900))
         for x, y in np.round(np.asarray(face.landmarks)[:, :2]).astype(int):
             cv2.circle(image, (int(x), int(y)), radius, (255, 255, 255), -1)
     if v["keypoints"] and face.kps is not None:
@@ -54,8 +60,9 @@ def draw_face(
     for row, text in enumerate(reversed(lines)):
         y = y1 - 6 - row * int(22 * scale)
         origin = (x1, max(y, 12))
-        cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale, (0, 0, 0), 3, cv2.LINE_AA)
-        cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale, colour, 1, cv2.LINE_AA)
+        weight = max(1, round(scale))
+        cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale, (0, 0, 0), weight + 2, cv2.LINE_AA)
+        cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale, colour, weight, cv2.LINE_AA)
 
 
 class FaceOverlay(Node):

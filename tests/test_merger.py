@@ -308,3 +308,15 @@ def test_overlay_draws_boxes_points_and_labels(obama_face: tuple[np.ndarray, Fac
         "ov", {"boxes": False, "labels": False, "keypoints": False, "landmarks": False, "pose": False}
     )
     assert np.array_equal(nothing.process(frame=frame, faces=(face,))["frame"].image, image)
+
+
+def test_overlay_labels_stay_readable_when_a_large_frame_is_shown_small(obama_face: tuple[np.ndarray, Face]) -> None:
+    """A 1920-wide frame shown 400 px wide (the editor's preview): the label is still about 9 px tall."""
+    _, face = obama_face
+    face = replace(face, box=np.array([860.0, 500.0, 1010.0, 680.0]), landmarks=None, kps=None, track_id=3)
+    values = {"boxes": False, "keypoints": False, "landmarks": False, "pose": False, "labels": True}
+    node = FaceOverlay("ov", values)
+    out = node.process(frame=Frame(np.zeros((1080, 1920, 3), np.uint8)), faces=(face,))["frame"].image
+    small = cv2.resize(out, (400, 225), interpolation=cv2.INTER_AREA)
+    rows = np.flatnonzero((small.max(axis=2) > 80).any(axis=1))
+    assert rows.size and rows.max() - rows.min() + 1 >= 8
