@@ -18,7 +18,7 @@ from tests.toy_nodes import AddNode, toy_registry
 
 def test_params_are_typed_and_checked() -> None:
     node = AddNode("a", {"amount": 5})
-    assert node.values == {"amount": 5, "sleep_ms": 0.0, "fail_every": 0, "label": ""}
+    assert node.values == {"amount": 5, "sleep_ms": 0.0, "fail_every": 0, "label": "", "warn": ""}
     for bad in ({"amount": "5"}, {"amount": 5.5}, {"amount": True}, {"amount": 300}, {"label": 3}):
         with pytest.raises(ParamError, match="param '"):
             AddNode("a", bad)

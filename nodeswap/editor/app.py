@@ -377,7 +377,8 @@ class EditorApp(Actions, ViewActions):
             shown = notice(event)
             self.canvas.show_notice(shown)
             warn = self.run_warning if event == StateChanged("running") else ""  # said once the run runs
-            self.status(warn or shown.text, error=shown.is_error or bool(warn))
+            if not (shown.node_warning and self.run_warning):  # a node's warning is on the node: keep the run's
+                self.status(warn or shown.text, error=shown.is_error or bool(warn))
 
     def close(self) -> None:
         self.runner.shutdown()

@@ -28,6 +28,7 @@ SHORTCUTS = (
     ("F10", "step one frame (pauses first)"),
     ("Tab or double-click", "add a node at the cursor (type, Enter)"),
     ("drag output pin -> input pin", "link (an incompatible link is refused, the reason in the status bar)"),
+    ("drag a pin -> empty canvas", "add a node that can take the link, and link it"),
     ("left-drag on empty canvas", "box-select; Ctrl+click adds to the selection"),
     ("middle-drag", "pan (dearpygui's node editor has no zoom)"),
     ("right-click", "context menu"),

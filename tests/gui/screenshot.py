@@ -1,4 +1,4 @@
-"""Make the README screenshot: the editor running the video_swap preset on the Obama video.
+"""Make the README screenshot: the editor running the video_swap preset on the Obama video (framed, offline).
 
     NODESWAP_MODELS=... NODESWAP_MEDIA=... python -m tests.gui.screenshot docs/editor.png
 
@@ -37,9 +37,12 @@ def main(out: str, show: str = "merger") -> int:
                 editor.enter_text(editor.fresh()["params"][field], text)
                 node, param = field.split(".")
                 editor.wait(lambda p, n=node, k=param, t=text: p["graph"]["nodes"][n]["params"].get(k) == t, 10, field)
+            editor.move(Editor.center(probe["canvas"]))
+            editor.key("Home")  # frame all: compact nodes, every one in view
+            editor.wait(lambda p: len(p["nodes"]) == 6 and "framed" in (p["status"] or ""), 10, "framed")
             editor.click(Editor.center(editor.fresh()["params"]["source.loop"]))
             probe = editor.wait(lambda p: p["graph"]["nodes"]["source"]["params"].get("loop"), 10, "loop")
-            editor.click_item(probe["buttons"]["run_live"], "Run live")
+            editor.click_item(probe["buttons"]["run_offline"], "Run offline")  # every frame, looping
             probe = editor.wait(lambda p: p["state"] == "running" and (p["stats"]["frames"] or 0) > 60, 120, "frames")
             editor.click(title_point(probe["nodes"][show]))
             editor.wait(lambda p: p["preview"]["node"] == show, 10, "the preview")
