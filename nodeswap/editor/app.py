@@ -374,8 +374,7 @@ class EditorApp(Actions, ViewActions):
                 event = self.runner.events.get_nowait()
             except queue.Empty:
                 return
-            shown = notice(event)
-            self.canvas.show_notice(shown)
+            self.canvas.show_notice(shown := notice(event))
             warn = self.run_warning if event == StateChanged("running") else ""  # said once the run runs
             if not (shown.node_warning and self.run_warning):  # a node's warning is on the node: keep the run's
                 self.status(warn or shown.text, error=shown.is_error or bool(warn))
