@@ -12,6 +12,7 @@ from nodeswap.errors import NodeLoadError
 from nodeswap.events import NodeWarned
 from nodeswap.graph import Graph
 from nodeswap.scheduler import Scheduler
+from tests.test_scheduler import drain
 from tests.toy_nodes import toy_registry
 
 
@@ -75,10 +76,6 @@ def test_a_load_failure_in_the_worker_names_the_node() -> None:
 def test_warnings_of_a_node_in_a_worker_reach_the_scheduler(caplog: pytest.LogCaptureFixture) -> None:
     s, _, pids = run(chain(10, warn="odd input"), processes=True)
     assert pids != {str(os.getpid())}  # it ran in a worker
-    said = []
-    while not s.events.empty():
-        event = s.events.get_nowait()
-        if isinstance(event, NodeWarned):
-            said.append(event)
+    said = [e for e in drain(s.events) if isinstance(e, NodeWarned)]
     assert said == [NodeWarned("add", "odd input at load"), NodeWarned("add", "odd input on frame 3")]
     assert caplog.text.count("odd input at load") == 1  # said once, here (the worker's own log is quiet)
