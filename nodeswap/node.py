@@ -175,7 +175,12 @@ class Node:
         """Release resources and finalise outputs. Must be safe to call twice."""
 
     def params_changed(self, changed: set[str]) -> None:
-        """Called in the node's thread after light params changed (no reload)."""
+        """Called in the node's thread after light params changed (no reload), and when a signal param's
+        button was pressed."""
+
+    def presses(self) -> dict[str, int]:
+        """The current values of the signal params (buttons), which the graph does not hold."""
+        return {p.name: self.values[p.name] for p in self.params if p.kind == "signal"}
 
 
 @runtime_checkable

@@ -16,7 +16,7 @@ from .errors import ParamError
 class Param:
     """A typed node setting.
 
-    kind: bool, int, float, choice, path, text or color ("#rrggbb") (see KINDS).
+    kind: bool, int, float, choice, path, text, color ("#rrggbb") or signal (a button: see SignalKind).
     reload: changing it re-runs ``load`` (models, devices, files); other params
     apply from the next frame. required: a path that must be set to run.
     """
@@ -141,8 +141,22 @@ class ColorKind(TextKind):
         return text
 
 
+class SignalKind(Kind):
+    """A button (DeepFaceLive's signals: reset the reference pose, open the camera's dialog). The value
+    counts presses; a node acts when it changes (``params_changed``). Never saved, never undone."""
+
+    name = "signal"
+    value_type = int
+
+    def coerce(self, spec: Param, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ParamError(f"expected a press count (a whole number >= 0), got {short(value)}")
+        return value
+
+
 KINDS: dict[str, Kind] = {
-    k.name: k for k in (BoolKind(), IntKind(), FloatKind(), ChoiceKind(), PathKind(), TextKind(), ColorKind())
+    k.name: k
+    for k in (BoolKind(), IntKind(), FloatKind(), ChoiceKind(), PathKind(), TextKind(), ColorKind(), SignalKind())
 }
 PARAM_KINDS = tuple(KINDS)
 

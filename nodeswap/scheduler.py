@@ -152,7 +152,7 @@ class Scheduler:
                 node.unload()
                 del self.instances[node_id]
                 continue
-            wanted = graph.param_values(node_id)
+            wanted = graph.param_values(node_id) | node.presses()  # a button press is not an edit
             changed = {k for k, v in wanted.items() if node.values.get(k) != v}
             if any(getattr(node.param_spec(k), "reload", False) for k in changed):
                 node.unload()

@@ -18,7 +18,7 @@ from tests.toy_nodes import AddNode, toy_registry
 
 def test_params_are_typed_and_checked() -> None:
     node = AddNode("a", {"amount": 5})
-    assert node.values == {"amount": 5, "sleep_ms": 0.0, "fail_every": 0, "label": "", "warn": ""}
+    assert node.values == {"amount": 5, "sleep_ms": 0.0, "fail_every": 0, "label": "", "warn": "", "zero": 0}
     for bad in ({"amount": "5"}, {"amount": 5.5}, {"amount": True}, {"amount": 300}, {"label": 3}):
         with pytest.raises(ParamError, match="param '"):
             AddNode("a", bad)
@@ -130,3 +130,11 @@ def test_a_values_type_that_disagrees_with_the_params_is_refused() -> None:
         Registry([Scale])
     with pytest.raises(UserError, match="param 'factor' is float: ScaleValuesInt must declare it float"):
         Registry([ScaleInt])
+
+
+def test_a_signal_param_counts_presses_and_refuses_anything_else() -> None:
+    spec = Param("reset", "signal", 0)
+    assert spec.coerce(3) == 3
+    for bad in (-1, 1.5, True, "press"):
+        with pytest.raises(ParamError, match="press count"):
+            spec.coerce(bad)

@@ -297,6 +297,29 @@ def test_rebuild_keeps_unchanged_nodes() -> None:
     assert int(last.image[0, 0, 0]) == (last.index + 51) % 256
 
 
+def test_a_signal_press_reaches_the_running_node_once_and_survives_a_rebuild() -> None:
+    g = chain(300, amount=7, sleep_ms=2.0)
+    s = Scheduler(g)
+    s.start()
+    while len(s.instances["sink"].received) < 10:
+        time.sleep(0.005)
+    add = s.instances["add"]
+    s.set_param("add", "zero", 1)
+    while len(s.instances["sink"].received) < 30:
+        time.sleep(0.005)
+    g2 = g.copy()
+    g2.set_param("add", "sleep_ms", 1.0)  # an edit elsewhere: the press is neither repeated nor undone
+    s.rebuild(g2)
+    assert s.instances["add"] is add
+    sink = s.instances["sink"]
+    assert s.wait(20)
+    s.stop()
+    assert add.presses_seen == 1 and add.values["zero"] == 1
+    deltas = [(int(f.image[0, 0, 0]) - f.index % 256) % 256 for f in sink.received]
+    switch = deltas.index(0)
+    assert set(deltas[:switch]) == {7} and set(deltas[switch:]) == {0}
+
+
 def test_a_bypassed_node_is_not_loaded_until_enabled() -> None:
     g = chain(400, amount=10, label="slow-load")
     g.set_param("source", "interval_ms", 3.0)

@@ -55,7 +55,13 @@ class AddNode(Node):
         Param("fail_every", "int", 0, min=0, max=1000, help="raise on every Nth frame (0 = never)"),
         Param("label", "text", "", reload=True),
         Param("warn", "text", "", help="a warning it gives at load and on frame 3"),
+        Param("zero", "signal", 0, help="a button: add nothing from the next frame on"),
     )
+    presses_seen = 0
+
+    def params_changed(self, changed: set[str]) -> None:
+        if "zero" in changed:
+            self.presses_seen += 1
 
     def load(self, ctx: LoadContext) -> None:
         self.loads = getattr(self, "loads", 0) + 1
@@ -74,7 +80,7 @@ class AddNode(Node):
         n = self.values["fail_every"]
         if n and frame.index % n == n - 1:
             raise ValueError(f"planned failure on frame {frame.index}")
-        image = (frame.image.astype(np.int32) + self.values["amount"]) % 256
+        image = (frame.image.astype(np.int32) + (0 if self.presses_seen else self.values["amount"])) % 256
         return {"frame": replace(frame, image=image.astype(np.uint8))}
 
 

@@ -52,6 +52,7 @@ class Actions:
     message = ""  # what the status bar says
     todo_message = ""  # the status bar's list of what to do before running: kept up to date while it shows
     run_warning = ""  # said in the status bar when the run starts
+    presses = 0  # signal (button) presses so far: each press sends a new count
 
     def status(self, text: str, error: bool = False) -> None:
         """Show ``text`` in the status bar (red when ``error``)."""
@@ -129,6 +130,11 @@ class Actions:
             return
         spec = self.graph.node_class(node_id).param_spec(name)
         if spec is None:
+            return
+        if spec.kind == "signal":  # a button: straight to the running node
+            self.presses += 1
+            self.runner.set_param(node_id, name, self.presses)
+            self.status(f"{node_id}: {name.replace('_', ' ')}" + ("" if self.runner.busy else " (not running)"))
             return
         command = SetParam(
             node_id,

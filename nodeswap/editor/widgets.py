@@ -226,6 +226,14 @@ class ParamWidgets:
             self.dpg.add_color_edit(default_value=w.shown, no_alpha=True, width=w.width, no_inputs=False, **common)
         )
 
+    def _add_signal(self, w: Widget) -> Tag:
+        """A button: each press goes to the running node (never to the graph or the undo history)."""
+        node_id, name = w.node_id, w.spec.name
+        tag: Tag = self.dpg.add_button(
+            label=w.label.replace("_", " "), parent=w.parent, callback=lambda: self.on_edit(node_id, name, None)
+        )
+        return tag
+
     def _add_text(self, w: Widget, browse: bool = False) -> Tag:
         dpg = self.dpg
         with dpg.group(horizontal=True, parent=w.parent):
@@ -254,7 +262,7 @@ class ParamWidgets:
 
     def set(self, tag: Tag, spec: Param, value: Any) -> None:
         """Show ``value`` without firing the widget's callback."""
-        if self.dpg.does_item_exist(tag):
+        if spec.kind != "signal" and self.dpg.does_item_exist(tag):
             self.dpg.set_value(tag, to_widget(spec, value))
 
 
