@@ -1,4 +1,5 @@
-"""Utilities on frames: a constant output delay, an A/B compare view, and a softening filter."""
+"""Utilities on frames: a constant output delay, an A/B compare view, a face view for sinks, and a softening
+filter."""
 
 from __future__ import annotations
 
@@ -8,9 +9,14 @@ from dataclasses import replace
 from typing import Any
 
 from nodes.ops.video import degrade, median_soften, side_by_side, split_view
-from nodes.values import CompareValues, DelayValues, FrameAdjustValues
+import cv2
+import numpy as np
+
+from nodes.values import CompareValues, DelayValues, FaceViewValues, FrameAdjustValues
 from nodeswap.node import LoadContext, Node, Param, Port
-from nodeswap.types import FRAME, Frame
+from nodeswap.types import FACES, FRAME, Face, Frame
+
+FACE_VIEWS = ("aligned", "swapped", "mask", "swapped mask", "target mask")
 
 
 class Delay(Node):
@@ -96,6 +102,64 @@ class Compare(Node):
         return {"frame": replace(a, image=image)}
 
 
+def face_picture(face: Face, show: str) -> np.ndarray | None:
+    """One of a face's pictures as a BGR image (masks in grey), or None when the face does not have it."""
+    aligned, swapped = face.aligned, face.swapped
+    picture: np.ndarray | None = None
+    if show == "aligned" and aligned is not None:
+        picture = aligned.image
+    elif show == "swapped" and swapped is not None:
+        picture = swapped.image
+    else:
+        mask = {
+            "mask": aligned.mask if aligned is not None else None,
+            "swapped mask": swapped.mask if swapped is not None else None,
+            "target mask": swapped.target_mask if swapped is not None else None,
+        }.get(show)
+        if mask is not None:
+            grey = (np.clip(mask, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+            picture = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+    return picture
+
+
+class FaceView(Node):
+    """One face's aligned crop, swapped face or a mask as a frame, for a sink to show or record
+    (DeepFaceLive's stream output "aligned face" and "swapped face" views)."""
+
+    type_id = "utility.face_view"
+    key_params = ("face", "show")
+    values: FaceViewValues
+    title = "Face view"
+    category = "utility"
+    inputs = (Port("frame", FRAME, "The frame the faces are in (for its timing)"), Port("faces", FACES, "Faces"))
+    outputs = (Port("frame", FRAME, "The picture, size x size; black while the face or its picture is missing"),)
+    params = (
+        Param("face", "int", 0, min=0, max=64, help="Which face: its position in the list (0 = the first)"),
+        Param(
+            "show",
+            "choice",
+            "swapped",
+            choices=FACE_VIEWS,
+            help="aligned: the aligner's crop; swapped: the swapper's new face; mask: the landmark hull; "
+            "swapped mask / target mask: the swapper's masks of the new and the target face",
+        ),
+        Param("size", "int", 256, min=32, max=2048, step=32, help="Side of the square frame it gives, pixels"),
+    )
+
+    def process(self, frame: Frame, faces: tuple[Face, ...]) -> dict[str, Any]:
+        v = self.values
+        size = int(v["size"])
+        picture = face_picture(faces[v["face"]], v["show"]) if v["face"] < len(faces) else None
+        if picture is None:
+            image = np.zeros((size, size, 3), np.uint8)
+        elif picture.shape[:2] == (size, size):
+            image = picture
+        else:
+            shrink = picture.shape[0] > size
+            image = cv2.resize(picture, (size, size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+        return {"frame": replace(frame, image=image)}
+
+
 class FrameAdjust(Node):
     """Softens the frame (median blur and a bicubic down/up-scale) to match a swapped face's detail."""
 
@@ -117,4 +181,4 @@ class FrameAdjust(Node):
         return {"frame": frame if image is frame.image else replace(frame, image=image)}
 
 
-NODE_TYPES = [Delay, Compare, FrameAdjust]
+NODE_TYPES = [Delay, Compare, FaceView, FrameAdjust]

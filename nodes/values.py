@@ -119,6 +119,12 @@ class FaceSelectorValues(TypedDict):
     device: str
 
 
+class FaceViewValues(TypedDict):
+    face: int
+    show: str
+    size: int
+
+
 class FrameAdjustValues(TypedDict):
     median_blur: float
     degrade: float

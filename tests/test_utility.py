@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -11,12 +12,14 @@ import numpy as np
 import pytest
 
 from nodes.sources import MediaSource
-from nodes.utility import Compare, Delay, FrameAdjust
+from nodes.aligners import FaceAligner
+from nodes.utility import Compare, Delay, FaceView, FrameAdjust
 from nodeswap.graph import Graph
 from nodeswap.node import LoadContext, Node, Port
 from nodeswap.registry import Registry
 from nodeswap.scheduler import Scheduler
-from nodeswap.types import FRAME, Frame
+from nodeswap.types import FRAME, Frame, Swapped
+from tests.onnx_builders import real_faces
 
 
 def first_frame(obama: Path, index: int = 0) -> Frame:
@@ -134,3 +137,25 @@ def test_frame_adjust_softens_more_as_the_percentages_rise(obama: Path) -> None:
     assert both.image.shape == frame.image.shape and both.image.dtype == np.uint8
     assert sharpness(both.image) < values[0]
     assert frame.image.flags.writeable and np.array_equal(frame.image, first_frame(obama, 50).image)  # input intact
+
+
+def test_face_view_shows_a_real_face_crop_its_swap_and_masks_at_the_size_asked(obama: Path, models_dir: Path) -> None:
+    frame = first_frame(obama, 50)
+    faces = FaceAligner("al", {"resolution": 192}).process(frame, tuple(real_faces(frame.image, models_dir)))["faces"]
+    aligned = faces[0].aligned
+    assert aligned is not None and aligned.mask is not None
+    swapped = Swapped(image=aligned.image[:, ::-1].copy(), mask=np.ones((64, 64), np.float32))
+    faces = (replace(faces[0], swapped=swapped),)
+    same = FaceView("v", {"show": "aligned", "size": 192}).process(frame, faces)["frame"]
+    assert np.array_equal(same.image, aligned.image) and same.index == frame.index
+    flipped = FaceView("v", {"show": "swapped", "size": 96}).process(frame, faces)["frame"].image
+    assert flipped.shape == (96, 96, 3)
+    assert np.abs(flipped.astype(int) - cv2.resize(aligned.image[:, ::-1], (96, 96)).astype(int)).mean() < 3
+    hull = FaceView("v", {"show": "mask", "size": 192}).process(frame, faces)["frame"].image
+    assert hull.shape == (192, 192, 3) and np.array_equal(hull[..., 0], hull[..., 2])
+    assert abs(hull[..., 0].mean() / 255 - aligned.mask.mean()) < 0.01  # the landmark hull, in grey
+    white = FaceView("v", {"show": "swapped mask", "size": 64}).process(frame, faces)["frame"].image
+    assert white.min() == 255
+    for missing in ({"show": "target mask"}, {"face": 3}):  # no such mask / no such face: black, same size
+        blank = FaceView("v", {**missing, "size": 64}).process(frame, faces)["frame"].image
+        assert blank.shape == (64, 64, 3) and blank.max() == 0
