@@ -8,10 +8,10 @@ from collections import deque
 from dataclasses import replace
 from typing import Any
 
-from nodes.ops.video import degrade, median_soften, side_by_side, split_view
 import cv2
 import numpy as np
 
+from nodes.ops.video import degrade, median_soften, side_by_side, split_view
 from nodes.values import CompareValues, DelayValues, FaceViewValues, FrameAdjustValues
 from nodeswap.node import LoadContext, Node, Param, Port
 from nodeswap.types import FACES, FRAME, Face, Frame

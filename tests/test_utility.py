@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.sources import MediaSource
 from nodes.aligners import FaceAligner
+from nodes.sources import MediaSource
 from nodes.utility import Compare, Delay, FaceView, FrameAdjust
 from nodeswap.graph import Graph
 from nodeswap.node import LoadContext, Node, Port
