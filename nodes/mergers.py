@@ -54,7 +54,7 @@ def mouth_mask(landmarks: np.ndarray | None, crop_from_frame: np.ndarray, size: 
 
 
 class FaceMerger(Node):
-    """Blends the swapped faces into the frame: masks, erode/blur, colour transfer, opacity, Poisson.
+    """Blends the swapped faces into the frame: masks, erode/blur, colour transfer, opacity, Poisson, compression.
 
     Faces without a swapped image pass unchanged. Work is limited to each face's
     region of the frame.
@@ -71,12 +71,19 @@ class FaceMerger(Node):
     )
     outputs = (Port("frame", FRAME, "the merged frame"),)
     params = (
-        Param("mask_hull", "bool", True, help="Use the landmark hull (the aligner's mask)"),
+        Param("mask_hull", "bool", False, help="Use the landmark hull (the aligner's mask; DeepFaceLive's 'lmrks')"),
         Param("mask_swap", "bool", True, help="Use the swapper's mask of the new face (DFM celeb mask)"),
         Param("mask_target", "bool", True, help="Use the swapper's mask of the target face (DFM face mask)"),
         Param("mask_box", "bool", False, help="Use the detector's face box"),
-        Param("erode", "int", 5, min=-400, max=400, help="Shrink (+) or grow (-) the mask, crop pixels"),
-        Param("blur", "int", 25, min=0, max=400, help="Feather the mask edge, crop pixels"),
+        Param(
+            "erode",
+            "int",
+            5,
+            min=-400,
+            max=400,
+            help="Shrink (+) or grow (-) the mask by about half this many crop pixels (DeepFaceLive's scale)",
+        ),
+        Param("blur", "int", 25, min=0, max=400, help="Feather the mask edge: a Gaussian of blur / 4 crop pixels"),
         Param(
             "color_transfer",
             "choice",
@@ -104,22 +111,24 @@ class FaceMerger(Node):
         ),
         Param(
             "color_compression",
-            "int",
-            0,
-            min=0,
-            max=127,
-            help="Posterise the new face to mimic video compression (0 = off)",
+            "float",
+            1.0,
+            min=0.0,
+            max=127.0,
+            step=0.1,
+            help="Posterise the whole merged frame to 127 - this many levels, mimicking video compression (0 = off)",
         ),
     )
 
     def process(self, frame: Frame, faces: tuple[Face, ...]) -> dict[str, Any]:
         todo = [f for f in faces if f.swapped is not None and f.aligned is not None]
-        if not todo:
-            return {"frame": frame}
+        if not todo:  # the same compression with or without faces: no flicker when one comes and goes
+            compressed = blend.color_compress(frame.image, self.values["color_compression"])
+            return {"frame": frame if compressed is frame.image else replace(frame, image=compressed)}
         out = frame.image.copy()
         for face in todo:
             self.merge_face(out, face)
-        return {"frame": replace(frame, image=out)}
+        return {"frame": replace(frame, image=blend.color_compress(out, self.values["color_compression"]))}
 
     def merge_face(self, out: np.ndarray, face: Face) -> None:
         """Blend one face into ``out`` (changed in place)."""
@@ -147,7 +156,6 @@ class FaceMerger(Node):
         elif v["color_transfer"] == "lct":
             lct = blend.lct(blend.to_float(new_face), blend.to_float(aligned.image[y0:y1, x0:x1]), mask[y0:y1, x0:x1])
             new_face = blend.to_uint8(lct)
-        new_face = blend.color_compress(new_face, v["color_compression"])
         if v["poisson"]:  # in crop space against the target's crop: cheap, and the same at any frame size
             moved = v["face_x_offset"] or v["face_y_offset"] or v["face_scale"] != 1.0
             target = cv2.warpAffine(out, align.invert(inverse), (size, size)) if moved else aligned.image

@@ -51,6 +51,14 @@ class FaceAlignerValues(TypedDict):
     freeze_z_rotation: bool
 
 
+class FaceAnimatorValues(TypedDict):
+    device: str
+    animatable: str
+    animator_face_id: int
+    relative_power: float
+    reset_reference_pose: int
+
+
 class FaceDataSinkValues(TypedDict):
     path: str
 
@@ -96,7 +104,7 @@ class FaceMergerValues(TypedDict):
     interpolation: str
     poisson: bool
     keep_mouth: bool
-    color_compression: int
+    color_compression: float
 
 
 class FaceOverlayValues(TypedDict):

@@ -45,6 +45,15 @@ def test_erode_shrinks_and_negative_erode_grows() -> None:
     assert blend.erode_blur(mask, 5, 0)[50, 50] == 1.0  # the centre stays
 
 
+def test_erode_moves_the_edge_half_a_pixel_per_step_as_deepfacelive_does() -> None:
+    square = np.zeros((100, 100), np.float32)
+    square[20:80, 20:80] = 1.0
+    for erode, edge in ((1, 1), (3, 1), (4, 2), (10, 5), (-10, -5), (-3, -1)):
+        out = blend.erode_blur(square, erode, 0)
+        rows = np.flatnonzero(out[:, 50] > 0.5)
+        assert (rows[0], rows[-1]) == (20 + edge, 79 - edge), erode
+
+
 def test_blur_softens_and_fades_to_the_crop_border() -> None:
     mask = disc()
     soft = blend.erode_blur(mask, 0, 12)
@@ -116,14 +125,18 @@ def test_paste_lands_where_the_crop_was_and_nowhere_else() -> None:
     assert np.allclose(shift / 16, inverse[:, 0] / np.linalg.norm(inverse[:, 0]), atol=0.05)
 
 
-def test_color_compression_posterises() -> None:
+def test_color_compression_is_deepfacelives_formula() -> None:
     ramp = np.linspace(0, 1, 1000, dtype=np.float32).reshape(10, 100)
-    assert len(np.unique(blend.color_compress(ramp, 120))) <= 8
     assert blend.color_compress(ramp, 0) is ramp
-    eight = blend.color_compress(blend.to_uint8(ramp), 120)
-    assert eight.dtype == np.uint8 and len(np.unique(eight)) == 8
-    same = blend.to_uint8(blend.color_compress(blend.to_float(blend.to_uint8(ramp)), 120))
+    out = blend.color_compress(ramp, 119.0)  # c = 8 levels, each lifted by 2 / c
+    assert np.allclose(out, np.clip(np.floor(ramp * 8) / 8 + 0.25, 0, 1))
+    assert len(np.unique(out)) == 7  # the top two levels clip to white
+    eight = blend.color_compress(blend.to_uint8(ramp), 119.0)
+    assert eight.dtype == np.uint8
+    same = blend.to_uint8(blend.color_compress(blend.to_float(blend.to_uint8(ramp)), 119.0))
     assert np.abs(eight.astype(int) - same).max() <= 1
+    mild = blend.color_compress(blend.to_uint8(ramp), 1.0)  # the default: 126 levels, a slight lift
+    assert 120 <= len(np.unique(mild)) <= 126 and 0 < (mild.astype(int) - blend.to_uint8(ramp)).mean() < 5
 
 
 # -- the node --------------------------------------------------------------------------------------
@@ -147,7 +160,8 @@ def obama_face(obama: Path, models_dir: Path) -> tuple[np.ndarray, Face]:
 
 
 def merger(**params: object) -> FaceMerger:
-    node = FaceMerger("merge", params)
+    """A merger with the landmark hull and without compression, unless said otherwise."""
+    node = FaceMerger("merge", {"mask_hull": True, "color_compression": 0.0, **params})
     node.load(LoadContext("merge"))
     return node
 
@@ -157,6 +171,18 @@ def test_faces_without_swap_pass_unchanged(obama_face: tuple[np.ndarray, Face]) 
     frame = Frame(image, index=3)
     assert merger().process(frame=frame, faces=(face,))["frame"] is frame
     assert merger().process(frame=frame, faces=())["frame"] is frame
+
+
+def test_color_compression_applies_to_the_whole_frame_with_or_without_faces(
+    obama_face: tuple[np.ndarray, Face],
+) -> None:
+    image, face = obama_face
+    node = FaceMerger("merge", {})  # DeepFaceLive's default: 1.0
+    assert node.values["color_compression"] == 1.0 and not node.values["mask_hull"]
+    expected = blend.color_compress(image, 1.0)
+    assert np.array_equal(node.process(frame=Frame(image), faces=())["frame"].image, expected)
+    merged = node.process(frame=Frame(image), faces=(swapped_face(image, face, (0, 255, 0)),))["frame"].image
+    assert np.array_equal(merged[:40, :40], expected[:40, :40])  # the background too, not only the face
 
 
 def test_merged_face_lands_on_the_real_face_only(obama_face: tuple[np.ndarray, Face]) -> None:
@@ -245,7 +271,7 @@ def test_poisson_and_interpolations_run_inside_the_face(obama_face: tuple[np.nda
         {"poisson": True},
         {"interpolation": "bicubic"},
         {"interpolation": "lanczos"},
-        {"face_scale": 1.1, "face_y_offset": 0.02, "color_compression": 100, "mask_box": True},
+        {"face_scale": 1.1, "face_y_offset": 0.02, "mask_box": True},
         {"poisson": True, "face_x_offset": 0.02},
     ):
         out = merger(**params).process(frame=Frame(image), faces=(swapped,))["frame"].image

@@ -96,7 +96,9 @@ def test_inswapper_result_is_pasted_where_the_face_is(
 ) -> None:
     image, face = obama_frame
     swapped = loaded(InSwapper, source=photos[1], **standins).process(frame=Frame(image), faces=(face,))["faces"]
-    merger = FaceMerger("merge", {"color_transfer": "none", "erode": 0, "blur": 0})
+    merger = FaceMerger(
+        "merge", {"color_transfer": "none", "erode": 0, "blur": 0, "mask_hull": True, "color_compression": 0.0}
+    )
     merged = merger.process(frame=Frame(image), faces=swapped)["frame"].image
     changed = np.abs(merged.astype(int) - image.astype(int)).max(axis=2) > 0
     x, y, w, h = cv2.boundingRect(face.landmarks.astype(np.float32))
@@ -223,7 +225,9 @@ def test_dfm_uses_the_upstream_crop_and_masks_feed_the_merger(
     out = node.process(frame=Frame(image), faces=(face,))["faces"][0]
     assert out.aligned is face.aligned
     assert out.swapped.image.shape == (128, 128, 3) and out.swapped.mask.shape == (128, 128)
-    merger = FaceMerger("merge", {"mask_hull": False, "erode": 0, "blur": 0, "color_transfer": "none"})
+    merger = FaceMerger(
+        "merge", {"mask_hull": False, "erode": 0, "blur": 0, "color_transfer": "none", "color_compression": 0.0}
+    )
     merged = merger.process(frame=Frame(image), faces=(out,))["frame"].image
     ys, xs = np.nonzero(np.abs(merged.astype(int) - image.astype(int)).max(axis=2) > 0)
     crop_points = align.transform_points(out.aligned.mat, np.column_stack([xs, ys]).astype(float))

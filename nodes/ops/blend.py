@@ -17,16 +17,18 @@ _EPS = 1e-6
 
 
 def erode_blur(mask: np.ndarray, erode: int, blur: int) -> np.ndarray:
-    """Shrink (erode > 0) or grow (erode < 0) a mask by ``|erode|`` pixels, then feather it.
+    """DeepFaceLive's mask erode and blur: shrink (erode > 0) or grow (erode < 0) by ``max(1, |erode| // 2)``
+    passes of a 3x3 cross (about half a pixel per step), then feather with a Gaussian of sigma ``blur / 4``.
 
     The outer ``0.75 * blur`` pixels (3 sigma) are cleared first so the feathered
     edge fades out inside the crop instead of being cut at its border.
     """
     out: np.ndarray = np.asarray(mask, np.float32)
     if erode:
-        radius = abs(int(erode))
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-        out = cv2.erode(out, kernel) if erode > 0 else cv2.dilate(out, kernel)
+        passes = max(1, abs(int(erode)) // 2)
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+        grow = cv2.erode if erode > 0 else cv2.dilate
+        out = grow(out, kernel, iterations=passes, borderType=cv2.BORDER_CONSTANT, borderValue=0)
     if blur > 0:
         out = out.copy() if out is mask else out
         border = min(int(blur * 0.75), min(out.shape) // 2)
@@ -95,18 +97,17 @@ def lct(source: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) 
     return result
 
 
-def color_compress(image: np.ndarray, amount: int) -> np.ndarray:
-    """Posterise into ``max(4, 128 - amount)`` levels, mimicking codec loss (0 = off).
-
-    Works on float images in [0, 1] and on uint8 images (through a lookup table).
-    """
+def color_compress(image: np.ndarray, amount: float) -> np.ndarray:
+    """DeepFaceLive's colour compression of a frame (0 = off): ``floor(x * c) / c + 2 / c`` on [0, 1] values,
+    c = max(4, 127 - amount) levels, mimicking codec loss. Works on uint8 (through a lookup table) and float
+    images."""
     if amount <= 0:
         return image
-    levels = max(4, 128 - int(amount))
+    levels = max(4.0, 127.0 - float(amount))
     if image.dtype == np.uint8:
-        steps = (np.minimum(np.floor(np.arange(256) / 255.0 * levels), levels - 1) + 0.5) / levels * 255.0
-        return cv2.LUT(image, np.clip(steps + 0.5, 0, 255).astype(np.uint8))
-    posterised: np.ndarray = ((np.minimum(np.floor(image * levels), levels - 1) + 0.5) / levels).astype(np.float32)
+        steps = np.floor(np.arange(256) / 255.0 * levels) / levels + 2.0 / levels
+        return cv2.LUT(image, np.clip(steps * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    posterised: np.ndarray = np.clip(np.floor(image * levels) / levels + 2.0 / levels, 0.0, 1.0).astype(np.float32)
     return posterised
 
 
