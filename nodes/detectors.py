@@ -12,7 +12,7 @@ import numpy as np
 from nodes.ops import detect
 from nodes.ops.detect import Detections
 from nodes.ops.detect_models import DETECTORS, MODEL_CHOICES, DetectorSpec, Variant, run_model
-from nodes.ops.track import SORT_MODES, IoUTracker, TrackSmoother, flow_shift, sort_order
+from nodes.ops.track import SORT_MODES, IoUTracker, MovingAverage, TrackSmoother, flow_shift, sort_order
 from nodes.values import FaceDetectorValues
 from nodeswap.errors import NodeLoadError
 from nodeswap.models import first_model
@@ -39,7 +39,7 @@ class FaceDetector(Node):
     """Finds faces in each frame: boxes, scores, 5 keypoints, stable track ids.
 
     Models: yunet (default, fast), retinaface, scrfd, centerface, blazeface (close-ups),
-    ultraface (boxes only), yolov5face. Optional One-Euro smoothing of boxes and
+    ultraface (boxes only), yolov5face, s3fd (boxes only). Optional One-Euro smoothing of boxes and
     keypoints, IoU tracking for stable ids, and "detect every N frames" which moves
     the tracked faces by the optical flow of their points in between.
     """
@@ -56,17 +56,24 @@ class FaceDetector(Node):
         Param("model", "choice", "yunet", choices=MODEL_CHOICES, reload=True, help="Detector network"),
         Param("threshold", "float", 0.5, min=0.01, max=1.0, step=0.01, help="Minimum face score"),
         Param("nms_iou", "float", 0.4, min=0.05, max=0.95, step=0.05, help="Overlap above which boxes are merged"),
-        Param("max_faces", "int", 0, min=0, max=64, help="Keep at most this many faces after sorting (0 = all)"),
+        Param(
+            "max_faces",
+            "int",
+            1,
+            min=0,
+            max=256,
+            help="Keep at most this many faces after sorting (0 = all; 1, as in DeepFaceLive, leaves bystanders alone)",
+        ),
         Param("min_size", "int", 0, min=0, max=4096, help="Drop faces smaller than this (pixels, shorter side)"),
         Param(
             "window",
             "int",
             480,
-            min=64,
-            max=2048,
+            min=0,
+            max=4096,
             step=32,
-            help="Detection size: the longer side the frame is scaled to (multiple of 32; never enlarged). "
-            "Models with a fixed input (blazeface 128, ultraface 320x240, yolov5face 320) ignore it",
+            help="Detection size: the longer side the frame is scaled to (multiple of 32; never enlarged; 0 = the "
+            "frame's own size). Models with a fixed input (blazeface 128, ultraface 320x240, yolov5face 320) ignore it",
         ),
         Param("sort_by", "choice", "largest", choices=SORT_MODES, help="Order of the faces (first = face 0)"),
         Param("smoothing", "bool", True, help="Smooth boxes and keypoints over time (One-Euro filter)"),
@@ -81,6 +88,15 @@ class FaceDetector(Node):
             max=50.0,
             step=0.1,
             help="Smoothing: higher = less lag when moving (per face size per second)",
+        ),
+        Param(
+            "temporal_smoothing",
+            "int",
+            1,
+            min=1,
+            max=150,
+            help="DeepFaceLive's smoothing: average boxes and keypoints over this many frames (1 = off); "
+            "steadier but lags a moving head. The One-Euro smoothing above lags less",
         ),
         Param(
             "track_ids",
@@ -108,6 +124,7 @@ class FaceDetector(Node):
     def _reset_state(self) -> None:
         self._tracker = IoUTracker()
         self._smoother = TrackSmoother()
+        self._average = MovingAverage()
         self._tracked: list[_Tracked] = []
         self._since_detect = 0
         self._prev_grey: np.ndarray | None = None
@@ -215,6 +232,10 @@ class FaceDetector(Node):
                 box = self._smoother.smooth(tracked.track_id, "box", box, now, size, v["min_cutoff"], v["beta"])
                 if kps is not None:
                     kps = self._smoother.smooth(tracked.track_id, "kps", kps, now, size, v["min_cutoff"], v["beta"])
+            if v["temporal_smoothing"] > 1:
+                box = self._average.average(tracked.track_id, "box", box, v["temporal_smoothing"])
+                if kps is not None:
+                    kps = self._average.average(tracked.track_id, "kps", kps, v["temporal_smoothing"])
             faces.append(
                 Face(
                     box=(float(box[0]), float(box[1]), float(box[2]), float(box[3])),
@@ -225,6 +246,7 @@ class FaceDetector(Node):
                 )
             )
         self._smoother.end_frame()
+        self._average.end_frame()
         order = sort_order(np.array([f.box for f in faces]).reshape(-1, 4), v["sort_by"], frame.size)
         faces = [faces[i] for i in order]
         if v["max_faces"]:

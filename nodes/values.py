@@ -75,6 +75,7 @@ class FaceDetectorValues(TypedDict):
     smoothing: bool
     min_cutoff: float
     beta: float
+    temporal_smoothing: int
     track_ids: bool
     every_n: int
 

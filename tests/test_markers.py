@@ -143,7 +143,7 @@ def test_several_faces_per_frame(models_dir, media_dir, monkeypatch):
     canvas = np.zeros((height, a.shape[1] + b.shape[1], 3), np.uint8)
     canvas[: a.shape[0], : a.shape[1]] = a
     canvas[: b.shape[0], a.shape[1] :] = b
-    faces = detect_faces(canvas, window=640)
+    faces = detect_faces(canvas, window=640, max_faces=0)
     assert len(faces) == 2
     out = make_marker(smoothing=False).process(frame=Frame(canvas), faces=faces)["faces"]
     for face, marked in zip(faces, out, strict=True):

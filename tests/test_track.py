@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
-from nodes.ops.track import SORT_MODES, IoUTracker, OneEuro, TrackSmoother, flow_shift, sort_order
+from nodes.detectors import FaceDetector
+from nodes.ops.track import SORT_MODES, IoUTracker, MovingAverage, OneEuro, TrackSmoother, flow_shift, sort_order
+from nodeswap.node import LoadContext
+from nodeswap.types import Frame
 
 
 def noisy_step(seed: int = 0, frames: int = 120, step_at: int = 60, noise: float = 2.0) -> tuple[np.ndarray, ...]:
@@ -121,3 +126,31 @@ def test_landmark_smoothing_holds_the_head_still_and_lets_a_blink_through():
     gap = out_a[:, 5, 1] - out_a[:, 3, 1]  # lid gap: 20 open, 0 closed
     assert gap[32] < 8  # mid-blink the eye is mostly closed
     assert abs(gap[45] - 20) < 2  # and open again after
+
+
+def test_moving_average_is_the_mean_of_the_last_frames_per_track() -> None:
+    average = MovingAverage()
+    for step in range(6):
+        a = average.average(1, "box", np.array([step * 10.0, 0.0]), frames=3)
+        b = average.average(2, "box", np.array([5.0, 5.0]), frames=3)
+        average.end_frame()
+    assert a.tolist() == [40.0, 0.0] and b.tolist() == [5.0, 5.0]  # (30 + 40 + 50) / 3
+    average.average(1, "box", np.array([100.0, 0.0]), frames=3)
+    average.end_frame()  # track 2 was not seen: forgotten
+    assert set(average.history) == {(1, "box")}
+    assert average.average(1, "box", np.array([0.0, 0.0]), frames=1).tolist() == [0.0, 0.0]  # a new window
+
+
+def test_detector_temporal_smoothing_averages_a_jumping_box(models_dir: Path, obama: Path, monkeypatch) -> None:
+    monkeypatch.setenv("NODESWAP_MODELS", str(models_dir))
+    capture = cv2.VideoCapture(str(obama))
+    _, image = capture.read()
+    capture.release()
+    node = FaceDetector("det", {"smoothing": False, "temporal_smoothing": 4, "device": "cpu"})
+    node.load(LoadContext("det"))
+    shift = np.float32([[1, 0, 40], [0, 1, 0]])
+    moved = cv2.warpAffine(image, shift, (image.shape[1], image.shape[0]))
+    boxes = [node.process(frame=Frame(img, i))["faces"][0].box for i, img in enumerate([image] * 4 + [moved] * 4)]
+    x1 = np.array([b[0] for b in boxes])
+    steps = np.diff(x1[3:])  # the 40 px jump arrives in four steps of about 10 px
+    assert np.allclose(steps, 10, atol=2), x1

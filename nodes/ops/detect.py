@@ -205,6 +205,32 @@ def decode_retinaface(
     return Detections(boxes, conf[keep, 1], kps)
 
 
+def decode_s3fd(outputs: list[np.ndarray], threshold: float) -> Detections:
+    """S3FD: six (class [1,2,H,W], regression [1,4,H,W]) pairs for strides 4..128; square priors of 4 strides
+    at the cell centres, offsets with variances 0.1 / 0.2. Boxes only; the bottom is lowered by a tenth of
+    the height (S3FD's boxes end at the mouth)."""
+    if len(outputs) != 12:
+        raise ValueError(f"S3FD gives 12 outputs (6 class/box pairs), got {len(outputs)}")
+    all_boxes, all_scores = [], []
+    for level in range(6):
+        stride = 2 ** (level + 2)
+        score, reg = outputs[2 * level][0, 1], outputs[2 * level + 1][0]
+        ys, xs = np.nonzero(score > threshold)
+        if ys.size == 0:
+            continue
+        prior = np.stack([xs * stride + stride / 2, ys * stride + stride / 2], 1).astype(np.float32)
+        offset = reg[:, ys, xs].T
+        centre = prior + offset[:, :2] * 0.1 * stride * 4
+        size = stride * 4 * np.exp(offset[:, 2:] * 0.2)
+        boxes = np.concatenate([centre - size / 2, centre + size / 2], 1)
+        boxes[:, 3] += (boxes[:, 3] - boxes[:, 1]) * 0.1
+        all_boxes.append(boxes)
+        all_scores.append(score[ys, xs])
+    if not all_boxes:
+        return empty(with_kps=False)
+    return Detections(np.concatenate(all_boxes).astype(np.float32), np.concatenate(all_scores).astype(np.float32))
+
+
 def decode_scrfd(
     scores: list[np.ndarray],
     bboxes: list[np.ndarray],

@@ -104,6 +104,10 @@ def _yolov5face(out: Outputs, w: int, h: int, thr: float) -> Detections:
     return detect.decode_yolov5face(next(iter(out.values())), thr)
 
 
+def _s3fd(out: Outputs, w: int, h: int, thr: float) -> Detections:
+    return detect.decode_s3fd(list(out.values()), thr)  # positional: (class, box) per stride
+
+
 def centerface_dynamic(data: bytes) -> bytes:
     """CenterFace declares a fixed [10,3,32,32] input: make every input/output dim
     symbolic, and drop the initializers listed as graph inputs."""
@@ -174,6 +178,14 @@ DETECTORS: dict[str, DetectorSpec] = {
             note="boxes only: add a Face Marker to get keypoints",
         ),
         DetectorSpec("yolov5face", (Variant("yolov5face", (320, 320)),), _rgb_unit, _yolov5face),
+        DetectorSpec(
+            "s3fd",
+            (Variant("s3fd"),),
+            _bgr_mean,
+            _s3fd,
+            has_kps=False,
+            note="S3FD (DeepFaceLive's): boxes only, add a Face Marker to get keypoints",
+        ),
     )
 }
 MODEL_CHOICES = tuple(DETECTORS)
@@ -192,7 +204,7 @@ def run_model(
 ) -> Detections:
     """Detections in frame pixels (before NMS) for one BGR image."""
     height, width = image.shape[:2]
-    scale, canvas_w, canvas_h = plan_window(variant, width, height, target)
+    scale, canvas_w, canvas_h = plan_window(variant, width, height, target or max(width, height))  # 0: full size
     canvas, scale = detect.fit_window(image, canvas_w, canvas_h, scale)
     name = session.get_inputs()[0].name
     values = session.run(None, {name: spec.preprocess(canvas)})

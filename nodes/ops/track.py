@@ -6,6 +6,7 @@ No model needed; everything is numpy (cv2 for Lucas-Kanade flow).
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
 
 import cv2
@@ -111,6 +112,29 @@ class TrackSmoother:
     def reset(self) -> None:
         self.filters.clear()
         self._seen.clear()
+
+
+class MovingAverage:
+    """DeepFaceLive's temporal smoothing: the plain mean of the last ``frames`` values per (track id, what);
+    keys not seen in a frame are dropped."""
+
+    def __init__(self) -> None:
+        self.history: dict[tuple[int, str], deque[np.ndarray]] = {}
+        self._seen: set[tuple[int, str]] = set()
+
+    def average(self, track_id: int, what: str, value: np.ndarray, frames: int) -> np.ndarray:
+        key = (track_id, what)
+        past = self.history.get(key)
+        if past is None or past.maxlen != frames or (past and past[0].shape != value.shape):
+            past = self.history[key] = deque(maxlen=frames)
+        past.append(np.asarray(value, np.float64))
+        self._seen.add(key)
+        mean: np.ndarray = np.mean(past, axis=0)
+        return mean
+
+    def end_frame(self) -> None:
+        self.history = {k: h for k, h in self.history.items() if k in self._seen}
+        self._seen = set()
 
 
 # -- IoU tracker -------------------------------------------------------------------------
