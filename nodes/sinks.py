@@ -218,7 +218,7 @@ class ImageSequenceSink(Node):
         Param("format", "choice", "png", choices=("png", "jpg"), help="Image format"),
         Param("quality", "int", 95, min=1, max=100, help="JPEG quality"),
         Param("digits", "int", 6, min=1, max=12, help="Zero-padded width of the frame number"),
-        Param("fill_gaps", "bool", False, help="Copy the previous image for skipped frame numbers"),
+        Param("fill_gaps", "bool", True, help="Copy the previous image for skipped frame numbers (as DeepFaceLive)"),
     )
 
     def __init__(self, node_id: str = "", params: dict[str, Any] | None = None) -> None:

@@ -43,7 +43,15 @@ class MediaSource(Node):
             extensions=VIDEOS + IMAGES,
             help="Video file, image, or folder of images",
         ),
-        Param("loop", "bool", False, help="Start again at the start frame after the end"),
+        Param(
+            "loop", "bool", False, help="Start again at the start frame after the end, in renders too (they never end)"
+        ),
+        Param(
+            "auto_rewind",
+            "bool",
+            True,
+            help="Live runs: start again at the start frame after the end (DeepFaceLive's auto rewind)",
+        ),
         Param("start", "int", 0, min=0, help="First frame to play"),
         Param("end", "int", 0, min=0, help="Stop before this frame (0 = play to the end)"),
         Param("fps", "float", 0.0, min=0.0, max=240.0, help="Frame rate override (0 = the file's)"),
@@ -123,7 +131,7 @@ class MediaSource(Node):
         if reader is None:
             raise EndOfStream
         fps = self._fps()
-        loop = self.values["loop"] or (self._live and reader.still)
+        loop = self.values["loop"] or (self._live and (self.values["auto_rewind"] or reader.still))
         with self._lock:
             nxt = reader.position
             if nxt >= self._end():

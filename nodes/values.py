@@ -158,6 +158,7 @@ class InSwapperValues(TypedDict):
 class MediaSourceValues(TypedDict):
     path: str
     loop: bool
+    auto_rewind: bool
     start: int
     end: int
     fps: float

@@ -205,8 +205,9 @@ def test_image_sequence_names_formats_and_gap_fill(tmp_path: Path, obama: Path) 
     image = cv2.imread(str(folder / "0008.png"))
     sizes = {}
     for quality in (30, 95):
-        sink = loaded(ImageSequenceSink("seq", {"path": str(jpgs / str(quality)), "format": "jpg",
-                                                "quality": quality, "fill_gaps": True}))  # fmt: skip
+        sink = loaded(
+            ImageSequenceSink("seq", {"path": str(jpgs / str(quality)), "format": "jpg", "quality": quality})
+        )  # fmt: skip  (gaps filled by default)
         for index in (3, 4, 7):
             sink.process(frame=Frame(image, index=index))
         names = sorted(p.name for p in (jpgs / str(quality)).iterdir())
@@ -215,6 +216,10 @@ def test_image_sequence_names_formats_and_gap_fill(tmp_path: Path, obama: Path) 
         sizes[quality] = (jpgs / str(quality) / "000003.jpg").stat().st_size
         assert sink.written == 5
     assert sizes[30] < sizes[95] / 2
+    sink = loaded(ImageSequenceSink("seq", {"path": str(tmp_path / "gaps"), "fill_gaps": False}))
+    for index in (3, 7):
+        sink.process(frame=Frame(image, index=index))
+    assert sorted(p.name for p in (tmp_path / "gaps").iterdir()) == ["000003.png", "000007.png"]
 
 
 def test_image_sequence_refuses_a_file_or_the_input_folder(tmp_path: Path) -> None:

@@ -86,6 +86,18 @@ def test_start_end_loop_and_fps_override(obama: Path) -> None:
     node.unload()
 
 
+def test_live_runs_rewind_at_the_end_unless_told_not_to(obama: Path) -> None:
+    node = media(obama, live=True, start=256, real_time=False)
+    assert [f.index for f in drain(node, limit=5)] == [256, 257, 258, 256, 257]  # DeepFaceLive's auto rewind
+    node.unload()
+    node = media(obama, live=True, start=256, real_time=False, auto_rewind=False)
+    assert [f.index for f in drain(node)] == [256, 257, 258]
+    node.unload()
+    node = media(obama, start=256)  # a render ends
+    assert [f.index for f in drain(node)] == [256, 257, 258]
+    node.unload()
+
+
 @pytest.mark.parametrize(("width", "size"), [(256, (256, 194)), (301, (301, 228)), (1024, (1024, 776))])
 def test_target_width_keeps_the_aspect(obama: Path, width: int, size: tuple[int, int]) -> None:
     node = media(obama, width=width, end=3)

@@ -133,6 +133,10 @@ def test_frame_adjust_softens_more_as_the_percentages_rise(obama: Path) -> None:
     for percent in (25.0, 50.0, 100.0):
         values.append(sharpness(FrameAdjust("adj", {"degrade": percent}).process(frame=frame)["frame"].image))
     assert values == sorted(values, reverse=True) and values[-1] < values[0] / 5, values
+    h, w = frame.image.shape[:2]
+    small = cv2.resize(frame.image, (int(w * 0.6), int(h * 0.6)), interpolation=cv2.INTER_CUBIC)
+    expected = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)  # DeepFaceLive's scale: 1 - p
+    assert np.array_equal(FrameAdjust("adj", {"degrade": 40.0}).process(frame=frame)["frame"].image, expected)
     both = FrameAdjust("adj", {"median_blur": 50.0, "degrade": 30.0}).process(frame=frame)["frame"]
     assert both.image.shape == frame.image.shape and both.image.dtype == np.uint8
     assert sharpness(both.image) < values[0]

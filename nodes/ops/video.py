@@ -68,12 +68,13 @@ def median_soften(image: np.ndarray, percent: float, kernel: int = 5) -> np.ndar
 
 
 def degrade(image: np.ndarray, percent: float) -> np.ndarray:
-    """Lose detail: shrink (to 10 % of the size at 100 %) and scale back up, bicubic."""
+    """Lose detail as DeepFaceLive does: shrink to (1 - percent / 100) of the size (4 pixels at least) and scale
+    back up, bicubic both ways."""
     if percent <= 0:
         return image
     h, w = image.shape[:2]
-    scale = 1.0 - 0.9 * min(percent, 100.0) / 100.0
-    small = (max(1, round(w * scale)), max(1, round(h * scale)))
+    scale = 1.0 - min(percent, 100.0) / 100.0
+    small = (max(4, int(w * scale)), max(4, int(h * scale)))
     down = cv2.resize(image, small, interpolation=cv2.INTER_CUBIC)
     return cv2.resize(down, (w, h), interpolation=cv2.INTER_CUBIC)
 
