@@ -21,7 +21,7 @@ _TEMPLATE_HELP = (
 class FaceAligner(Node):
     """Cuts an aligned face crop per face, with its frame<->crop transforms and a landmark-hull mask.
 
-    Faces with neither landmarks nor keypoints pass through without a crop.
+    Faces with neither landmarks nor keypoints pass through without a crop (in the "from points" mode).
     """
 
     type_id = "align.face"
@@ -32,6 +32,15 @@ class FaceAligner(Node):
     inputs = (Port("frame", FRAME, "the frame the faces were found in"), Port("faces", FACES, "faces with landmarks"))
     outputs = (Port("faces", FACES, "the faces with .aligned set"),)
     params = (
+        Param(
+            "align_mode",
+            "choice",
+            "from points",
+            choices=align.ALIGN_MODES,
+            help="from points: the template fitted to the landmarks; from rect: a square on the detector's box "
+            "(no landmarks needed; the template is not used); from static rect: a resolution-sized square in the "
+            "middle of the frame (DeepFaceLive's align modes)",
+        ),
         Param("template", "choice", "facemesh", choices=align.TEMPLATES, help=_TEMPLATE_HELP),
         Param(
             "coverage",
@@ -59,13 +68,25 @@ class FaceAligner(Node):
             True,
             help="468 points: fit only points that do not move with expression (no lips, jaw, brows): steadier",
         ),
-        Param("head_mode", "bool", False, help="Cover the whole head: coverage +1, crop raised, yaw-compensated"),
-        Param("freeze_z_rotation", "bool", False, help="Keep the crop upright instead of following head roll"),
+        Param(
+            "head_mode",
+            "bool",
+            False,
+            help="Cover the whole head: coverage +1, the crop raised by half a face, moved against the head's turn",
+        ),
+        Param(
+            "freeze_z_rotation",
+            "bool",
+            False,
+            help="Keep the crop upright instead of following head roll (moved against the head's turn, as head mode)",
+        ),
     )
 
     @classmethod
     def provides(cls, port: str, values: dict[str, Any]) -> dict[str, Cap]:
-        return {ALIGNED: Cap(values["template"], f"template {values['template']}")}
+        mode = values.get("align_mode", "from points")
+        shape = values["template"] if mode == "from points" else mode.replace(" ", "_")
+        return {ALIGNED: Cap(shape, f"template {shape}")}
 
     def process(self, frame: Frame, faces: tuple[Face, ...]) -> dict[str, Any]:
         v = self.values
@@ -82,6 +103,7 @@ class FaceAligner(Node):
                 v["exclude_moving_parts"],
                 v["head_mode"],
                 v["freeze_z_rotation"],
+                mode=v["align_mode"],
             )
             if aligned is None:
                 self.warn("a face has no landmarks or keypoints; it passes without a crop")

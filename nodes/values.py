@@ -41,6 +41,7 @@ class DelayValues(TypedDict):
 
 
 class FaceAlignerValues(TypedDict):
+    align_mode: str
     template: str
     coverage: float
     resolution: int

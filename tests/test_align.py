@@ -260,3 +260,48 @@ def test_project_markers_give_the_same_crop_from_468_68_and_106_points(photos: l
     assert len(spreads) >= 12
     # the crop corners agree within 12 % of the face width for the median face (measured: 6 %)
     assert np.median(spreads) < 0.12, spreads
+
+
+def test_align_from_rect_and_from_static_rect_as_deepfacelive(photo_faces: list[tuple[np.ndarray, Face]]) -> None:
+    image, face = photo_faces[1]
+    box_only = Face(box=face.box)  # no points at all: from rect still crops
+    assert align_face(image, box_only, "facemesh", 128) is None
+    x1, y1, x2, y2 = face.box
+    w, h = x2 - x1, y2 - y1
+    side = (w * w + h * h) / (w + h)
+    for f in (face, box_only):
+        aligned = align_face(image, f, "facemesh", 128, 2.0, 0.1, -0.2, mode="from rect")
+        corners = align.transform_points(aligned.inverse, np.array([[0, 0], [128, 0], [0, 128]], float))
+        assert np.allclose(corners[1] - corners[0], [2 * side, 0], atol=1e-6)  # upright, coverage x the side
+        assert np.allclose(corners[2] - corners[0], [0, 2 * side], atol=1e-6)
+        centre = corners[0] + side  # (0.5 + offset) of the square, minus half the crop
+        assert np.allclose(centre, [(x1 + x2) / 2 + 0.1 * side, (y1 + y2) / 2 - 0.2 * side], atol=1e-6)
+        assert (aligned.mask is not None) == (f.landmarks is not None)
+    static = align_face(image, box_only, "facemesh", 64, 1.5, mode="from static rect")
+    height, width = image.shape[:2]
+    corners = align.transform_points(static.inverse, np.array([[0, 0], [64, 64]], float))
+    assert np.allclose(corners.mean(0), [width / 2, height / 2]) and np.allclose(corners[1] - corners[0], [96, 96])
+    crops = FaceAligner("al", {"align_mode": "from rect"}).process(Frame(image), (box_only,))["faces"]
+    assert crops[0].aligned is not None
+    assert FaceAligner.provides("faces", {"template": "facemesh", "align_mode": "from rect"})["aligned"].value == (
+        "from_rect"
+    )
+
+
+def test_head_mode_raises_the_crop_half_a_face_and_freeze_z_follows_the_turn(
+    photo_faces: list[tuple[np.ndarray, Face]],
+) -> None:
+    image, face = photo_faces[1]
+    plain = align_face(image, face, "facemesh", 128)
+    head = align_face(image, face, "facemesh", 128, head_mode=True)
+    unit = align.template_to_frame("facemesh", face.landmarks, face.kps)
+    centre = align.transform_points(align.invert(unit), align.transform_points(head.inverse, np.array([[64.0, 64.0]])))
+    base = align.transform_points(align.invert(unit), align.transform_points(plain.inverse, np.array([[64.0, 64.0]])))
+    assert (centre - base)[0, 1] == pytest.approx(-0.5, abs=1e-6)  # DeepFaceLive's 0.5 (was 0.25)
+    turned = Face(box=face.box, kps=face.kps, landmarks=face.landmarks, pose=(40.0, 0.0, 0.0))
+    still = align_face(image, Face(box=face.box, kps=face.kps, landmarks=face.landmarks, pose=(0.0, 0.0, 0.0)),
+                       "facemesh", 128, freeze_z=True)  # fmt: skip
+    moved = align_face(image, turned, "facemesh", 128, freeze_z=True)
+    shift = align.transform_points(align.invert(unit), align.transform_points(moved.inverse, np.array([[64.0, 64.0]])))
+    stay = align.transform_points(align.invert(unit), align.transform_points(still.inverse, np.array([[64.0, 64.0]])))
+    assert (shift - stay)[0, 0] == pytest.approx(align.head_yaw_shift(40.0), abs=0.02)  # freeze Z alone shifts too

@@ -207,7 +207,19 @@ GEOMETRY = {
     "dfl_whole_face": CropGeometry((0.5, 0.5), 1.0, -0.07),  # DeepFaceLab whole face
     "arcface_112": CropGeometry((56.0, 56.0), 112.0 / STANDARD_COVERAGE),
     "arcface_128": CropGeometry((64.0, 64.0), 128.0 / STANDARD_COVERAGE),
+    "rect": CropGeometry((0.5, 0.5), 1.0),  # a unit square on a box (align modes "from rect", "from static rect")
 }
+ALIGN_MODES = ("from points", "from rect", "from static rect")
+
+
+def rect_to_frame(box: tuple[float, float, float, float]) -> np.ndarray:
+    """Similarity from the unit square to the frame for a box, as DeepFaceLive fits it: an upright square on the
+    box's centre with side (w² + h²) / (w + h) (the least-squares square through the box's corners)."""
+    x1, y1, x2, y2 = box
+    w, h = max(x2 - x1, 1e-6), max(y2 - y1, 1e-6)
+    side = (w * w + h * h) / (w + h)
+    cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+    return np.array([[side, 0.0, cx - side / 2.0], [0.0, side, cy - side / 2.0]])
 
 
 def template_to_frame(
@@ -302,16 +314,32 @@ def align_face(
     head_mode: bool = False,
     freeze_z: bool = False,
     interpolation: int = cv2.INTER_CUBIC,
+    mode: str = "from points",
 ) -> Aligned | None:
-    """The aligned crop of ``face`` in ``image`` (HWC), or None when the face has neither landmarks nor keypoints."""
-    to_frame = template_to_frame(template, face.landmarks, face.kps, exclude_moving)
-    if to_frame is None:
-        return None
-    if head_mode:
-        coverage += 1.0
-        y_offset -= 0.25
-        if face.pose is not None:
+    """The aligned crop of ``face`` in ``image`` (HWC), or None when the face has neither landmarks nor keypoints.
+
+    mode: DeepFaceLive's align mode: from points (the template fitted to the face's points), from rect (a
+    square on the detector's box) or from static rect (a size x size square in the middle of the frame);
+    head mode and freeze Z apply to "from points" only, as there.
+    """
+    if mode == "from points":
+        to_frame = template_to_frame(template, face.landmarks, face.kps, exclude_moving)
+        if to_frame is None:
+            return None
+        if head_mode:
+            coverage += 1.0
+            y_offset -= 0.5
+        if (head_mode or freeze_z) and face.pose is not None:
             x_offset += head_yaw_shift(face.pose[0])
+    else:
+        height, width = image.shape[:2]
+        half = size / 2.0
+        box = (
+            face.box
+            if mode == "from rect"
+            else (width / 2 - half, height / 2 - half, width / 2 + half, height / 2 + half)
+        )
+        to_frame, template, freeze_z = rect_to_frame(box), "rect", False
     mat = crop_matrix(to_frame, template, size, coverage, x_offset, y_offset, freeze_z)
     crop = cv2.warpAffine(image, mat, (size, size), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
     kps_fit = unit_to_frame(None, face.kps) if face.landmarks is None else None
