@@ -150,6 +150,7 @@ class FaceView(Node):
         v = self.values
         size = int(v["size"])
         picture = face_picture(faces[v["face"]], v["show"]) if v["face"] < len(faces) else None
+        image: np.ndarray
         if picture is None:
             image = np.zeros((size, size, 3), np.uint8)
         elif picture.shape[:2] == (size, size):
