@@ -9,7 +9,7 @@ import numpy as np
 
 from nodes.ops.marker_models import MARKERS, MarkerSpec, run_marker
 from nodes.ops.pose import facemesh_pose, kps_from_landmarks, pnp_pose
-from nodes.ops.track import TrackSmoother
+from nodes.ops.track import MovingAverage, TrackSmoother
 from nodes.values import FaceMarkerValues
 from nodeswap.errors import NodeLoadError
 from nodeswap.models import model_path
@@ -84,6 +84,15 @@ class FaceMarker(Node):
             help="Smoothing of the face's shape around its position (blinks, speech): higher = follows faster, "
             "lower = steadier (Hz); the position and size use min_cutoff",
         ),
+        Param(
+            "temporal_smoothing",
+            "int",
+            1,
+            min=1,
+            max=150,
+            help="DeepFaceLive's smoothing: average the landmarks over this many frames, relative to the face's "
+            "box (1 = off)",
+        ),
     )
 
     @classmethod
@@ -96,6 +105,7 @@ class FaceMarker(Node):
         self._session: Any = None
         self._spec: MarkerSpec | None = None
         self._smoother = TrackSmoother()
+        self._average = MovingAverage()
 
     def required_models(self) -> list[tuple[str, ...]]:
         return [(MARKERS[self.values["model"]].file,)]
@@ -141,6 +151,15 @@ class FaceMarker(Node):
                 points = self._smoother.smooth_landmarks(
                     face.track_id, points, now, size, v["min_cutoff"], v["beta"], v["shape_cutoff"]
                 )
+            if v["temporal_smoothing"] > 1:  # in the box's frame, as DeepFaceLive averages in its crop
+                centre = np.array([(face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2])
+                scale = float(max(face.width, face.height, 1.0))
+                offset = np.zeros(points.shape[1])
+                offset[:2] = centre
+                relative = self._average.average(
+                    face.track_id, "points", (points - offset) / scale, v["temporal_smoothing"]
+                )
+                points = relative * scale + offset
             pose: tuple[float, float, float] | None
             if layout == "facemesh":
                 pose = facemesh_pose(points)
@@ -154,6 +173,7 @@ class FaceMarker(Node):
             extra = {key: value for key, value in face.extra.items() if key != "kps_estimated"}
             out.append(replace(face, landmarks=landmarks, landmarks_3d=lm3d, pose=pose, kps=kps, extra=extra))
         self._smoother.end_frame()
+        self._average.end_frame()
         return {"faces": tuple(out)}
 
 

@@ -89,6 +89,7 @@ class FaceMarkerValues(TypedDict):
     min_cutoff: float
     beta: float
     shape_cutoff: float
+    temporal_smoothing: int
 
 
 class FaceMergerValues(TypedDict):

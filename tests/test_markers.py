@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -209,3 +211,16 @@ def test_marker_replaces_blazeface_estimated_mouth_corners(models_dir, media_dir
     out = make_marker(smoothing=False).process(frame=Frame(image), faces=(face,))["faces"][0]
     assert "kps_estimated" not in out.extra
     np.testing.assert_allclose(out.kps, kps_from_landmarks(out.landmarks, "facemesh"))
+
+
+def test_temporal_smoothing_averages_landmarks_relative_to_the_box(photo_faces) -> None:
+    _, image, face = photo_faces[0]
+    plain = make_marker(smoothing=False).process(frame=Frame(image), faces=(face,))["faces"][0].landmarks
+    node = make_marker(smoothing=False, temporal_smoothing=3)
+    first = node.process(frame=Frame(image), faces=(face,))["faces"][0].landmarks
+    assert np.allclose(first, plain, atol=1e-3)  # one frame: its own points
+    shifted = replace(face, box=(face.box[0] + 30, face.box[1], face.box[2] + 30, face.box[3]))
+    moved = np.float32([[1, 0, 30], [0, 1, 0]])
+    image2 = cv2.warpAffine(image, moved, (image.shape[1], image.shape[0]))
+    out = node.process(frame=Frame(image2), faces=(shifted,))["faces"][0].landmarks
+    assert np.abs(out - (plain + np.float32([30, 0]))).max() < 0.02 * face.width  # the head moved: no lag behind it
