@@ -40,7 +40,9 @@ FIXED_YUNET = "yunet-2023mar"  # the fixed 640x640 YuNet file, letterboxed (the 
 
 
 def measure(model: str, photos: list[Path], params: dict, repeat: int) -> dict:
-    node = FaceDetector("det", {"model": "yunet" if model == FIXED_YUNET else model, "device": "cpu", **params})
+    node = FaceDetector(
+        "det", {"model": "yunet" if model == FIXED_YUNET else model, "device": "cpu", "max_faces": 0, **params}
+    )
     node.load(LoadContext("det"))
     if model == FIXED_YUNET:
         node._variant = DETECTORS["yunet"].variants[1]

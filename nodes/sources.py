@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import cv2
 
+from nodes.ops import camera_settings
 from nodes.ops.media import ImageReader, VideoReader, open_media
 from nodes.ops.video import Pacer, fit_width, orient
 from nodes.values import CameraSourceValues, MediaSourceValues
@@ -246,6 +247,10 @@ class CameraSource(Node):
         Param("fps", "float", 0.0, min=0.0, max=240.0, reload=True, help="Frame rate (0 = the camera's)"),
         Param("rotation", "choice", "0", choices=("0", "90", "180", "270"), help="Rotate clockwise, degrees"),
         Param("flip", "bool", False, help="Mirror left-right"),
+        Param("restore_settings", "bool", True, help="Apply this camera's saved settings when it opens"),
+        Param("settings_dialog", "signal", 0, help="Open the driver's settings dialog (DirectShow on Windows)"),
+        Param("save_settings", "signal", 0, help="Save the camera's exposure, gain, white balance, focus..."),
+        Param("load_settings", "signal", 0, help="Apply the settings saved for this camera"),
     )
 
     # Opens the capture object: (index, backend, width, height, fps) -> VideoCapture-like.
@@ -288,6 +293,32 @@ class CameraSource(Node):
                 f"cameras here: {have}",
             )
         self.status = "connected"
+        if self.values["restore_settings"]:
+            self._apply_saved(quiet=True)
+
+    def _key(self) -> str:
+        return camera_settings.camera_key(self.values["backend"], self.values["device"])
+
+    def _apply_saved(self, quiet: bool = False) -> None:
+        stored = camera_settings.saved(self._key())
+        if stored is None:
+            if not quiet:
+                self.warn(f"no settings saved for camera {self._key()} (press save_settings first)")
+            return
+        refused = camera_settings.apply_properties(self._cap, stored)
+        if refused:
+            self.warn(f"the camera's driver refused: {', '.join(n[9:].lower() for n in refused)}")
+
+    def params_changed(self, changed: set[str]) -> None:
+        if self._cap is None:
+            return
+        if "settings_dialog" in changed and not self._cap.set(cv2.CAP_PROP_SETTINGS, 0):
+            self.warn("this camera's driver has no settings dialog (DirectShow on Windows has one)")
+        if "save_settings" in changed:
+            where = camera_settings.save(self._key(), camera_settings.read_properties(self._cap))
+            log.info("node '%s': camera settings saved in %s", self.id, where)
+        if "load_settings" in changed:
+            self._apply_saved()
 
     def _fps(self) -> float:
         if self.values["fps"] > 0:

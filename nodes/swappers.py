@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from nodes.values import DFMSwapperValues, InSwapperValues
+from nodeswap import dfm
 from nodeswap.errors import NodeLoadError
 from nodeswap.models import files_with_suffix, find_file, model_path
 from nodeswap.node import LoadContext, Node, Param, Port
@@ -116,13 +117,26 @@ class InSwapper(Node):
             help="own: insightface's 128 crop from the keypoints (what the model was trained on); "
             "upstream: the aligner's crop, resized to 128",
         ),
+        Param(
+            "source_crop",
+            "choice",
+            "arcface",
+            choices=("arcface", "match"),
+            help="How the photo's face is cut for its identity: arcface (insightface's 5-point crop, what the "
+            "recogniser was trained on) or match (DeepFaceLive's crop, sized and moved by match C, X and Y)",
+        ),
+        Param("match_c", "float", 1.55, min=1.0, max=2.0, step=0.01, help="Match crop: size (DeepFaceLive's C)"),
+        Param("match_x", "float", 0.0, min=-0.5, max=0.5, step=0.01, help="Match crop: sideways (DeepFaceLive's X)"),
+        Param("match_y", "float", -0.15, min=-0.5, max=0.5, step=0.01, help="Match crop: down (DeepFaceLive's Y)"),
         Param("device", "choice", "auto", choices=DEVICES, reload=True, help="Where the models run"),
     )
+    _MATCH = frozenset({"source_crop", "match_c", "match_x", "match_y"})
 
     def __init__(self, node_id: str = "", params: dict[str, Any] | None = None) -> None:
         super().__init__(node_id, params)
         self._session: Any = None
         self._latent: np.ndarray | None = None
+        self._identity: tuple[embed.Recognizer, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def required_models(self) -> list[tuple[str, ...]]:
         v = self.values
@@ -151,18 +165,35 @@ class InSwapper(Node):
         )
         image, face = embed.largest_face(v["source"], node_id, "source photo")
         assert face.kps is not None  # photo faces (YuNet) always have keypoints
-        identity = recognizer.embed(image, face.kps)
-        if identity.shape != (512,):
+        self._identity = (recognizer, image, face.kps, emap.astype(np.float32))
+        self._latent = self._source_latent()
+        if self._latent.shape != (1, 512):
             raise NodeLoadError(
                 node_id,
-                f"recognizer {recognizer_file.name} gives {identity.shape[0]} values, "
+                f"recognizer {recognizer_file.name} gives {self._latent.size} values, "
                 "expected a 512-d ArcFace embedding",
             )
-        self._latent = embed.normalize(identity @ emap.astype(np.float32)).reshape(1, 512)
         self._session = sess
 
+    def _source_latent(self) -> np.ndarray:
+        """The photo's identity through the emap, from the crop the source_crop params ask for."""
+        assert self._identity is not None
+        recognizer, image, kps, emap = self._identity
+        v = self.values
+        if v["source_crop"] == "match":
+            identity = recognizer.embed_crop(embed.match_crop(image, kps, v["match_c"], v["match_x"], v["match_y"]))
+        else:
+            identity = recognizer.embed(image, kps)
+        if identity.shape != (512,):
+            return identity.reshape(1, -1)
+        return embed.normalize(identity @ emap).reshape(1, 512)
+
+    def params_changed(self, changed: set[str]) -> None:
+        if changed & self._MATCH and self._identity is not None:
+            self._latent = self._source_latent()
+
     def unload(self) -> None:
-        self._session, self._latent = None, None
+        self._session, self._latent, self._identity = None, None, None
 
     def process(self, frame: Frame, faces: tuple[Face, ...]) -> dict[str, Any]:
         return {"faces": tuple(self.swap_face(frame.image, face) for face in faces)}
@@ -183,11 +214,10 @@ class InSwapper(Node):
         return replace(face, aligned=aligned, swapped=Swapped(image=new))
 
 
-def _dfm_help() -> str:
-    found = ", ".join(p.name for p in files_with_suffix(".dfm")[:12])
-    return "DeepFaceLab .dfm model (a path, or a file name from the model folders" + (
-        f"; found: {found})" if found else "; none found there yet)"
-    )
+DFM_HELP = (
+    "DeepFaceLab .dfm model: one of DeepFaceLive's public models (downloaded on demand: the inspector's "
+    "Download button, or python run.py models fetch NAME), a .dfm from the model folders, or a path"
+)
 
 
 class DFMSwapper(Node):
@@ -195,6 +225,7 @@ class DFMSwapper(Node):
 
     Uses the upstream aligned crop (DFL users align whole faces at coverage 2.2)
     or aligns itself with the DFL whole-face template at the model's resolution.
+    The editor remembers the params after ``model`` per model, as DeepFaceLive does.
     """
 
     type_id = "swap.dfm"
@@ -206,7 +237,15 @@ class DFMSwapper(Node):
     outputs = (Port("faces", FACES, "faces with .swapped and the model's masks", caps=caps(swapped="yes")),)
     params = (
         Param(
-            "model", "path", "", required=True, reload=True, must_exist=False, extensions=(".dfm",), help=_dfm_help()
+            "model",
+            "path",
+            "",
+            required=True,
+            reload=True,
+            must_exist=False,
+            extensions=(dfm.SUFFIX,),
+            options=dfm.choices,
+            help=DFM_HELP,
         ),
         Param(
             "morph_factor",
@@ -229,6 +268,13 @@ class DFMSwapper(Node):
         Param("two_pass", "bool", False, help="Run the model again on its own output"),
         Param("device", "choice", "auto", choices=DEVICES, reload=True, help="Where the model runs"),
     )
+    remember_per = "model"
+    remember_params = (
+        "morph_factor",
+        "pre_sharpen",
+        *(f"{when}_gamma_{c}" for when in ("pre", "post") for c in "rgb"),
+        "two_pass",
+    )
 
     def __init__(self, node_id: str = "", params: dict[str, Any] | None = None) -> None:
         super().__init__(node_id, params)
@@ -238,43 +284,36 @@ class DFMSwapper(Node):
         self._outputs: list[str] = []
         self.resolution = 0
 
+    def required_models(self) -> list[tuple[str, ...]]:
+        """A model given by name (a catalogue model, a .dfm in the model folders), not by path."""
+        value = self.values["model"]
+        by_name = value and Path(value).parent == Path(".") and not Path(value).is_file()
+        return [(value,)] if by_name else []
+
+    def _model_file(self, node_id: str) -> Path:
+        value = self.values["model"]
+        if not value:
+            names = ", ".join(p.name for p in files_with_suffix(dfm.SUFFIX)) or "none in the model folders"
+            raise NodeLoadError(node_id, f"param 'model' is empty: set it to a .dfm file (available: {names})")
+        path = Path(value).expanduser()
+        if path.is_file():
+            return path
+        if path.parent != Path("."):
+            raise NodeLoadError(node_id, f"param 'model': file not found: {value}")
+        return model_path(value, node_id)  # a name: ModelMissingError names the folders and the fetch command
+
     def load(self, ctx: LoadContext) -> None:
         node_id = ctx.node_id or self.id
-        if not self.values["model"]:
-            names = ", ".join(p.name for p in files_with_suffix(".dfm")) or "none in the model folders"
-            raise NodeLoadError(node_id, f"param 'model' is empty: set it to a .dfm file (available: {names})")
-        path = resolve_model(self.values["model"], "", node_id, "model")
+        path = self._model_file(node_id)
         sess = session(path, self.values["device"])
-        ins = sess.get_inputs()
-        if not ins or "in_face" not in ins[0].name or len(ins) > 2:
-            raise NodeLoadError(
-                node_id,
-                f"model {path.name}: expected input 'in_face:0' [N,H,W,3] and optionally "
-                f"'morph_value:0' [1], got {[(i.name, _dims(i.shape)) for i in ins]}",
-            )
-        shape = _dims(ins[0].shape)
-        if len(shape) != 4 or shape[3] != 3 or not isinstance(shape[1], int) or shape[1] != shape[2]:
-            raise NodeLoadError(
-                node_id,
-                f"model {path.name}: input '{ins[0].name}' is {shape}, expected [N,H,W,3] with a fixed square size",
-            )
-        if len(ins) == 2 and "morph_value" not in ins[1].name:
-            raise NodeLoadError(node_id, f"model {path.name}: second input '{ins[1].name}' should be 'morph_value:0'")
-        outs = [o.name for o in sess.get_outputs()]
-        self._outputs = [
-            self._output(outs, key, path.name, node_id)
-            for key in ("out_face_mask", "out_celeb_face", "out_celeb_face_mask")
-        ]
-        self._session, self.resolution = sess, int(shape[1])
-        self._face_input = ins[0].name
-        self._morph_input = ins[1].name if len(ins) == 2 else ""
-
-    @staticmethod
-    def _output(names: list[str], key: str, file: str, node_id: str) -> str:
-        exact = [n for n in names if n.split(":")[0] == key]
-        if exact:
-            return exact[0]
-        raise NodeLoadError(node_id, f"model {file}: no output '{key}:0' (outputs: {', '.join(names)})")
+        inputs = [(i.name, dfm.dims(i.shape)) for i in sess.get_inputs()]
+        try:
+            sig = dfm.check_signature(inputs, [o.name for o in sess.get_outputs()], path.name)
+        except dfm.DfmError as exc:
+            raise NodeLoadError(node_id, str(exc)) from None
+        self._session, self.resolution = sess, sig.resolution
+        self._outputs = list(sig.outputs)
+        self._face_input, self._morph_input = sig.face_input, sig.morph_input
 
     def unload(self) -> None:
         self._session = None

@@ -14,6 +14,10 @@ class CameraSourceValues(TypedDict):
     fps: float
     rotation: str
     flip: bool
+    restore_settings: bool
+    settings_dialog: int
+    save_settings: int
+    load_settings: int
 
 
 class CompareValues(TypedDict):
@@ -136,6 +140,17 @@ class FaceViewValues(TypedDict):
     size: int
 
 
+class FacesetSinkValues(TypedDict):
+    path: str
+    resolution: int
+    jpeg_quality: int
+    every_n: int
+    min_face_size: int
+    max_yaw: float
+    min_sharpness: float
+    min_change: float
+
+
 class FrameAdjustValues(TypedDict):
     median_blur: float
     degrade: float
@@ -154,6 +169,10 @@ class InSwapperValues(TypedDict):
     model: str
     recognizer: str
     alignment: str
+    source_crop: str
+    match_c: float
+    match_x: float
+    match_y: float
     device: str
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from .errors import GraphError, Issue, UserError
 from .node import unwritable
+from .priority import PRIORITIES, set_priority
 
 log = logging.getLogger("nodeswap")
 PRESETS = Path(__file__).resolve().parent.parent / "graphs"
@@ -30,6 +31,12 @@ DEFAULT_GRAPH = PRESETS / "video_swap.json"
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nodeswap", description="Node-graph editor for real-time face swapping.")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    parser.add_argument(
+        "--priority",
+        choices=PRIORITIES,
+        default=os.environ.get("NODESWAP_PRIORITY", "normal"),
+        help="process priority: lowest leaves the CPU to other programs first (default: $NODESWAP_PRIORITY or normal)",
+    )
     sub = parser.add_subparsers(dest="command")
     edit = sub.add_parser("edit", help="open the editor (the default command)")
     edit.add_argument("graph", nargs="?", help="graph JSON to open (default: the video_swap preset)")
@@ -53,8 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     models_sub = models.add_subparsers(dest="models_command")
     fetch = models_sub.add_parser("fetch", help="download models into the user's models folder")
     fetch.add_argument("names", nargs="*")
-    fetch.add_argument("--all", action="store_true")
-    models_sub.add_parser("verify", help="check every model file present against the manifest's sha256")
+    fetch.add_argument("--all", action="store_true", help="every model but the DFM catalogue's (fetched by name)")
+    models_sub.add_parser(
+        "verify", help="check every model file present against its sha256 (the manifest's, or its first download's)"
+    )
     return parser
 
 
@@ -275,7 +284,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     from . import models
 
     if args.models_command == "fetch":
-        names = list(models.manifest()) if args.all else args.names
+        names = [n for n, m in models.manifest().items() if m.role != "dfm"] if args.all else args.names
         if not names:
             raise UserError("models fetch: name a model or use --all (see: python run.py models)")
         for name in names:
@@ -292,7 +301,7 @@ def cmd_models(args: argparse.Namespace) -> int:
             state = (
                 f"{'ok' if verify else 'present':8} {found}" if found else f"missing  ({models.fetch_hint(info.file)})"
             )
-        print(f"{info.name:14} {info.role:12} {state}")
+        print(f"{info.name:16} {info.role:12} {state}")
     print(f"searched: {', '.join(str(d) for d in models.search_dirs())}")
     return 2 if bad else 0
 
@@ -316,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         args.command, args.graph = "edit", None
     try:
+        set_priority(args.priority)
         return COMMANDS[args.command](args)
     except UserError as exc:
         lines = str(exc).splitlines() or [type(exc).__name__]

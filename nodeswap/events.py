@@ -64,7 +64,17 @@ class Moved:
     y: float
 
 
-GraphEvent = NodeAdded | NodeRemoved | Linked | Unlinked | ParamSet | BypassSet | CollapsedSet | TitleSet | Moved
+@dataclass(frozen=True)
+class RememberedSet:
+    """The params a node remembers for one value of its ``remember_per`` param changed (see Node)."""
+
+    node_id: str
+    key: str
+
+
+GraphEvent = (
+    NodeAdded | NodeRemoved | Linked | Unlinked | ParamSet | BypassSet | CollapsedSet | TitleSet | Moved | RememberedSet
+)
 REWIRING = (NodeAdded, NodeRemoved, Linked, Unlinked)  # edits that change what runs
 
 

@@ -24,6 +24,7 @@ from .events import (
     NodeAdded,
     NodeRemoved,
     ParamSet,
+    RememberedSet,
     TitleSet,
     Unlinked,
 )
@@ -67,6 +68,9 @@ class NodeEntry:
     bypass: bool = False
     kept: dict[str, Any] = field(default_factory=dict)
     collapsed: bool = False  # drawn as its title and pins only
+    # value of the node type's ``remember_per`` param (a DFM model) -> the ``remember_params`` set while it
+    # was chosen (those at their default are left out); the current value's are in ``params``
+    remembered: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class Graph:
@@ -137,6 +141,7 @@ class Graph:
         title: str = "",
         bypass: bool = False,
         kept: dict[str, Any] | None = None,
+        remembered: dict[str, dict[str, Any]] | None = None,
     ) -> str:
         cls = self.registry.get(type_id) or self.placeholders.get(type_id)
         if cls is None:
@@ -148,6 +153,7 @@ class Graph:
             raise UserError(f"node id '{node_id}' is already used")
         cls.resolve_params(params or {})  # raises ParamError naming the param
         self.nodes[node_id] = NodeEntry(cls.type_id, dict(params or {}), title, bypass, dict(kept or {}))
+        self.nodes[node_id].remembered = copy.deepcopy(remembered or {})
         if pos is not None:
             self.layout[node_id] = (float(pos[0]), float(pos[1]))
         self._emit(NodeAdded(node_id))
@@ -211,6 +217,16 @@ class Graph:
         default = self.param_values(node_id)[name]
         self._emit(ParamSet(node_id, name, default))
         return default
+
+    def set_remembered(self, node_id: str, key: str, values: dict[str, Any] | None) -> None:
+        """Remember ``values`` (param -> value) for the value ``key`` of the node's ``remember_per`` param;
+        None or {} forgets them."""
+        remembered = self.nodes[node_id].remembered
+        if values:
+            remembered[key] = dict(values)
+        else:
+            remembered.pop(key, None)
+        self._emit(RememberedSet(node_id, key))
 
     def set_bypass(self, node_id: str, bypass: bool) -> None:
         self.nodes[node_id].bypass = bool(bypass)

@@ -5,6 +5,7 @@ Loading never executes code from the file: it is parsed as JSON data only.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -41,6 +42,7 @@ def to_dict(graph: Graph) -> dict[str, Any]:
         "nodes": {
             node_id: {"type": e.type, "params": {**e.kept, **e.params}, "title": e.title, "bypass": e.bypass}
             | ({"collapsed": True} if e.collapsed else {})
+            | ({"remembered": e.remembered} if e.remembered else {})
             for node_id, e in graph.nodes.items()
         },
         "links": [link.to_json() for link in graph.links],
@@ -140,6 +142,7 @@ def build(
             issues.append(Issue(f"node '{node_id}'", missing_reason(cls.type_id)))
         entry = NodeEntry(cls.type_id, {}, spec.get("title", ""), spec.get("bypass", False))
         entry.collapsed = spec.get("collapsed", False)
+        entry.remembered = copy.deepcopy(spec.get("remembered", {}))  # checked when the editor restores them
         for name, value in spec.get("params", {}).items():
             pspec = cls.param_spec(name)
             try:

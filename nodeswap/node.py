@@ -81,6 +81,11 @@ class Node:
     # True: the scheduler may run it in a worker process of its own (Python-heavy work that would hold the
     # GIL). Its inputs and outputs are then pickled, and it must not keep views of its input frames.
     may_run_in_process: ClassVar[bool] = False
+    # Params the editor remembers per value of the param ``remember_per`` (DeepFaceLive keeps a DFM swapper's
+    # settings per model): choosing another model stores these under the old one and brings back the new
+    # one's (NodeEntry.remembered, saved with the graph).
+    remember_per: ClassVar[str] = ""
+    remember_params: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, node_id: str = "", params: dict[str, Any] | None = None) -> None:
         self.id = node_id or self.type_id

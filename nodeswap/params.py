@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,6 +20,8 @@ class Param:
     kind: bool, int, float, choice, path, text, color ("#rrggbb") or signal (a button: see SignalKind).
     reload: changing it re-runs ``load`` (models, devices, files); other params
     apply from the next frame. required: a path that must be set to run.
+    options: for a path, the values to offer in a list (the DFM models known and found), computed each time
+    they are asked for so that they follow the folders; any other value of the kind stays valid (a path).
     """
 
     name: str
@@ -33,6 +36,7 @@ class Param:
     required: bool = False
     must_exist: bool = True  # for path params: the file must exist (inputs)
     extensions: tuple[str, ...] = ()  # for path params: the file types the file dialog offers first
+    options: Callable[[], tuple[str, ...]] | None = None
 
     def coerce(self, value: Any) -> Any:
         """Return ``value`` converted to this param's kind, or raise ParamError."""
@@ -47,7 +51,7 @@ class Param:
             "max": self.max,
             "choices": list(self.choices) if self.choices else None,
             "help": self.help,
-        }
+        } | ({"options": list(self.options())} if self.options else {})
 
 
 VIDEOS = (".mp4", ".mkv", ".avi", ".mov", ".webm")

@@ -88,9 +88,12 @@ def _spec_problem(cls: type[Node]) -> str:
     for param in cls.params:
         if param.kind not in PARAM_KINDS:
             return f"param '{param.name}' has unknown kind {param.kind!r}"
-    unknown = [name for name in cls.key_params if cls.param_spec(name) is None]
-    if unknown:
-        return f"key_params names {', '.join(unknown)}, which is not a param"
+    for field in ("key_params", "remember_params"):
+        unknown = [name for name in getattr(cls, field) if cls.param_spec(name) is None]
+        if unknown:
+            return f"{field} names {', '.join(unknown)}, which is not a param"
+    if cls.remember_params and cls.param_spec(cls.remember_per) is None:
+        return f"remember_per {cls.remember_per!r} is not a param"
     return _values_problem(cls)
 
 

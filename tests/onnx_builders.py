@@ -173,6 +173,64 @@ def build_dfm(path: Path, res: int = 64, morph: bool = False) -> Path:
     return _save(helper.make_graph(nodes, "dfm_standin", inputs, outputs, inits), path)
 
 
+# -- LIA (DeepFaceLive's face animator) ------------------------------------------------------------
+
+LIA_GAIN = np.array([1.0, 0.5, 0.0], np.float32)  # the stand-in's out, RGB: (in_src + 1) x these - 1, + shift
+
+
+def lia_weights(seed: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(motion [3,20], shift [20,3]): out_drv_motion = channel means of in_drv @ motion; the colour shift of out
+    is (motion - in_drv_start_motion) x in_power @ shift."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(3, 20)).astype(np.float32) * 4.0, rng.normal(size=(20, 3)).astype(np.float32) * 0.05
+
+
+def expected_lia_motion(drv: np.ndarray) -> np.ndarray:
+    return drv.mean(axis=(2, 3)) @ lia_weights()[0]
+
+
+def expected_lia(src: np.ndarray, drv: np.ndarray, start: np.ndarray, power: float) -> np.ndarray:
+    """What the stand-in's ``out`` is for these inputs ([1,3,256,256] blobs, [1,20] start motion)."""
+    shift = ((expected_lia_motion(drv) - start) * power) @ lia_weights()[1]
+    return (src + 1.0) * LIA_GAIN.reshape(1, 3, 1, 1) - 1.0 + shift.reshape(1, 3, 1, 1)
+
+
+def build_lia(path: Path, drv_size: int = 256, motion_output: str = "out_drv_motion") -> Path:
+    """A LIA generator stand-in with DeepFaceLive's signature: in_src, in_drv [1,3,256,256], in_drv_start_motion
+    [1,20], in_power [1] -> out [1,3,256,256], out_drv_motion [1,20] (see expected_lia)."""
+    motion, shift = lia_weights()
+    nodes = [
+        helper.make_node("ReduceMean", ["in_drv"], ["means"], axes=[2, 3], keepdims=0),  # [1,3]
+        helper.make_node("MatMul", ["means", "motion"], [motion_output]),  # [1,20]
+        helper.make_node("Sub", [motion_output, "in_drv_start_motion"], ["delta"]),
+        helper.make_node("Mul", ["delta", "in_power"], ["scaled"]),
+        helper.make_node("MatMul", ["scaled", "shift"], ["rgb_shift"]),  # [1,3]
+        helper.make_node("Reshape", ["rgb_shift", "shape4"], ["shift4"]),
+        helper.make_node("Add", ["in_src", "one"], ["src1"]),
+        helper.make_node("Mul", ["src1", "gain"], ["tinted"]),
+        helper.make_node("Sub", ["tinted", "one"], ["base"]),
+        helper.make_node("Add", ["base", "shift4"], ["out"]),
+    ]
+    inputs = [
+        helper.make_tensor_value_info("in_src", TensorProto.FLOAT, [1, 3, 256, 256]),
+        helper.make_tensor_value_info("in_drv", TensorProto.FLOAT, [1, 3, drv_size, drv_size]),
+        helper.make_tensor_value_info("in_drv_start_motion", TensorProto.FLOAT, [1, 20]),
+        helper.make_tensor_value_info("in_power", TensorProto.FLOAT, [1]),
+    ]
+    outputs = [
+        helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 3, 256, 256]),
+        helper.make_tensor_value_info(motion_output, TensorProto.FLOAT, [1, 20]),
+    ]
+    inits = [
+        _const("motion", motion),
+        _const("shift", shift),
+        _const("shape4", np.array([1, 3, 1, 1], np.int64)),
+        _const("one", np.float32(1.0)),
+        _const("gain", LIA_GAIN.reshape(1, 3, 1, 1)),
+    ]
+    return _save(helper.make_graph(nodes, "lia_standin", inputs, outputs, inits), path)
+
+
 # -- real faces ------------------------------------------------------------------------------------
 
 

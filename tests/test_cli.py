@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +136,14 @@ def test_run_refuses_to_overwrite_its_input(tmp_path: Path, obama: Path, capsys:
     assert cli.main(["run", str(graph), "--set", f"source.path={obama}", "--set", f"sink.path={obama}"]) == 2
     assert "is the input file" in capsys.readouterr().err
     assert obama.stat().st_mtime == before
+
+
+def test_lowest_priority_lowers_the_process_and_a_bad_one_is_a_user_error(tmp_path: Path) -> None:
+    code = "import os, sys; from nodeswap.cli import main; main(sys.argv[1:]); print(os.nice(0))"
+    low = subprocess.run([sys.executable, "-c", code, "--priority", "lowest", "nodes"], capture_output=True, text=True)
+    assert low.returncode == 0 and low.stdout.split()[-1] == "19", low.stderr
+    normal = subprocess.run([sys.executable, "-c", code, "nodes"], capture_output=True, text=True)
+    assert int(normal.stdout.split()[-1]) < 19
+    env = {**os.environ, "NODESWAP_PRIORITY": "turbo"}
+    bad = subprocess.run([sys.executable, "run.py", "nodes"], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and "priority 'turbo' is not one of normal, lowest" in bad.stderr

@@ -125,18 +125,19 @@ def test_paste_lands_where_the_crop_was_and_nowhere_else() -> None:
     assert np.allclose(shift / 16, inverse[:, 0] / np.linalg.norm(inverse[:, 0]), atol=0.05)
 
 
-def test_color_compression_is_deepfacelives_formula() -> None:
+def test_color_compression_quantises_to_deepfacelives_levels_without_a_brightness_shift() -> None:
     ramp = np.linspace(0, 1, 1000, dtype=np.float32).reshape(10, 100)
     assert blend.color_compress(ramp, 0) is ramp
-    out = blend.color_compress(ramp, 119.0)  # c = 8 levels, each lifted by 2 / c
-    assert np.allclose(out, np.clip(np.floor(ramp * 8) / 8 + 0.25, 0, 1))
-    assert len(np.unique(out)) == 7  # the top two levels clip to white
+    out = blend.color_compress(ramp, 119.0)  # c = 8 levels, each at its middle
+    assert np.allclose(out, np.clip((np.floor(ramp * 8) + 0.5) / 8, 0, 1))
+    assert len(np.unique(out)) == 9  # 8 levels, and 1.0 itself
     eight = blend.color_compress(blend.to_uint8(ramp), 119.0)
-    assert eight.dtype == np.uint8
+    assert eight.dtype == np.uint8 and len(np.unique(eight)) == 9
     same = blend.to_uint8(blend.color_compress(blend.to_float(blend.to_uint8(ramp)), 119.0))
     assert np.abs(eight.astype(int) - same).max() <= 1
-    mild = blend.color_compress(blend.to_uint8(ramp), 1.0)  # the default: 126 levels, a slight lift
-    assert 120 <= len(np.unique(mild)) <= 126 and 0 < (mild.astype(int) - blend.to_uint8(ramp)).mean() < 5
+    mild = blend.color_compress(blend.to_uint8(ramp), 1.0)  # the default: 126 levels
+    change = mild.astype(int) - blend.to_uint8(ramp)
+    assert 120 <= len(np.unique(mild)) <= 127 and abs(change.mean()) < 0.2 and np.abs(change).max() <= 2
 
 
 # -- the node --------------------------------------------------------------------------------------

@@ -14,7 +14,15 @@ from nodeswap import graph_io
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESETS = sorted((ROOT / "graphs").glob("*.json"))
-EXPECTED = {"video_swap", "webcam_swap", "two_faces", "face_debug", "inswapper_swap", "dfm_swap"}
+EXPECTED = {
+    "video_swap",
+    "webcam_swap",
+    "two_faces",
+    "face_debug",
+    "inswapper_swap",
+    "dfm_swap",
+    "animate_photo",
+}
 
 
 def test_all_presets_ship() -> None:

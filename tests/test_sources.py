@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+from nodes.ops import camera_settings
 from nodes.ops.video import Pacer, natural_key
 from nodes.sources import CameraSource, MediaSource, list_cameras
 from nodeswap.errors import EndOfStream, NodeLoadError
@@ -230,6 +231,14 @@ def test_pacer_waits_skips_and_reanchors_after_a_pause() -> None:
 
 
 # -- camera -------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def own_camera_settings(tmp_path: Path, monkeypatch) -> Path:
+    """Camera settings are saved in a folder of the test's own, never the user's."""
+    path = tmp_path / "config" / "cameras.json"
+    monkeypatch.setattr(camera_settings, "settings_file", lambda: path)
+    return path
+
+
 def camera(monkeypatch, factory, **params: Any) -> CameraSource:
     monkeypatch.setattr(CameraSource, "open_capture", staticmethod(factory))
     monkeypatch.setattr(CameraSource, "retry_interval", 0.01)
@@ -322,3 +331,63 @@ def test_list_cameras_reads_linux_device_nodes(tmp_path: Path) -> None:
         pytest.skip("device nodes are a Linux thing")
     assert [(c["index"], c["name"]) for c in cams] == [(0, "Integrated Webcam"), (10, "OBS")]
     assert list_cameras(str(tmp_path / "none"), str(sys_root)) == []
+
+
+class SettingsCapture:
+    """A camera driver with a few settings: brightness, gain, exposure and its auto switch, no dialog."""
+
+    def __init__(self, values: dict[int, float]) -> None:
+        self.values = dict(values)
+        self.log: list[tuple[int, float]] = []
+
+    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+        return True
+
+    def read(self) -> tuple[bool, np.ndarray]:
+        return True, np.zeros((48, 64, 3), np.uint8)
+
+    def get(self, prop: int) -> float:
+        return self.values.get(prop, -1.0)
+
+    def set(self, prop: int, value: float) -> bool:
+        if prop not in self.values:
+            return False
+        self.values[prop] = value
+        self.log.append((prop, value))
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+def test_camera_settings_are_saved_per_camera_and_restored(monkeypatch, own_camera_settings: Path) -> None:
+    driver = SettingsCapture(
+        {cv2.CAP_PROP_BRIGHTNESS: 40.0, cv2.CAP_PROP_GAIN: 3.0, cv2.CAP_PROP_AUTO_EXPOSURE: 1.0,
+         cv2.CAP_PROP_EXPOSURE: -6.0}
+    )  # fmt: skip
+    node = camera(monkeypatch, lambda *a: driver, device=1, backend="DirectShow")
+    node.values = {**node.values, "save_settings": 1}
+    node.params_changed({"save_settings"})
+    stored = camera_settings.load_all(own_camera_settings)
+    assert stored == {"DirectShow:1": {"CAP_PROP_BRIGHTNESS": 40.0, "CAP_PROP_GAIN": 3.0,
+                                       "CAP_PROP_AUTO_EXPOSURE": 1.0, "CAP_PROP_EXPOSURE": -6.0}}  # fmt: skip
+    node.params_changed({"settings_dialog"})  # this driver has none: said, not raised
+    assert "no settings dialog" in " ".join(node.take_warnings())
+    node.unload()
+    fresh = SettingsCapture({p: 0.0 for p in driver.values})
+    node = camera(monkeypatch, lambda *a: fresh, device=1, backend="DirectShow")  # restored on open
+    assert fresh.values == driver.values
+    assert fresh.log[0][0] == cv2.CAP_PROP_AUTO_EXPOSURE  # the auto switch first, so the exposure sticks
+    fresh.values[cv2.CAP_PROP_GAIN] = 9.0
+    node.params_changed({"load_settings"})
+    assert fresh.values[cv2.CAP_PROP_GAIN] == 3.0
+    node.unload()
+    other = SettingsCapture({cv2.CAP_PROP_GAIN: 0.0})
+    node = camera(monkeypatch, lambda *a: other, device=2, backend="DirectShow")  # another camera: untouched
+    assert other.log == []
+    node.params_changed({"load_settings"})
+    assert "no settings saved for camera DirectShow:2" in " ".join(node.take_warnings())
+    node.unload()
+    off = SettingsCapture({p: 0.0 for p in driver.values})
+    camera(monkeypatch, lambda *a: off, device=1, backend="DirectShow", restore_settings=False).unload()
+    assert off.log == []

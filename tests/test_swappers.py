@@ -68,6 +68,30 @@ def test_source_identity_is_arcface_times_emap(standins: dict[str, Path], photos
     assert abs(float(node._latent[0] @ identity)) < 0.5  # the emap really changed it
 
 
+def test_deepfacelive_match_crop_sets_the_source_identity_live(
+    standins: dict[str, Path], photos: list[Path], models_dir: Path
+) -> None:
+    node = loaded(InSwapper, source=photos[1], source_crop="match", **standins)
+    photo = cv2.imread(str(photos[1]))
+    kps = real_faces(photo, models_dir, landmarks=False)[0].kps
+    unit = align.unit_to_frame(None, kps)  # the unit face square in the photo
+    for c, x, y in ((1.55, 0.0, -0.15), (1.2, 0.3, 0.1)):
+        node.values = {**node.values, "match_c": c, "match_x": x, "match_y": y}
+        node.params_changed({"match_c", "match_x", "match_y"})  # no reload: the latent follows at once
+        crop = embed.match_crop(photo, kps, c, x, y)
+        mat = cv2.invertAffineTransform(align.crop_matrix(unit, "unit", 112, c, x, y))
+        corners = align.transform_points(
+            align.invert(unit), align.transform_points(mat, np.array([[0, 0], [112, 112]]))
+        )
+        assert np.allclose(corners.mean(0), [0.5 + x, 0.5 + y], atol=1e-6)  # centre moved in square units
+        assert np.allclose(corners[1] - corners[0], [c, c], atol=1e-6)  # C times the square, upright to the face
+        blob = ((crop[..., ::-1].astype(np.float32) - 127.5) / 127.5).transpose(2, 0, 1)[None]
+        expected = embed.normalize(embed.normalize(ob.expected_recognition(blob)) @ ob.inswapper_emap())
+        assert np.allclose(node._latent[0], expected, atol=1e-4)
+    arcface = loaded(InSwapper, source=photos[1], **standins)._latent
+    assert float(arcface[0] @ node._latent[0]) < 0.999  # a different crop, a different identity vector
+
+
 def test_inswapper_output_shapes_colours_and_ranges(
     standins: dict[str, Path], photos: list[Path], obama_frame: tuple[np.ndarray, Face]
 ) -> None:
@@ -246,8 +270,20 @@ def test_dfm_model_lookup_and_errors(
     assert loaded(DFMSwapper, model="Someone_224.dfm").resolution == 32  # a bare name from the model folders
     with pytest.raises(NodeLoadError, match=r"'model' is empty.*Someone_224\.dfm"):
         loaded(DFMSwapper)
-    with pytest.raises(NodeLoadError, match=r"file not found: nobody\.dfm"):
-        loaded(DFMSwapper, model="nobody.dfm")
+    with pytest.raises(ModelMissingError, match=r"'nobody\.dfm' not found .*put the file in one of those folders"):
+        loaded(DFMSwapper, model="nobody.dfm")  # a name: looked up in the model folders
+    with pytest.raises(NodeLoadError, match=r"file not found: .*nobody\.dfm"):
+        loaded(DFMSwapper, model=tmp_path / "nobody.dfm")  # a path
+    # one of DeepFaceLive's public models, not downloaded: the error names the command that fetches it
+    with pytest.raises(ModelMissingError, match=r"Keanu_Reeves\.dfm.*run: python run\.py models fetch Keanu_Reeves"):
+        loaded(DFMSwapper, model="Keanu_Reeves.dfm")
+    assert DFMSwapper("s", {"model": "Keanu_Reeves.dfm"}).required_models() == [("Keanu_Reeves.dfm",)]
+    assert DFMSwapper("s", {"model": str(folder / "Someone_224.dfm")}).required_models() == []  # a path
+    # the model param offers the catalogue and what the folders hold, looked up each time it is asked
+    options = DFMSwapper.param_spec("model").options
+    assert "Keanu_Reeves.dfm" in options() and "Someone_224.dfm" in options() and "Later.dfm" not in options()
+    ob.build_dfm(folder / "Later.dfm", res=32)
+    assert "Later.dfm" in options()
     odd = ob.build_inswapper(tmp_path / "odd.dfm")
     with pytest.raises(NodeLoadError, match=r"odd\.dfm: expected input 'in_face:0'"):
         loaded(DFMSwapper, model=odd)

@@ -207,7 +207,7 @@ GEOMETRY = {
     "dfl_whole_face": CropGeometry((0.5, 0.5), 1.0, -0.07),  # DeepFaceLab whole face
     "arcface_112": CropGeometry((56.0, 56.0), 112.0 / STANDARD_COVERAGE),
     "arcface_128": CropGeometry((64.0, 64.0), 128.0 / STANDARD_COVERAGE),
-    "rect": CropGeometry((0.5, 0.5), 1.0),  # a unit square on a box (align modes "from rect", "from static rect")
+    "unit": CropGeometry((0.5, 0.5), 1.0),  # the unit square itself (align modes from rect; the match crop)
 }
 ALIGN_MODES = ("from points", "from rect", "from static rect")
 
@@ -339,7 +339,7 @@ def align_face(
             if mode == "from rect"
             else (width / 2 - half, height / 2 - half, width / 2 + half, height / 2 + half)
         )
-        to_frame, template, freeze_z = rect_to_frame(box), "rect", False
+        to_frame, template, freeze_z = rect_to_frame(box), "unit", False
     mat = crop_matrix(to_frame, template, size, coverage, x_offset, y_offset, freeze_z)
     crop = cv2.warpAffine(image, mat, (size, size), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
     kps_fit = unit_to_frame(None, face.kps) if face.landmarks is None else None

@@ -98,16 +98,17 @@ def lct(source: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) 
 
 
 def color_compress(image: np.ndarray, amount: float) -> np.ndarray:
-    """DeepFaceLive's colour compression of a frame (0 = off): ``floor(x * c) / c + 2 / c`` on [0, 1] values,
-    c = max(4, 127 - amount) levels, mimicking codec loss. Works on uint8 (through a lookup table) and float
-    images."""
+    """Colour compression of a frame, mimicking codec loss (0 = off): each channel quantised to
+    c = max(4, 127 - amount) levels on [0, 1], as DeepFaceLive does, each level at its middle
+    (``(floor(x * c) + 0.5) / c``; DeepFaceLive adds 2 / c, which also brightens the frame). Works on uint8
+    (through a lookup table) and float images."""
     if amount <= 0:
         return image
     levels = max(4.0, 127.0 - float(amount))
     if image.dtype == np.uint8:
-        steps = np.floor(np.arange(256) / 255.0 * levels) / levels + 2.0 / levels
+        steps = (np.floor(np.arange(256) / 255.0 * levels) + 0.5) / levels
         return cv2.LUT(image, np.clip(steps * 255.0 + 0.5, 0, 255).astype(np.uint8))
-    posterised: np.ndarray = np.clip(np.floor(image * levels) / levels + 2.0 / levels, 0.0, 1.0).astype(np.float32)
+    posterised: np.ndarray = np.clip((np.floor(image * levels) + 0.5) / levels, 0.0, 1.0).astype(np.float32)
     return posterised
 
 

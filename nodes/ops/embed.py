@@ -45,6 +45,17 @@ def arcface_crop(image: np.ndarray, kps: np.ndarray, size: int = 112) -> tuple[n
     return cv2.warpAffine(image, mat, (size, size), flags=cv2.INTER_LINEAR, borderValue=0), mat
 
 
+def match_crop(
+    image: np.ndarray, kps: np.ndarray, coverage: float, x_offset: float, y_offset: float, size: int = 112
+) -> np.ndarray:
+    """DeepFaceLive's source crop for the InsightFace swapper (its Match C/X/Y): ``coverage`` times the unit face
+    square, moved by the offsets in its widths and heights, upright to the face."""
+    to_frame = align.unit_to_frame(None, kps)
+    assert to_frame is not None  # five keypoints always fit
+    mat = align.crop_matrix(to_frame, "unit", size, coverage, x_offset, y_offset)
+    return cv2.warpAffine(image, mat, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
 def to_blob(crop_bgr: np.ndarray, std: float) -> np.ndarray:
     """BGR uint8 HWC -> RGB float32 NCHW, (x - 127.5) / std."""
     rgb = crop_bgr[..., ::-1].astype(np.float32)

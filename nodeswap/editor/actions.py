@@ -23,8 +23,9 @@ from . import clipboard
 from .canvas import Canvas
 from .dialogs import Dialogs
 from .files import PRESETS, RecentFiles, Recovery, open_graph
-from .history import AddLink, AddNode, Batch, History, Move, RemoveLink, RemoveNodes, SetBypass, SetParam
+from .history import AddLink, AddNode, Batch, History, Move, RemoveLink, RemoveNodes, SetBypass
 from .inspector import Inspector
+from .param_edits import param_command
 from .runner import Runner
 
 log = logging.getLogger(__name__)
@@ -136,13 +137,7 @@ class Actions:
             self.runner.set_param(node_id, name, self.presses)
             self.status(f"{node_id}: {name.replace('_', ' ')}" + ("" if self.runner.busy else " (not running)"))
             return
-        command = SetParam(
-            node_id,
-            name,
-            spec.default if reset else value,
-            reset=reset,
-            label=f"{'reset' if reset else 'set'} {node_id}.{name}",
-        )
+        command = param_command(self.graph, node_id, name, value, reset)  # a model: its remembered params too
         if not self.edit(command, merge_key=None if reset else (node_id, name)):
             kept = self.graph.param_values(node_id)[name]  # refused: the widgets show the value kept
             self.canvas.show_param(node_id, name, kept)

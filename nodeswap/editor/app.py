@@ -19,22 +19,14 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from ..errors import UserError
-from ..events import (
-    BypassSet,
-    GraphEvent,
-    Linked,
-    NodeAdded,
-    NodeRemoved,
-    ParamSet,
-    StateChanged,
-    Unlinked,
-)
+from ..events import BypassSet, GraphEvent, Linked, NodeAdded, NodeRemoved, ParamSet, StateChanged, Unlinked
 from ..graph import Graph
 from ..registry import default_registry
 from ..validate import run_issues
 from .actions import Actions, todo_text
 from .canvas import Canvas
 from .dialogs import Dialogs
+from .downloads import ModelDownloads
 from .files import RecentFiles, Recovery, presets, process_alive
 from .history import History
 from .inspector import Inspector
@@ -65,6 +57,7 @@ class EditorApp(Actions, ViewActions):
         self.message, self.message_error = "", False
         self.quitting = False
         self.runner = Runner()
+        self.model_downloads = ModelDownloads(self)  # the inspector's "Download <model>" buttons
         self.recent, self.recovery = RecentFiles(), Recovery()
         self.autosave_every = float(os.environ.get("NODESWAP_AUTOSAVE_SECONDS", "30"))
         self._last_autosave = time.monotonic()
@@ -333,6 +326,7 @@ class EditorApp(Actions, ViewActions):
             if selected and selected[-1] != self.inspected:
                 self.inspect(selected[-1])
         self._drain_runner_events()
+        self.model_downloads.tick()
         if self._rebuild_due is not None and now >= self._rebuild_due and self.runner.busy:
             self._rebuild_due = None
             self.runner.rebuild(self.graph.copy())

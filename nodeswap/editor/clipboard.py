@@ -13,7 +13,8 @@ CLIP_FORMAT = "nodeswap.clip"
 
 
 def copy_nodes(graph: Graph, node_ids: list[str]) -> dict[str, Any]:
-    """A clipboard record: the nodes (type, params, title, bypass, position) and their inner links."""
+    """A clipboard record: the nodes (type, params, title, bypass, position, params remembered per model) and
+    their inner links."""
     ids = [n for n in node_ids if n in graph.nodes]
     nodes = {}
     for node_id in ids:
@@ -24,6 +25,7 @@ def copy_nodes(graph: Graph, node_ids: list[str]) -> dict[str, Any]:
             "title": entry.title,
             "bypass": entry.bypass,
             "pos": list(graph.layout.get(node_id, (0.0, 0.0))),
+            "remembered": copy.deepcopy(entry.remembered),
         }
     links = [link.to_json() for link in graph.links if link.src in nodes and link.dst in nodes]
     return {"format": CLIP_FORMAT, "nodes": nodes, "links": links}
@@ -83,6 +85,7 @@ def paste_command(
                 spec.get("title", ""),
                 bool(spec.get("bypass", False)),
                 label="paste",
+                remembered=copy.deepcopy(spec.get("remembered") or {}),
             )
         )
     for item in clip.get("links", []):

@@ -8,8 +8,8 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from ..graph import Graph, Link
-from .tagmap import IN, PortRef, TagMap, auto_layout, free_spot
-from .ui import item_rect, viewport_width
+from .tagmap import IN, PortRef, TagMap, auto_layout, free_spot, node_size
+from .ui import item_rect, viewport_height, viewport_width
 
 NODE_PAD = 8  # imnodes' default node padding, pixels
 NEW_NODE = (230.0, 200.0)  # assumed size of a node not drawn yet
@@ -61,22 +61,35 @@ class CanvasGeometry:
         return (round(screen[0] - ox), round(screen[1] - oy))
 
     def layout_for_view(self, missing_only: bool = False) -> dict[str, tuple[float, float]]:
-        """Automatic positions (columns by depth) starting at the top-left of the visible canvas."""
-        assert self.graph is not None
-        x, y, width, _ = item_rect(self.parent) or [0.0, 0.0, 0.0, 0.0]
+        """Automatic positions (columns by depth) starting at the top-left of the visible canvas; the gaps
+        between nodes narrow when that keeps the graph within the view's height."""
+        graph = self.graph
+        assert graph is not None
+        x, y, width, height = item_rect(self.parent) or [0.0, 0.0, 0.0, 0.0]
         if width < 300:  # not drawn yet (so not panned either): the viewport less the side panels
-            left, top, width = 0.0, 0.0, viewport_width() - 680.0
+            left, top, width, height = 0.0, 0.0, viewport_width() - 680.0, viewport_height() - 140.0
         else:
             left, top = self.to_grid((x, y))
-        return auto_layout(
-            self.graph,
-            missing_only,
-            max_width=max(300.0, width - 40.0),
-            x0=left + 20.0,
-            y0=top + 20.0,
-            compact=self.compact,
-            sizes=self.node_sizes(),
-        )
+        sizes = self.node_sizes()
+        placed: dict[str, tuple[float, float]] = {}
+        for gap in (40.0, 20.0):
+            placed = auto_layout(
+                graph,
+                missing_only,
+                max_width=max(300.0, width - 40.0),
+                x0=left + 20.0,
+                y0=top + 20.0,
+                gap=gap,
+                compact=self.compact,
+                sizes=sizes,
+            )
+            bottom = max(
+                (py + (sizes.get(n) or node_size(graph, n, self.compact))[1] for n, (_, py) in placed.items()),
+                default=0.0,
+            )
+            if bottom <= top + height - 20.0:
+                break
+        return placed
 
     def view_in_grid(self) -> tuple[float, float, float, float]:
         """The visible canvas as (left, top, width, height) in grid pixels."""

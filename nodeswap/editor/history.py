@@ -44,9 +44,12 @@ class AddNode:
     title: str = ""
     bypass: bool = False
     label: str = "add node"
+    remembered: dict[str, dict[str, Any]] = field(default_factory=dict)  # params kept per model (NodeEntry)
 
     def do(self, graph: Graph) -> None:
-        self.node_id = graph.add_node(self.type_id, self.node_id, dict(self.params), self.pos, self.title, self.bypass)
+        self.node_id = graph.add_node(
+            self.type_id, self.node_id, dict(self.params), self.pos, self.title, self.bypass, None, self.remembered
+        )
 
     def undo(self, graph: Graph) -> None:
         graph.remove_node(self.node_id)
@@ -72,7 +75,9 @@ class RemoveNodes:
 
     def undo(self, graph: Graph) -> None:
         for node_id, e in self._entries.items():
-            graph.add_node(e.type, node_id, dict(e.params), self._layout.get(node_id), e.title, e.bypass, e.kept)
+            graph.add_node(
+                e.type, node_id, dict(e.params), self._layout.get(node_id), e.title, e.bypass, e.kept, e.remembered
+            )
             if e.collapsed:
                 graph.set_collapsed(node_id, True)
         for link in self._links:

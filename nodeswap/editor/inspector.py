@@ -1,18 +1,23 @@
 """The inspector: the selected node's params (the right widget per kind, help as tooltip,
-reset to default), its ports, its run stats and its last error."""
+reset to default, all of them at once), its ports, its run stats and its last error, and a
+button to download each model it needs that is missing."""
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import dearpygui.dearpygui as dpg
 
+from .. import models
 from ..graph import Graph
 from ..node import Seekable
 from ..placeholder import is_placeholder
 from ..types import PORT_COLORS
 from ..validate import kept_problems, path_problems
+from .downloads import button_label, missing_models
+from .param_edits import reset_node_command
 
 WIDTH = 200
 
@@ -28,12 +33,17 @@ class Inspector:
         self._stats_text: int | str = 0
         self._error_text: int | str = 0
         self.bypass_box: int | str = 0
+        self.reset_button: int | str = 0
+        self.download_group: int | str = 0
+        self.download_buttons: dict[str, int | str] = {}  # model name -> its "Download" button
+        self._downloads_due = 0.0
 
     def show(self, graph: Graph, node_id: str | None) -> None:
         """Rebuild the panel for ``node_id`` (None: nothing selected)."""
         self.app.widgets.forget(list(self._param_tags.values()))
         self._param_tags.clear()
         self.seek_buttons: dict[str, int | str] = {}
+        self.download_buttons, self.reset_button = {}, 0
         dpg.delete_item(self.body, children_only=True)
         self.graph, self.node_id = graph, node_id
         if node_id is None or node_id not in graph.nodes:
@@ -56,9 +66,14 @@ class Inspector:
             )
             self._stats_text = dpg.add_text("not run yet", color=(160, 160, 160))
             self._error_text = dpg.add_text("", wrap=390, color=(255, 110, 110))  # errors, warnings, params to set
+            self.download_group = dpg.add_group()  # a "Download <model>" button per missing model
             if cls.params:
                 dpg.add_separator()
-                dpg.add_text("Params")
+                with dpg.group(horizontal=True):
+                    dpg.add_text("Params")
+                    self.reset_button = dpg.add_button(label="Reset to defaults", callback=lambda: self._reset_all())
+                    with dpg.tooltip(self.reset_button):
+                        dpg.add_text("every param back to its default, in one undo step; the files it needs stay")
             if is_placeholder(cls) and entry.kept:
                 dpg.add_separator()
                 dpg.add_text("Params kept from the file (saved as they are)")
@@ -86,6 +101,37 @@ class Inspector:
             if issubclass(cls, Seekable):
                 self._add_seek_bar(node_id)
         self.refresh_problems()
+        self.refresh_downloads()
+
+    def refresh_downloads(self) -> None:
+        """The node's "Download <model>" buttons (one per missing model the manifest can fetch), labelled with
+        the progress of a download under way."""
+        if self.graph is None or self.node_id is None or not dpg.does_item_exist(self.download_group):
+            return
+        names = missing_models(self.graph, self.node_id)
+        if names != list(self.download_buttons):
+            dpg.delete_item(self.download_group, children_only=True)
+            self.download_buttons = {}
+            start = self.app.model_downloads.start
+            for name in names:
+                tag = dpg.add_button(parent=self.download_group, callback=lambda s, a, u: start(u), user_data=name)
+                with dpg.tooltip(tag):
+                    info = models.lookup(name)
+                    dpg.add_text(f"{info.title if info else name}\nlicence: {info.licence if info else '?'}", wrap=360)
+                self.download_buttons[name] = tag
+        progress = self.app.model_downloads.downloads.progress
+        for name, tag in self.download_buttons.items():
+            dpg.configure_item(tag, label=button_label(name, progress.get(name)), enabled=name not in progress)
+
+    def _reset_all(self) -> None:
+        """Every param of the node back to its default (but the files it needs), one undo step."""
+        if self.graph is None or self.node_id is None:
+            return
+        command = reset_node_command(self.graph, self.node_id)
+        if command is None:
+            self.app.status(f"'{self.node_id}' is at its defaults already")
+        elif self.app.edit(command):
+            self.app.status(f"reset '{self.node_id}' to its defaults (Ctrl+Z undoes it)")
 
     def _add_seek_bar(self, node_id: str) -> None:
         """Start / -1 / +1 / end buttons and a frame slider for a media source."""
@@ -132,6 +178,8 @@ class Inspector:
             spec = self.graph.node_class(node_id).param_spec(name)
             self.app.widgets.set(self._param_tags[name], spec, value)
             self.refresh_problems()
+            if spec is not None and spec.reload:  # another model: another one may be missing
+                self.refresh_downloads()
 
     def refresh_problems(self) -> None:
         if self.graph is None or self.node_id is None:
@@ -143,8 +191,13 @@ class Inspector:
 
     def update(self, stats: dict[str, Any], errors: dict[str, str], warnings: dict[str, str]) -> None:
         """Stats (ms mean/p95, frames, errors), the last error and the last warning of the shown node."""
+        self.app.widgets.refresh_options()  # the model lists follow the folders
         if self.node_id is None or not dpg.does_item_exist(self._stats_text):
             return
+        now = time.monotonic()
+        if now >= self._downloads_due:  # a model fetched from a terminal, a file put in a folder
+            self._downloads_due = now + 2.0
+            self.refresh_downloads()
         node = stats.get("nodes", {}).get(self.node_id)
         if node:
             text = (

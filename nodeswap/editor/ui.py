@@ -219,6 +219,14 @@ def viewport_size() -> tuple[int, int]:
         return 1600, 1000
 
 
+def viewport_height() -> float:
+    """The window's height in pixels (1000 without a viewport)."""
+    try:
+        return float(dpg.get_viewport_client_height())
+    except Exception:
+        return 1000.0
+
+
 def viewport_width() -> float:
     """The window's width in pixels (1600 without a viewport: tests that draw without a display)."""
     try:

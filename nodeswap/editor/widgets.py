@@ -3,6 +3,7 @@ dialog, colour. The value conversions at the top need no GUI."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ from ..params import Param
 
 Tag = int | str
 INT_SLIDER_SPAN = 5000  # wider int ranges get a typed field instead of a slider
+OPTIONS_EVERY = 2.0  # seconds between two looks at what a param with options offers (files in the model folders)
 
 
 def hex_to_rgb(text: str) -> list[int]:
@@ -113,6 +115,8 @@ class ParamWidgets:
         self.text_inputs: set[Tag] = set()  # the app skips plain-key shortcuts while one is active
         self.browse_buttons: dict[str, Tag] = {}  # 'node.param' -> its "..." button (for the test probe)
         self._meta: dict[Tag, tuple[str, Param]] = {}
+        self._options: dict[Tag, Param] = {}  # the lists of path params with options, kept up to date
+        self._options_due = 0.0
         with dpg.item_handler_registry() as self._release_handlers:
             dpg.add_item_deactivated_handler(callback=lambda *_: self.on_release())
         with dpg.item_handler_registry() as self._text_handlers:
@@ -125,6 +129,7 @@ class ParamWidgets:
     def forget(self, tags: list[Tag]) -> None:
         for tag in tags:
             self._meta.pop(tag, None)
+            self._options.pop(tag, None)
             self.text_inputs.discard(tag)
 
     def _changed(self, sender: Tag, app_data: Any, user_data: Any = None) -> None:
@@ -253,7 +258,39 @@ class ParamWidgets:
         return self._typed(tag)
 
     def _add_path(self, w: Widget) -> Tag:
-        return self._add_text(w, browse=True)
+        return self._add_text(w, browse=True) if w.spec.options is None else self._add_options(w)
+
+    def _add_options(self, w: Widget) -> Tag:
+        """A path with options (swap.dfm's models): a list of them, and "..." for any other file. A value
+        that is not in the list (a path) shows as it is."""
+        dpg, options = self.dpg, w.spec.options
+        assert options is not None
+        with dpg.group(horizontal=True, parent=w.parent):
+            tag: Tag = dpg.add_combo(
+                list(options()), default_value=str(w.shown), width=w.width - 30, callback=self._changed
+            )
+            browse_tag = dpg.add_button(label="...", width=26, callback=lambda: self.on_browse(w.node_id, w.spec))
+            self.browse_buttons[f"{w.node_id}.{w.spec.name}"] = browse_tag
+            dpg.add_text(w.label)
+        self._options[tag] = w.spec
+        return tag
+
+    def refresh_options(self, now: float | None = None, force: bool = False) -> None:
+        """Bring the lists of params with options up to date (a model downloaded, a file put in a model
+        folder): every OPTIONS_EVERY seconds, or at once with ``force``."""
+        now = time.monotonic() if now is None else now
+        if not self._options or (now < self._options_due and not force):
+            return
+        self._options_due = now + OPTIONS_EVERY
+        found: dict[int, list[str]] = {}  # one look per param, however many widgets show it
+        for tag, spec in list(self._options.items()):
+            if not self.dpg.does_item_exist(tag):
+                self._options.pop(tag, None)
+                continue
+            assert spec.options is not None
+            items = found.setdefault(id(spec), list(spec.options()))
+            if items != list(self.dpg.get_item_configuration(tag).get("items") or []):
+                self.dpg.configure_item(tag, items=items)
 
     def row_of(self, tag: Tag) -> Tag:
         """The item to hide to hide the param: its group (a path's field, button and label), or itself."""
