@@ -78,7 +78,13 @@ def test_a_new_document_after_a_run_shows_nothing_of_the_old_one(
 
     # double-click the preview: the output at full size, in a window of its own (here the run before was forgotten,
     # so it shows the new source: nothing)
-    editor.click(Editor.center(editor.fresh()["preview"]["rect"]), double=True)
-    probe = editor.wait(lambda p: p["preview"]["large"], 10, "the large preview")
+    for attempt in range(3):  # a loaded machine can draw the two clicks of a double click in one frame
+        editor.click(Editor.center(editor.fresh()["preview"]["rect"]), double=True)
+        try:
+            probe = editor.wait(lambda p: p["preview"]["large"], 5, "the large preview")
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     assert probe["preview"]["large"][2] >= 0.8 * probe["viewport"][0] - 2
     editor.screenshot(tmp_path / "large_preview.png")

@@ -81,9 +81,12 @@ class Inspector:
                     dpg.add_text(f"{name} = {json.dumps(value, default=str)[:60]}", color=(255, 150, 150))
             for spec in cls.params:
                 with dpg.group(horizontal=True):
-                    dpg.add_button(label="R", width=20, callback=self._reset, user_data=spec.name)
-                    with dpg.tooltip(dpg.last_item()):
-                        dpg.add_text(f"reset to the default: {spec.default!r}")
+                    if spec.kind == "signal":  # a button has no value to reset
+                        dpg.add_spacer(width=20)
+                    else:
+                        dpg.add_button(label="R", width=20, callback=self._reset, user_data=spec.name)
+                        with dpg.tooltip(dpg.last_item()):
+                            dpg.add_text(f"reset to the default: {spec.default!r}")
                     with dpg.group() as cell:
                         tag = self.app.widgets.add(node_id, spec, values[spec.name], WIDTH, cell)
                 self._param_tags[spec.name] = tag

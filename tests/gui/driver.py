@@ -165,6 +165,7 @@ class Editor:
         self.move(point)
         time.sleep(0.4 if double else 0.1)  # an idle editor wakes on the move; a double click needs it awake
         if double:
+            self.fresh(10.0)  # awake: it drew a frame after the move
             self.xdo("click", "--repeat", "2", "--delay", "80", button)
         else:
             self.xdo("mousedown", button)
