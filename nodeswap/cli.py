@@ -19,6 +19,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from .batch import add_parser as add_batch_parser
+from .batch import cmd_batch
 from .errors import GraphError, Issue, UserError
 from .node import unwritable
 from .priority import PRIORITIES, set_priority
@@ -64,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     models_sub.add_parser(
         "verify", help="check every model file present against its sha256 (the manifest's, or its first download's)"
     )
+    add_batch_parser(sub)
     return parser
 
 
@@ -87,16 +90,20 @@ def apply_sets(data: dict[str, Any], sets: list[str]) -> None:
         nodes[node_id].setdefault("params", {})[param] = _parse_value(value)
 
 
-def _load_for_run(path: str, sets: list[str]) -> Any:
-    from .graph_io import build, parse_text
-
+def _read_graph(path: str) -> str:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise GraphError(f"cannot read: {exc.strerror or exc}", path) from None
     except UnicodeDecodeError:
         raise GraphError("not a graph: the file is not UTF-8 text (a graph is a .json file)", path) from None
-    data = parse_text(text, path)
+
+
+def _load_for_run(path: str, sets: list[str], text: str | None = None) -> Any:
+    """The graph at ``path`` (or its ``text``, already read) with ``--set`` overrides, validated."""
+    from .graph_io import build, parse_text
+
+    data = parse_text(_read_graph(path) if text is None else text, path)
     apply_sets(data, sets)
     graph, issues = build(data)
     if issues:
@@ -315,6 +322,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "nodes": cmd_nodes, "models": cmd_models, "edit": cmd_edit}
+COMMANDS["batch"] = cmd_batch
 
 
 def main(argv: list[str] | None = None) -> int:
