@@ -79,7 +79,8 @@ def test_a_new_document_after_a_run_shows_nothing_of_the_old_one(
     # double-click the preview: the output at full size, in a window of its own (here the run before was forgotten,
     # so it shows the new source: nothing)
     for attempt in range(3):  # a loaded machine can draw the two clicks of a double click in one frame
-        editor.click(Editor.center(editor.fresh()["preview"]["rect"]), double=True)
+        editor.move(Editor.center(editor.probe()["preview"]["rect"]))  # wake the idle window first
+        editor.click(Editor.center(editor.fresh(20.0)["preview"]["rect"]), double=True)
         try:
             probe = editor.wait(lambda p: p["preview"]["large"], 5, "the large preview")
             break

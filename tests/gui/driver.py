@@ -137,7 +137,13 @@ class Editor:
 
     # -- X input --------------------------------------------------------------
     def xdo(self, *args: Any) -> None:
-        subprocess.run(["xdotool", *map(str, args)], env=self.env, check=True, timeout=20)
+        for attempt in range(3):  # a busy X server can refuse a connection now and then
+            done = subprocess.run(["xdotool", *map(str, args)], env=self.env, timeout=20, stderr=subprocess.PIPE)
+            if done.returncode == 0 or b"Can't open display" not in done.stderr or attempt == 2:
+                break
+            time.sleep(0.5)
+        if done.returncode:
+            raise subprocess.CalledProcessError(done.returncode, done.args, stderr=done.stderr)
 
     def _window_origin(self) -> Point:
         out = subprocess.run(
@@ -165,7 +171,7 @@ class Editor:
         self.move(point)
         time.sleep(0.4 if double else 0.1)  # an idle editor wakes on the move; a double click needs it awake
         if double:
-            self.fresh(10.0)  # awake: it drew a frame after the move
+            self.fresh(20.0)  # awake: it drew a frame after the move
             self.xdo("click", "--repeat", "2", "--delay", "80", button)
         else:
             self.xdo("mousedown", button)
