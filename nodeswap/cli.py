@@ -22,6 +22,8 @@ from typing import Any
 from .batch import add_parser as add_batch_parser
 from .batch import cmd_batch
 from .errors import GraphError, Issue, UserError
+from .faceset_report import add_parser as add_faceset_parser
+from .faceset_report import cmd_faceset
 from .node import unwritable
 from .priority import PRIORITIES, set_priority
 
@@ -66,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     models_sub.add_parser(
         "verify", help="check every model file present against its sha256 (the manifest's, or its first download's)"
     )
+    add_faceset_parser(sub)
     add_batch_parser(sub)
     return parser
 
@@ -322,6 +325,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "nodes": cmd_nodes, "models": cmd_models, "edit": cmd_edit}
+COMMANDS["faceset"] = cmd_faceset
 COMMANDS["batch"] = cmd_batch
 
 

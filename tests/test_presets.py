@@ -22,6 +22,7 @@ EXPECTED = {
     "inswapper_swap",
     "dfm_swap",
     "animate_photo",
+    "extract_faceset",
 }
 
 
