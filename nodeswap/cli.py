@@ -26,6 +26,8 @@ from .faceset_report import add_parser as add_faceset_parser
 from .faceset_report import cmd_faceset
 from .node import unwritable
 from .priority import PRIORITIES, set_priority
+from .train_commands import add_parser as add_train_parser
+from .train_commands import cmd_export, cmd_train
 
 log = logging.getLogger("nodeswap")
 PRESETS = Path(__file__).resolve().parent.parent / "graphs"
@@ -70,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_faceset_parser(sub)
     add_batch_parser(sub)
+    add_train_parser(sub)
     return parser
 
 
@@ -327,6 +330,8 @@ def cmd_edit(args: argparse.Namespace) -> int:
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "nodes": cmd_nodes, "models": cmd_models, "edit": cmd_edit}
 COMMANDS["faceset"] = cmd_faceset
 COMMANDS["batch"] = cmd_batch
+COMMANDS["train"] = cmd_train
+COMMANDS["export"] = cmd_export
 
 
 def main(argv: list[str] | None = None) -> int:

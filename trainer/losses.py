@@ -1,0 +1,98 @@
+"""The losses, as DeepFaceLab's SAEHD and AMP compute them, per sample.
+
+Reconstruction (src->src against the src target, dst->dst against the dst target):
+- masked training: images multiplied by the face mask, blurred (radius res/32) and doubled to 1 inside;
+- 10 x DSSIM with a Gaussian window of res/11.6 (below res 256), or 5 x DSSIM at res/11.6 plus 5 x at res/23.2;
+- + 10 x MSE;
+- eyes_mouth_prio: + 300 x mean absolute error inside the eyes-and-mouth mask;
+- + 10 x MSE of the predicted mask against the face mask.
+GAN (gan_power > 0): the patch critic learns real src targets from src->src (binary cross-entropy); the
+generator gains gan_power x its BCE, plus (masked training) 0.02 x MSE outside the mask and a tiny total
+variation, which keep the background from drifting.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import Tensor
+
+
+def gaussian_window(size: int, sigma: float = 1.5) -> Tensor:
+    coords = torch.arange(size, dtype=torch.float32) - (size - 1) / 2.0
+    g = torch.exp(-(coords**2) / (2 * sigma * sigma))
+    g = g / g.sum()
+    return torch.outer(g, g)
+
+
+def dssim(a: Tensor, b: Tensor, filter_size: int) -> Tensor:
+    """(1 - SSIM) / 2 per sample (NCHW in [0, 1]); Gaussian window, sigma 1.5, valid borders, per channel."""
+    filter_size = max(3, filter_size)
+    channels = a.shape[1]
+    window = gaussian_window(filter_size).to(a.device, a.dtype).expand(channels, 1, filter_size, filter_size)
+
+    def blur(x: Tensor) -> Tensor:
+        return F.conv2d(x, window, groups=channels)
+
+    c1, c2 = 0.01**2, 0.03**2
+    mu_a, mu_b = blur(a), blur(b)
+    mu_ab, mu_aa, mu_bb = mu_a * mu_b, mu_a * mu_a, mu_b * mu_b
+    luminance = (2 * mu_ab + c1) / (mu_aa + mu_bb + c1)
+    cs = (2 * (blur(a * b) - mu_ab) + c2) / (blur(a * a) - mu_aa + blur(b * b) - mu_bb + c2)
+    ssim = (luminance * cs).mean(dim=(2, 3))
+    return ((1.0 - ssim) / 2.0).mean(dim=1)
+
+
+def blur_mask(mask: Tensor, resolution: int) -> Tensor:
+    """DeepFaceLab's training mask: Gaussian blur of radius res/32, clipped at 0.5 and doubled."""
+    radius = max(1, resolution // 32)  # leras' gaussian_blur: sigma = radius, kernel max(3, 4 sigma) odd, zero pad
+    size = max(3, 4 * radius) | 1
+    window = gaussian_window(size, float(radius)).to(mask.device, mask.dtype)[None, None]
+    blurred = F.conv2d(mask, window, padding=size // 2)
+    return torch.clamp(blurred, 0.0, 0.5) * 2.0
+
+
+def reconstruction(
+    pred: Tensor,
+    pred_mask: Tensor,
+    target: Tensor,
+    mask: Tensor,
+    em_mask: Tensor,
+    resolution: int,
+    masked: bool,
+    eyes_mouth_prio: bool,
+) -> Tensor:
+    """One side's loss per sample (see the module doc)."""
+    soft = blur_mask(mask, resolution)
+    t = target * soft if masked else target
+    p = pred * soft if masked else pred
+    if resolution < 256:
+        loss = 10.0 * dssim(t, p, int(resolution / 11.6))
+    else:
+        loss = 5.0 * dssim(t, p, int(resolution / 11.6)) + 5.0 * dssim(t, p, int(resolution / 23.2))
+    loss = loss + 10.0 * torch.mean((t - p) ** 2, dim=(1, 2, 3))
+    if eyes_mouth_prio:
+        loss = loss + 300.0 * torch.mean(torch.abs(target * em_mask - pred * em_mask), dim=(1, 2, 3))
+    return loss + 10.0 * torch.mean((mask - pred_mask) ** 2, dim=(1, 2, 3))
+
+
+def bce(logits: Tensor, real: bool) -> Tensor:
+    labels = torch.ones_like(logits) if real else torch.zeros_like(logits)
+    return F.binary_cross_entropy_with_logits(logits, labels, reduction="none").mean(dim=(1, 2, 3))
+
+
+def total_variation_mse(x: Tensor) -> Tensor:
+    dy = (x[:, :, 1:, :] - x[:, :, :-1, :]) ** 2
+    dx = (x[:, :, :, 1:] - x[:, :, :, :-1]) ** 2
+    return dy.sum(dim=(1, 2, 3)) + dx.sum(dim=(1, 2, 3))
+
+
+def generator_gan(
+    critic_fake: Tensor, pred: Tensor, target: Tensor, mask: Tensor, resolution: int, masked: bool, power: float
+) -> Tensor:
+    loss = power * bce(critic_fake, True)
+    if masked:
+        outside = 1.0 - blur_mask(mask, resolution)
+        loss = loss + 1e-6 * total_variation_mse(pred)
+        loss = loss + 0.02 * torch.mean((pred * outside - target * outside) ** 2, dim=(1, 2, 3))
+    return loss

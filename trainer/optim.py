@@ -1,0 +1,46 @@
+"""AdaBelief as DeepFaceLab runs it (no bias correction, epsilon 1e-7), with learning-rate dropout.
+
+LR dropout (DeepFaceLab's 'lr_dropout'): each weight's update is kept with probability 0.3 and dropped
+otherwise, a fresh draw every step, from a generator the caller seeds (so a resumed run draws the same).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch import Tensor
+
+LR_DROPOUT_KEEP = 0.3
+
+
+class AdaBelief(torch.optim.Optimizer):
+    def __init__(self, params: Iterable[Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> None:
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": 1e-7})
+
+    @torch.no_grad()
+    def step_with(self, lr: float, dropout: torch.Generator | None = None) -> None:
+        """One update at ``lr``; ``dropout``: keep each weight's update with probability 0.3."""
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["m"] = torch.zeros_like(p)
+                    state["v"] = torch.zeros_like(p)
+                m, v = state["m"], state["v"]
+                m.mul_(beta1).add_(p.grad, alpha=1.0 - beta1)
+                diff = p.grad - m
+                v.mul_(beta2).addcmul_(diff, diff, value=1.0 - beta2)
+                update = m / (v.sqrt() + group["eps"]) * -lr
+                if dropout is not None:
+                    keep = torch.rand(p.shape, generator=dropout, device=p.device) < LR_DROPOUT_KEEP
+                    update = update * keep
+                p.add_(update)
+
+    def reset_state(self, params: Iterable[Tensor]) -> None:
+        """Forget the moments of ``params`` (networks re-initialised by a recipe)."""
+        for p in params:
+            self.state.pop(p, None)
