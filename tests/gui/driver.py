@@ -126,9 +126,12 @@ class Editor:
             f"{last.get('modal')!r}\n{self.log()[-3000:]}"
         )
 
-    def fresh(self, timeout: float = 5.0) -> dict[str, Any]:
-        """A probe written after now."""
+    def fresh(self, timeout: float = 15.0) -> dict[str, Any]:
+        """A probe written after now. The mouse twitches first, as a hand's would: an idle editor draws (and
+        writes the probe) only every few seconds until something moves."""
         now = time.time()
+        self.xdo("mousemove_relative", "--", "1", "0")
+        self.xdo("mousemove_relative", "--", "-1", "0")
         return self.wait(lambda p: p["time"] > now, timeout, "a fresh probe")
 
     def log(self) -> str:
