@@ -19,9 +19,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nodes.ops import morph
 from nodeswap.models import model_path
 from nodeswap.node import LoadContext, Node
+from nodeswap.nodes.ops import morph
 from nodeswap.registry import load_registry
 from nodeswap.runtime import session
 from nodeswap.types import Face, Frame

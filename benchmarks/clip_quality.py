@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import face_measures as fm
 from benchmarks.chain import Chain, YuNet, facemesh_landmarks, read_video
 from benchmarks.swap_quality import ROOT_MEDIA, ROOT_MODELS, Judge, _pairs, chain_outputs, graph_outputs
-from nodes.swap_morph import MorphSwap
+from nodeswap.nodes.swap_morph import MorphSwap
 
 CLIPS = (
     "Albica_Johns_0",

@@ -27,12 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
-from nodes.detectors import FaceDetector
-from nodes.markers import FaceMarker
-from nodes.ops.detect_models import DETECTORS, MODEL_CHOICES
-from nodes.ops.marker_models import MARKERS
 from nodeswap.models import model_path
 from nodeswap.node import LoadContext
+from nodeswap.nodes.detectors import FaceDetector
+from nodeswap.nodes.markers import FaceMarker
+from nodeswap.nodes.ops.detect_models import DETECTORS, MODEL_CHOICES
+from nodeswap.nodes.ops.marker_models import MARKERS
 from nodeswap.runtime import session
 from nodeswap.types import Frame
 

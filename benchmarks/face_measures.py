@@ -13,8 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from nodes.ops import morph
-from nodes.ops.morph_shape import similarity_fit
+from nodeswap.nodes.ops import morph
+from nodeswap.nodes.ops.morph_shape import similarity_fit
 
 SHAPE_POINTS = (
     33,

@@ -39,9 +39,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.chain import Chain, YuNet, facemesh_landmarks, read_video
-from nodes.ops import morph
-from nodes.swap_morph import MorphSwap
 from nodeswap.models import model_path
+from nodeswap.nodes.ops import morph
+from nodeswap.nodes.swap_morph import MorphSwap
 from nodeswap.runtime import session
 from nodeswap.types import Frame
 

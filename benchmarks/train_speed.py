@@ -25,9 +25,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from trainer.data import FaceData, load_faces  # noqa: E402
-from trainer.loop import Settings, Trainer  # noqa: E402
-from trainer.options import load_recipe  # noqa: E402
+from nodeswap.trainer.data import FaceData, load_faces  # noqa: E402
+from nodeswap.trainer.loop import Settings, Trainer  # noqa: E402
+from nodeswap.trainer.options import load_recipe  # noqa: E402
 
 CASES = (("quick", "warp"), ("saehd", "train"), ("saehd", "GAN"), ("amp", "src-dst + LCT"))
 

@@ -1,5 +1,5 @@
 """``nodeswap batch``: one saved graph over many inputs, in worker processes here (nodeswap/batch_local.py)
-or as Ray tasks (cluster/ray_runner.py, imported only with ``--ray``), with a journal that makes a second
+or as Ray tasks (nodeswap/cluster/ray_runner.py, imported only with ``--ray``), with a journal that makes a second
 run skip what is done and try again what failed (nodeswap/batch_journal.py).
 
 Ctrl-C and SIGTERM only set a flag here: the loop then asks every running job to stop (each finalises its
@@ -83,7 +83,7 @@ def add_parser(sub: Any) -> None:
 
 
 class Runner(Protocol):
-    """A backend: LocalRunner (nodeswap/batch_local.py) or RayRunner (cluster/ray_runner.py)."""
+    """A backend: LocalRunner (nodeswap/batch_local.py) or RayRunner (nodeswap/cluster/ray_runner.py)."""
 
     retries_itself: bool
 
@@ -128,7 +128,7 @@ def _runner(args: argparse.Namespace, targets: Targets, count: int) -> Runner:
         level = logging.WARNING - 10 * min(args.verbose, 2) if args.verbose else logging.ERROR
         return LocalRunner(min(count, args.jobs or default_jobs()), level)
     try:
-        module = importlib.import_module("cluster.ray_runner")
+        module = importlib.import_module("nodeswap.cluster.ray_runner")
     except ImportError as exc:
         raise UserError(f'--ray needs Ray: pip install "nodeswap[ray]" ({exc})') from None
     gpus = args.gpus_per_job if args.gpus_per_job is not None else (1.0 if targets.gpu_nodes else 0.0)

@@ -72,7 +72,7 @@ def partial_path(final: Path) -> Path:
 
 
 def sink_kept_path(writing: Path) -> Path:
-    """Where a file sink that failed keeps its frames (nodes/sinks.py: ``STEM.partial.EXT`` beside its output)."""
+    """Where a file sink that failed keeps its frames (nodes/sinks.py: ``STEM.partial.EXT`` beside it)."""
     return writing.with_name(f"{writing.stem}.partial{writing.suffix}")
 
 

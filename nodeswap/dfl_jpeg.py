@@ -172,7 +172,7 @@ def read_dfl_metadata(path: Path) -> tuple[tuple[int, int] | None, dict[str, Any
 
 
 # A generic head (mm; x right, y down, z away) for 68-point solvePnP: outer and inner eye corners, nose tip,
-# mouth corners, chin; the same head and camera as nodes/ops/pose.py (tests/test_faceset_dfl.py compares).
+# mouth corners, chin; the same head and camera as nodeswap/nodes/ops/pose.py (tests/test_faceset_dfl.py compares).
 _HEAD = np.array(
     [[-45, -35, 12], [-15, -33, 4], [15, -33, 4], [45, -35, 12], [0, 5, -22], [-25, 32, 6], [25, 32, 6], [0, 72, 6]],
     np.float64,

@@ -1,7 +1,7 @@
 """Facesets: folders of aligned face crops for training, read and written here.
 
 A nodeswap faceset is a folder of JPEG crops plus ``faceset.jsonl``, one JSON object per face (see
-``record_to_json``). Crops are DeepFaceLab "whole face" crops (nodes/ops/align.py template ``dfl_whole_face``
+``record_to_json``). Crops are DeepFaceLab "whole face" crops (nodeswap/nodes/ops/align.py template ``dfl_whole_face``
 at coverage 2.2), what DFM models are trained on and what ``swap.dfm`` feeds them. ``load_faceset`` also
 reads a DeepFaceLab ``aligned`` folder (JPEGs carrying pickled metadata, read by nodeswap.dfl_jpeg without
 running code). The core only: numpy, OpenCV, json.
@@ -28,7 +28,7 @@ JOURNAL_GLOB = ".faceset.*.partial.jsonl"  # lines of a run not yet folded into 
 TEMPLATE = "dfl_whole_face"
 COVERAGE = 2.2
 DEFAULT_RESOLUTION = 256
-# The unit face (brows to lower lip, nodes/ops/align.py) sits this far below the whole-face crop's centre,
+# The unit face (brows to lower lip, nodeswap/nodes/ops/align.py) sits this far below the whole-face crop's centre,
 # in unit-face widths: the template's shift_y.
 _UNIT_FACE_DROP = 0.07
 SHARPNESS_SIDE = 128  # the inner face is measured at this size, so a score does not depend on the resolution

@@ -18,7 +18,7 @@ A node type is a subclass of ``Node`` with class attributes::
 ``process`` gets one keyword argument per linked input and returns a dict with
 one entry per output. It must not modify its inputs. ``self.values`` holds the
 current param values (the scheduler swaps in changed values between frames); a node
-types them with a TypedDict (``values: BlurValues``, see nodes/values.py) so that mypy
+types them with a TypedDict (``values: BlurValues``, see nodeswap/nodes/values.py) so that mypy
 checks every name, and the registry checks the TypedDict against ``params``.
 """
 

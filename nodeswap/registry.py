@@ -1,7 +1,7 @@
 """Node types by type id, from the entry point group ``nodeswap.nodes``.
 
 An entry point's object is a Node subclass, a list of them, or a module with
-``NODE_TYPES``. nodeswap declares its own modules in nodes/ that way (pyproject.toml),
+``NODE_TYPES``. nodeswap declares its own modules in nodeswap/nodes/ that way (pyproject.toml),
 exactly as a third-party package declares its nodes.
 """
 
@@ -119,7 +119,7 @@ def _values_problem(cls: type[Node]) -> str:
 
 def load_registry(plugins: bool = True) -> Registry:
     """Every node type registered in the entry point group ``nodeswap.nodes``: nodeswap's own (its modules in
-    nodes/, declared in pyproject.toml) and, when ``plugins``, those of other installed packages. The core
+    nodeswap/nodes/, declared in pyproject.toml) and, when ``plugins``, those of other installed packages. The core
     imports no node module itself.
 
     A module or plugin that fails to import is logged and skipped, so one bad

@@ -66,7 +66,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def _trainer() -> ModuleType:
     try:
-        return importlib.import_module("trainer.cli")
+        return importlib.import_module("nodeswap.trainer.cli")
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.split(".")[0] in ("torch", "trainer"):
             raise UserError(f"training needs PyTorch and the trainer package: {INSTALL_HINT}") from None

@@ -243,7 +243,7 @@ def _square_crop(box: tuple[float, float, float, float], scale: float, size: int
 def real_faces(image: np.ndarray, models_dir: Path, landmarks: bool = True, min_score: float = 0.6) -> list[Face]:
     """Faces found by YuNet (OpenCV's runner) with FaceMesh landmarks, largest first.
 
-    A self-contained detector + marker for tests, independent of nodes/detectors.py.
+    A self-contained detector + marker for tests, independent of nodeswap/nodes/detectors.py.
     """
     h, w = image.shape[:2]
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # DNN warns on every create

@@ -1,4 +1,4 @@
-"""Alignment math (nodes/ops/align.py) and the align.face node, on synthetic points and real photos."""
+"""Alignment math (nodeswap/nodes/ops/align.py) and the align.face node, on synthetic points and real photos."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.aligners import FaceAligner
-from nodes.ops import align
-from nodes.ops.align import align_face
 from nodeswap.node import LoadContext
+from nodeswap.nodes.aligners import FaceAligner
+from nodeswap.nodes.ops import align
+from nodeswap.nodes.ops.align import align_face
 from nodeswap.types import Face, Frame
 from tests.onnx_builders import real_faces
 
@@ -234,9 +234,9 @@ def test_aligner_templates_and_options_on_a_real_face(photo_faces: list[tuple[np
 
 
 def test_project_markers_give_the_same_crop_from_468_68_and_106_points(photos: list[Path]) -> None:
-    """With nodes/detectors.py and nodes/markers.py: each landmark layout's mean face fits the same crop."""
-    from nodes.detectors import FaceDetector
-    from nodes.markers import FaceMarker
+    """With the detector and marker nodes: each landmark layout's mean face fits the same crop."""
+    from nodeswap.nodes.detectors import FaceDetector
+    from nodeswap.nodes.markers import FaceMarker
 
     detector = FaceDetector("det", {"device": "cpu", "smoothing": False})
     detector.load(LoadContext("det"))

@@ -6,7 +6,7 @@ the driving crop's channel means times a matrix, and its picture is the portrait
 the whole path on real photos and frames: loading and signature checks, the portrait's fit, colour order,
 value ranges, the reference pose (first frame, reset by the button), relative_power and where the
 animation goes (the frame, the driving face's crop). The expected values are computed here from LIA.py's
-preparation written out again, not from nodes/ops/animate.py.
+preparation written out again, not from nodeswap/nodes/ops/animate.py.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.aligners import FaceAligner
-from nodes.animators import FaceAnimator
-from nodes.ops import animate
-from nodes.ops.align import align_face
 from nodeswap import models
 from nodeswap.errors import ModelMissingError, NodeLoadError, UserError
 from nodeswap.node import LoadContext
+from nodeswap.nodes.aligners import FaceAligner
+from nodeswap.nodes.animators import FaceAnimator
+from nodeswap.nodes.ops import animate
+from nodeswap.nodes.ops.align import align_face
 from nodeswap.registry import default_registry
 from nodeswap.types import Face, Frame
 from tests import onnx_builders as ob

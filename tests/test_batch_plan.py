@@ -224,7 +224,7 @@ def test_ray_without_ray_installed_is_a_user_error(
     import sys
 
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails
-    monkeypatch.delitem(sys.modules, "cluster.ray_runner", raising=False)
+    monkeypatch.delitem(sys.modules, "nodeswap.cluster.ray_runner", raising=False)
     (tmp_path / "a.mp4").write_bytes(b"")
     graph = tmp_path / "g.json"
     data = preset("video_swap.json")

@@ -10,9 +10,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from nodes.detectors import FaceDetector
-from nodes.ops import detect
 from nodeswap.node import LoadContext
+from nodeswap.nodes.detectors import FaceDetector
+from nodeswap.nodes.ops import detect
 from nodeswap.types import Frame
 
 STRIDES = (4, 8, 16, 32, 64, 128)

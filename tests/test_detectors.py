@@ -8,12 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.detectors import FaceDetector
-from nodes.ops import detect
-from nodes.ops.detect_models import DETECTORS, centerface_dynamic
 from nodeswap.errors import ModelMissingError, NodeLoadError
 from nodeswap.models import manifest
 from nodeswap.node import LoadContext
+from nodeswap.nodes.detectors import FaceDetector
+from nodeswap.nodes.ops import detect
+from nodeswap.nodes.ops.detect_models import DETECTORS, centerface_dynamic
 from nodeswap.runtime import clear_cache
 from nodeswap.types import Frame
 

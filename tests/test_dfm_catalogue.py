@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from nodes.swappers import DFMSwapper
 from nodeswap import cli, dfm, models
 from nodeswap.errors import NodeLoadError, UserError
 from nodeswap.node import LoadContext
+from nodeswap.nodes.swappers import DFMSwapper
 from tests import onnx_builders as ob
 
 RELEASES = "https://github.com/iperov/DeepFaceLive/releases/download/"

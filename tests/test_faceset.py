@@ -12,7 +12,6 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.ops.align import MEAN_FACE, crop_matrix, transform_points
 from nodeswap.errors import UserError
 from nodeswap.faceset import (
     INDEX,
@@ -25,6 +24,7 @@ from nodeswap.faceset import (
     thumbnail,
 )
 from nodeswap.faceset_writer import FacesetWriter, safe_stem
+from nodeswap.nodes.ops.align import MEAN_FACE, crop_matrix, transform_points
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = 128

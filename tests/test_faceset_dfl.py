@@ -11,11 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.ops.align import MEAN_FACE, crop_matrix, transform_points
-from nodes.ops.pose import pnp_pose
 from nodeswap.dfl_jpeg import jpeg_segments, pose_68, read_dfl_metadata, safe_loads
 from nodeswap.errors import UserError
 from nodeswap.faceset import load_faceset, read_image
+from nodeswap.nodes.ops.align import MEAN_FACE, crop_matrix, transform_points
+from nodeswap.nodes.ops.pose import pnp_pose
 
 SIZE = 256
 

@@ -10,14 +10,14 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.aligners import FaceAligner
-from nodes.detectors import FaceDetector
-from nodes.facesets import FacesetSink
-from nodes.markers import FaceMarker
-from nodes.ops.align import MEAN_FACE, crop_matrix, transform_points
 from nodeswap.errors import UserError
 from nodeswap.faceset import INDEX, load_faceset, read_image, sharpness
 from nodeswap.node import LoadContext
+from nodeswap.nodes.aligners import FaceAligner
+from nodeswap.nodes.detectors import FaceDetector
+from nodeswap.nodes.facesets import FacesetSink
+from nodeswap.nodes.markers import FaceMarker
+from nodeswap.nodes.ops.align import MEAN_FACE, crop_matrix, transform_points
 from nodeswap.types import Face, Frame
 
 CLIP = "Kim_Jarrey_2_in.mp4"  # one streamer, head turned 10-40 degrees, some motion blur

@@ -8,11 +8,11 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.detectors import FaceDetector
-from nodes.markers import FaceMarker
-from nodes.ops.marker_models import crop_matrix, to_frame
-from nodes.ops.pose import euler_from_axes, kps_from_landmarks, pnp_pose
 from nodeswap.node import LoadContext
+from nodeswap.nodes.detectors import FaceDetector
+from nodeswap.nodes.markers import FaceMarker
+from nodeswap.nodes.ops.marker_models import crop_matrix, to_frame
+from nodeswap.nodes.ops.pose import euler_from_axes, kps_from_landmarks, pnp_pose
 from nodeswap.types import Face, Frame
 
 PHOTOS = ("000001.jpg", "000002.jpg", "000005.jpg", "000010.jpg", "000012.jpg", "000016.jpg")
@@ -154,7 +154,7 @@ def test_several_faces_per_frame(models_dir, media_dir, monkeypatch):
 
 
 def test_pnp_pose_of_a_projected_generic_head_is_recovered():
-    from nodes.ops.pose import GENERIC_HEAD, PNP_INDICES
+    from nodeswap.nodes.ops.pose import GENERIC_HEAD, PNP_INDICES
 
     angle = np.radians(25)
     rot = np.array([[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]])

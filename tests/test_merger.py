@@ -1,4 +1,4 @@
-"""Blend math (nodes/ops/blend.py), the merge.faces node and the utility.overlay node."""
+"""Blend math (nodeswap/nodes/ops/blend.py), the merge.faces node and the utility.overlay node."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.mergers import FaceMerger
-from nodes.ops import align, blend
-from nodes.ops.align import align_face
-from nodes.overlays import FaceOverlay
 from nodeswap.node import LoadContext
+from nodeswap.nodes.mergers import FaceMerger
+from nodeswap.nodes.ops import align, blend
+from nodeswap.nodes.ops.align import align_face
+from nodeswap.nodes.overlays import FaceOverlay
 from nodeswap.types import Face, Frame, Swapped
 from tests.onnx_builders import real_faces
 

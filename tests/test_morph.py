@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nodes.markers import FaceMarker
-from nodes.ops import morph, morph_colour, morph_source
-from nodes.swap_morph import MorphSwap
 from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext
+from nodeswap.nodes.markers import FaceMarker
+from nodeswap.nodes.ops import morph, morph_colour, morph_source
+from nodeswap.nodes.swap_morph import MorphSwap
 from nodeswap.types import Aligned, Face, Frame
 
 ARCFACE_112 = np.array(

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.ops import morph, morph_shape
-from nodes.swap_morph import MorphSwap
 from nodeswap.node import LoadContext
+from nodeswap.nodes.ops import morph, morph_shape
+from nodeswap.nodes.swap_morph import MorphSwap
 from tests.test_morph import featured_face, ring, synthetic_face
 
 

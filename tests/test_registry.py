@@ -34,7 +34,7 @@ def test_describe_has_the_documented_shape() -> None:
     d = AddNode.describe()
     assert {"type", "title", "category", "inputs", "outputs", "params"} <= set(d)
     assert d["inputs"] == [{"name": "frame", "type": "frame", "caps": {}}]
-    from nodes.swap_morph import MorphSwap
+    from nodeswap.nodes.swap_morph import MorphSwap
 
     assert MorphSwap.describe()["inputs"][1]["caps"] == {"landmarks": ("468",)}
     assert {"name", "type", "default", "min", "max", "choices", "help"} <= set(d["params"][0])

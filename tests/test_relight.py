@@ -1,4 +1,4 @@
-"""Face and light apart (nodes/ops/relight.py), on real faces: relighting, the multi-band blend, the kept
+"""Face and light apart (nodeswap/nodes/ops/relight.py), on real faces: relighting, the multi-band blend, the kept
 eye openings; and the morph swap following a real clip's blink and light."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.ops import morph, morph_source, relight
-from nodes.ops.morph_source import prepare_source
-from nodes.swap_morph import source_landmarks
+from nodeswap.nodes.ops import morph, morph_source, relight
+from nodeswap.nodes.ops.morph_source import prepare_source
+from nodeswap.nodes.swap_morph import source_landmarks
 
 SIZE = 256
 
@@ -188,8 +188,8 @@ EYE_PAIRS = ((159, 145, 33, 133), (386, 374, 362, 263))
 def test_the_swap_blinks_when_the_target_does(models_dir: Path, media_dir: Path) -> None:
     """On a real clip, the most closed and the most open eyes of the input: the output's eyes follow them with
     the target's eye openings kept, and follow them less with the photo's own eyes."""
-    from nodes.swap_morph import MorphSwap
     from nodeswap.node import LoadContext
+    from nodeswap.nodes.swap_morph import MorphSwap
     from nodeswap.types import Frame
     from tests.test_morph import _paste, _target_face
 

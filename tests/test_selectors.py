@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.selectors import FaceSelector, parse_indices
 from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext
+from nodeswap.nodes.selectors import FaceSelector, parse_indices
 from nodeswap.types import Face, Frame
 from tests.onnx_builders import real_faces
 

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 import nodeswap.node as node_module
-from nodes.sinks import FACEDATA_SCHEMA, FaceDataSink, ImageSequenceSink, VideoSink
-from nodes.sources import MediaSource
 from nodeswap.errors import EndOfStream, NodeLoadError
 from nodeswap.node import LoadContext, Node
+from nodeswap.nodes.sinks import FACEDATA_SCHEMA, FaceDataSink, ImageSequenceSink, VideoSink
+from nodeswap.nodes.sources import MediaSource
 from nodeswap.types import Face, Frame
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,7 +164,8 @@ def test_ctrl_c_still_leaves_a_playable_file(tmp_path: Path) -> None:
     out = tmp_path / "interrupted.mp4"
     script = (
         "import sys, time, numpy as np\n"
-        "from nodes.sinks import VideoSink\nfrom nodeswap.node import LoadContext\nfrom nodeswap.types import Frame\n"
+        "from nodeswap.nodes.sinks import VideoSink\nfrom nodeswap.node import LoadContext\n"
+        "from nodeswap.types import Frame\n"
         "sink = VideoSink('out', {'path': sys.argv[1], 'preset': 'ultrafast'})\n"
         "sink.load(LoadContext('out', True))\ni = 0\n"
         "try:\n"

@@ -13,11 +13,11 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.ops import camera_settings
-from nodes.ops.video import Pacer, natural_key
-from nodes.sources import CameraSource, MediaSource, list_cameras
 from nodeswap.errors import EndOfStream, NodeLoadError
 from nodeswap.node import LoadContext
+from nodeswap.nodes.ops import camera_settings
+from nodeswap.nodes.ops.video import Pacer, natural_key
+from nodeswap.nodes.sources import CameraSource, MediaSource, list_cameras
 
 
 def media(path: Path | str, live: bool = False, **params: Any) -> MediaSource:

@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import nodes.streams as streams
 import nodeswap.node as node_module
-from nodes.sources import MediaSource
-from nodes.streams import PreviewSink, StreamSink, VirtualCameraSink
+import nodeswap.nodes.streams as streams
 from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext
+from nodeswap.nodes.sources import MediaSource
+from nodeswap.nodes.streams import PreviewSink, StreamSink, VirtualCameraSink
 from nodeswap.types import Frame
 
 ROOT = Path(__file__).resolve().parents[1]

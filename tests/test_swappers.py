@@ -15,13 +15,13 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.aligners import FaceAligner
-from nodes.mergers import FaceMerger
-from nodes.ops import align, embed
-from nodes.swappers import DFMSwapper, InSwapper
 from nodeswap import models
 from nodeswap.errors import ModelMissingError, NodeLoadError
 from nodeswap.node import LoadContext
+from nodeswap.nodes.aligners import FaceAligner
+from nodeswap.nodes.mergers import FaceMerger
+from nodeswap.nodes.ops import align, embed
+from nodeswap.nodes.swappers import DFMSwapper, InSwapper
 from nodeswap.types import Face, Frame
 from tests import onnx_builders as ob
 from tests.onnx_builders import real_faces

@@ -8,9 +8,17 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.detectors import FaceDetector
-from nodes.ops.track import SORT_MODES, IoUTracker, MovingAverage, OneEuro, TrackSmoother, flow_shift, sort_order
 from nodeswap.node import LoadContext
+from nodeswap.nodes.detectors import FaceDetector
+from nodeswap.nodes.ops.track import (
+    SORT_MODES,
+    IoUTracker,
+    MovingAverage,
+    OneEuro,
+    TrackSmoother,
+    flow_shift,
+    sort_order,
+)
 from nodeswap.types import Frame
 
 

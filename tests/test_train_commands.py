@@ -41,11 +41,3 @@ def test_bad_arguments_exit_2(args: list[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         cli.main(args)
     assert exc.value.code == 2
-
-
-def test_only_the_trainer_imports_torch() -> None:
-    from tests.test_architecture import imported_modules, python_files
-
-    offenders = [str(p) for p in python_files("nodeswap", "nodes") if "torch" in imported_modules(p)]
-    assert offenders == []
-    assert any("torch" in imported_modules(p) for p in python_files("trainer"))

@@ -19,8 +19,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from nodeswap import cli  # noqa: E402
-from trainer import checkpoint  # noqa: E402
-from trainer.loop import Trainer  # noqa: E402
+from nodeswap.trainer import checkpoint  # noqa: E402
+from nodeswap.trainer.loop import Trainer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC_CLIP, DST_CLIP = "Kim_Jarrey_2_dfl.mp4", "Rob_Doe_0_in.mp4"  # two different people
@@ -104,9 +104,9 @@ def test_a_trained_model_keeps_its_networks(
 def test_the_exported_dfm_runs_in_swap_dfm_as_in_pytorch(
     trained: Path, facesets: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    from nodes.swappers import DFMSwapper
     from nodeswap.node import LoadContext
-    from trainer.export import load_model
+    from nodeswap.nodes.swappers import DFMSwapper
+    from nodeswap.trainer.export import load_model
 
     out = tmp_path / "me.dfm"
     assert cli.main(["export", str(trained), str(out)]) == 0

@@ -12,12 +12,12 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from nodeswap.errors import UserError  # noqa: E402
-from trainer import checkpoint  # noqa: E402
-from trainer.augment import Batches, random_warp_maps  # noqa: E402
-from trainer.data import FaceData, eyes_mouth_mask, yaw_bins  # noqa: E402
-from trainer.losses import blur_mask, dssim  # noqa: E402
-from trainer.models import build_model, morph_mask  # noqa: E402
-from trainer.options import ModelOptions, load_recipe, parse_recipe  # noqa: E402
+from nodeswap.trainer import checkpoint  # noqa: E402
+from nodeswap.trainer.augment import Batches, random_warp_maps  # noqa: E402
+from nodeswap.trainer.data import FaceData, eyes_mouth_mask, yaw_bins  # noqa: E402
+from nodeswap.trainer.losses import blur_mask, dssim  # noqa: E402
+from nodeswap.trainer.models import build_model, morph_mask  # noqa: E402
+from nodeswap.trainer.options import ModelOptions, load_recipe, parse_recipe  # noqa: E402
 
 TINY = {"resolution": 64, "ae_dims": 32, "e_dims": 8, "d_dims": 8, "d_mask_dims": 4, "inter_dims": 64}
 
@@ -139,7 +139,7 @@ def test_the_training_mask_is_one_inside_and_soft_at_the_edge() -> None:
 
 
 def test_eyes_and_mouth_mask_covers_the_eyes_not_the_forehead() -> None:
-    from nodes.ops.align import MEAN_FACE
+    from nodeswap.nodes.ops.align import MEAN_FACE
 
     points = MEAN_FACE[68] * 30 + 17  # the mean face in a 64 px crop
     mask = eyes_mouth_mask(points, 64)
@@ -221,10 +221,10 @@ def test_the_log_is_trimmed_to_the_checkpoint(tmp_path: Path) -> None:
 
 
 def test_an_amp_dfm_takes_morph_value_and_swap_dfm_feeds_it(tmp_path: Path) -> None:
-    from nodes.swappers import DFMSwapper
     from nodeswap import dfm
     from nodeswap.node import LoadContext
-    from trainer.export import onnx_bytes
+    from nodeswap.nodes.swappers import DFMSwapper
+    from nodeswap.trainer.export import onnx_bytes
 
     torch.manual_seed(0)
     model = build_model(ModelOptions(archi="amp", **TINY)).eval()

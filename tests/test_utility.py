@@ -11,11 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.aligners import FaceAligner
-from nodes.sources import MediaSource
-from nodes.utility import Compare, Delay, FaceView, FrameAdjust
 from nodeswap.graph import Graph
 from nodeswap.node import LoadContext, Node, Port
+from nodeswap.nodes.aligners import FaceAligner
+from nodeswap.nodes.sources import MediaSource
+from nodeswap.nodes.utility import Compare, Delay, FaceView, FrameAdjust
 from nodeswap.registry import Registry
 from nodeswap.scheduler import Scheduler
 from nodeswap.types import FRAME, Frame, Swapped

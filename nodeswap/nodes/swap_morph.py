@@ -2,7 +2,7 @@
 
 The photo's face is cut into a triangle mesh on its 468 FaceMesh landmarks and each triangle warped onto
 the target's landmarks, moved toward the photo's face shape, so the target keeps its pose, expression,
-eyes, inner mouth and hair, and the face comes from the photo, lit like the target (nodes/ops/relight.py).
+eyes, inner mouth and hair, and the face comes from the photo, lit like the target (nodeswap/nodes/ops/relight.py).
 The result is an aligned crop the merger pastes back.
 """
 
@@ -15,14 +15,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from nodes.ops import detect, morph, morph_colour, morph_shape, relight
-from nodes.ops.detect_models import DETECTORS, run_model
-from nodes.ops.marker_models import MARKERS, run_marker
-from nodes.ops.morph_source import OPEN_MOUTH, RESHAPE_POINTS, RING_MARGIN, SourceFace, prepare_source
-from nodes.values import MorphSwapValues
 from nodeswap.errors import NodeLoadError
 from nodeswap.models import first_model, model_path
 from nodeswap.node import LoadContext, Node, Param, Port
+from nodeswap.nodes.ops import detect, morph, morph_colour, morph_shape, relight
+from nodeswap.nodes.ops.detect_models import DETECTORS, run_model
+from nodeswap.nodes.ops.marker_models import MARKERS, run_marker
+from nodeswap.nodes.ops.morph_source import OPEN_MOUTH, RESHAPE_POINTS, RING_MARGIN, SourceFace, prepare_source
+from nodeswap.nodes.values import MorphSwapValues
 from nodeswap.params import IMAGES
 from nodeswap.runtime import DEVICES, session
 from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped, caps

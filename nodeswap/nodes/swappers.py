@@ -13,11 +13,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from nodes.values import DFMSwapperValues, InSwapperValues
 from nodeswap import dfm
 from nodeswap.errors import NodeLoadError
 from nodeswap.models import files_with_suffix, find_file, model_path
 from nodeswap.node import LoadContext, Node, Param, Port
+from nodeswap.nodes.values import DFMSwapperValues, InSwapperValues
 from nodeswap.params import IMAGES
 from nodeswap.runtime import DEVICES, session
 from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped, caps

@@ -228,12 +228,12 @@ def flow_shift(
         return [], []
     points = [_track_points(np.asarray(b, np.float64), k) for b, k in zip(boxes, kps, strict=True)]
     start = np.concatenate(points).astype(np.float32).reshape(-1, 1, 2)
-    # the stubs lack None for nextPts, which OpenCV accepts for an output-only array
-    moved, status, _ = cv2.calcOpticalFlowPyrLK(  # type: ignore[call-overload]
+    # nextPts is output-only here (no OPTFLOW_USE_INITIAL_FLOW); an array type-checks under every OpenCV stub
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(
         prev_grey,
         grey,
         start,
-        None,
+        np.empty_like(start),
         winSize=(15, 15),
         maxLevel=2,
         criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03),

@@ -13,12 +13,12 @@ from typing import Any, ClassVar
 
 import cv2
 
-from nodes.ops import camera_settings
-from nodes.ops.media import ImageReader, VideoReader, open_media
-from nodes.ops.video import Pacer, fit_width, orient
-from nodes.values import CameraSourceValues, MediaSourceValues
 from nodeswap.errors import EndOfStream, NodeLoadError
 from nodeswap.node import LoadContext, Node, Param, Port
+from nodeswap.nodes.ops import camera_settings
+from nodeswap.nodes.ops.media import ImageReader, VideoReader, open_media
+from nodeswap.nodes.ops.video import Pacer, fit_width, orient
+from nodeswap.nodes.values import CameraSourceValues, MediaSourceValues
 from nodeswap.params import IMAGES, VIDEOS
 from nodeswap.types import FRAME, Frame
 

@@ -9,14 +9,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from nodes.ops import detect
-from nodes.ops.detect import Detections
-from nodes.ops.detect_models import DETECTORS, MODEL_CHOICES, DetectorSpec, Variant, run_model
-from nodes.ops.track import SORT_MODES, IoUTracker, MovingAverage, TrackSmoother, flow_shift, sort_order
-from nodes.values import FaceDetectorValues
 from nodeswap.errors import NodeLoadError
 from nodeswap.models import first_model
 from nodeswap.node import LoadContext, Node, Param, Port
+from nodeswap.nodes.ops import detect
+from nodeswap.nodes.ops.detect import Detections
+from nodeswap.nodes.ops.detect_models import DETECTORS, MODEL_CHOICES, DetectorSpec, Variant, run_model
+from nodeswap.nodes.ops.track import SORT_MODES, IoUTracker, MovingAverage, TrackSmoother, flow_shift, sort_order
+from nodeswap.nodes.values import FaceDetectorValues
 from nodeswap.runtime import DEVICES, session
 from nodeswap.types import FACES, FRAME, Face, Frame
 

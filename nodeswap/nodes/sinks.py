@@ -13,11 +13,11 @@ from typing import Any, TextIO
 import cv2
 import numpy as np
 
-from nodes.ops.ffmpeg import FfmpegPipe, encode_command, mux_audio_command, probe_starts
-from nodes.ops.video import IMAGE_EXTENSIONS, VIDEO_CONTAINERS, fit_size, gap_fill
-from nodes.values import FaceDataSinkValues, ImageSequenceSinkValues, VideoSinkValues
 from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext, Node, Param, Port, unwritable, warn_once
+from nodeswap.nodes.ops.ffmpeg import FfmpegPipe, encode_command, mux_audio_command, probe_starts
+from nodeswap.nodes.ops.video import IMAGE_EXTENSIONS, VIDEO_CONTAINERS, fit_size, gap_fill
+from nodeswap.nodes.values import FaceDataSinkValues, ImageSequenceSinkValues, VideoSinkValues
 from nodeswap.params import VIDEOS
 from nodeswap.types import FACES, FRAME, Face, Frame
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from nodes.values import FaceAlignerValues
 from nodeswap.node import Node, Param, Port
+from nodeswap.nodes.values import FaceAlignerValues
 from nodeswap.types import ALIGNED, FACES, FRAME, Cap, Face, Frame
 
 from .ops import align

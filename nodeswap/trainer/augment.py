@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from nodes.ops.blend import lct, rct
+from nodeswap.nodes.ops.blend import lct, rct
 
 from .data import FaceData, yaw_bins
 from .options import Stage

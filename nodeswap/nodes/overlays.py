@@ -8,8 +8,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from nodes.values import FaceOverlayValues
 from nodeswap.node import Node, Param, Port
+from nodeswap.nodes.values import FaceOverlayValues
 from nodeswap.types import FACES, FRAME, Face, Frame
 
 # Keypoint colours (BGR): eyes blue, nose green, mouth corners red.

@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from nodes.ops.marker_models import MARKERS, MarkerSpec, run_marker
-from nodes.ops.pose import facemesh_pose, kps_from_landmarks, pnp_pose
-from nodes.ops.track import MovingAverage, TrackSmoother
-from nodes.values import FaceMarkerValues
 from nodeswap.errors import NodeLoadError
 from nodeswap.models import model_path
 from nodeswap.node import LoadContext, Node, Param, Port
+from nodeswap.nodes.ops.marker_models import MARKERS, MarkerSpec, run_marker
+from nodeswap.nodes.ops.pose import facemesh_pose, kps_from_landmarks, pnp_pose
+from nodeswap.nodes.ops.track import MovingAverage, TrackSmoother
+from nodeswap.nodes.values import FaceMarkerValues
 from nodeswap.runtime import DEVICES, session
 from nodeswap.types import FACES, FRAME, LANDMARKS, Cap, Face, Frame
 

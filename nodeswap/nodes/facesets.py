@@ -9,13 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from nodes.ops.align import transform_points
-from nodes.ops.faceset_crop import whole_face_crop
-from nodes.values import FacesetSinkValues
 from nodeswap.errors import NodeLoadError, UserError
 from nodeswap.faceset import DEFAULT_RESOLUTION, FaceRecord, face_change, sharpness, thumbnail
 from nodeswap.faceset_writer import FacesetWriter, safe_stem
 from nodeswap.node import LoadContext, Node, Param, Port
+from nodeswap.nodes.ops.align import transform_points
+from nodeswap.nodes.ops.faceset_crop import whole_face_crop
+from nodeswap.nodes.values import FacesetSinkValues
 from nodeswap.types import FACES, FRAME, Face, Frame, caps
 
 log = logging.getLogger(__name__)

@@ -13,11 +13,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from nodes.ops.ffmpeg import FfmpegPipe, stream_command, udp_url
-from nodes.ops.video import fit_size
-from nodes.values import PreviewSinkValues, StreamSinkValues, VirtualCameraSinkValues
 from nodeswap.errors import NodeLoadError
 from nodeswap.node import LoadContext, Node, Param, Port, warn_once
+from nodeswap.nodes.ops.ffmpeg import FfmpegPipe, stream_command, udp_url
+from nodeswap.nodes.ops.video import fit_size
+from nodeswap.nodes.values import PreviewSinkValues, StreamSinkValues, VirtualCameraSinkValues
 from nodeswap.types import FRAME, Frame
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from nodes.ops.video import IMAGE_EXTENSIONS, list_images
 from nodeswap.errors import NodeLoadError
+from nodeswap.nodes.ops.video import IMAGE_EXTENSIONS, list_images
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from nodes.ops.align import hull_mask, kps_from_landmarks
 from nodeswap.errors import UserError
 from nodeswap.faceset import FaceRecord, load_faceset, read_image
+from nodeswap.nodes.ops.align import hull_mask, kps_from_landmarks
 
 log = logging.getLogger(__name__)
 

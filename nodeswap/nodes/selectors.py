@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from nodes.values import FaceSelectorValues
 from nodeswap.errors import NodeLoadError
 from nodeswap.models import model_path
 from nodeswap.node import LoadContext, Node, Param, Port
+from nodeswap.nodes.values import FaceSelectorValues
 from nodeswap.params import IMAGES
 from nodeswap.runtime import DEVICES, session
 from nodeswap.types import FACES, FRAME, Face, Frame

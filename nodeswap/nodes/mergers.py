@@ -8,8 +8,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from nodes.values import FaceMergerValues
 from nodeswap.node import Node, Param, Port
+from nodeswap.nodes.values import FaceMergerValues
 from nodeswap.types import FACES, FRAME, Face, Frame, caps
 
 from .ops import align, blend

@@ -11,9 +11,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from nodes.ops.video import degrade, median_soften, side_by_side, split_view
-from nodes.values import CompareValues, DelayValues, FaceViewValues, FrameAdjustValues
 from nodeswap.node import LoadContext, Node, Param, Port
+from nodeswap.nodes.ops.video import degrade, median_soften, side_by_side, split_view
+from nodeswap.nodes.values import CompareValues, DelayValues, FaceViewValues, FrameAdjustValues
 from nodeswap.types import FACES, FRAME, Face, Frame
 
 FACE_VIEWS = ("aligned", "swapped", "mask", "swapped mask", "target mask")
