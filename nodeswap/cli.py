@@ -380,8 +380,12 @@ def _quiet_opencv(verbose: int) -> None:
     """OpenCV prints its own warnings to stderr; keep them for -vv only."""
     import cv2
 
-    if verbose < 2:
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    if verbose >= 2:
+        return
+    # OpenCV 4.x has cv2.setLogLevel, OpenCV 5 has cv2.utils.logging.setLogLevel; both take 2 for errors only
+    set_level = getattr(cv2, "setLogLevel", None) or getattr(getattr(cv2.utils, "logging", None), "setLogLevel", None)
+    if set_level is not None:
+        set_level(2)
 
 
 def _graph_message(exc: GraphError) -> str:

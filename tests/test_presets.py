@@ -30,6 +30,7 @@ def test_all_presets_ship() -> None:
     assert {p.stem for p in PRESETS} == EXPECTED
 
 
+@pytest.mark.newest
 @pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
 def test_preset_matches_the_schema_and_round_trips(path: Path) -> None:
     data = json.loads(path.read_text())
@@ -39,6 +40,7 @@ def test_preset_matches_the_schema_and_round_trips(path: Path) -> None:
     assert set(graph.layout) == set(graph.nodes)
 
 
+@pytest.mark.newest
 @pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
 def test_preset_only_asks_for_paths(path: Path) -> None:
     """Presets never point into ../shared: their paths are empty, and validation names each one."""
@@ -49,6 +51,7 @@ def test_preset_only_asks_for_paths(path: Path) -> None:
     assert "shared" not in path.read_text()
 
 
+@pytest.mark.newest
 def test_validate_cli_names_the_params_to_set() -> None:
     proc = subprocess.run(
         [sys.executable, "run.py", "validate", "graphs/video_swap.json"], cwd=ROOT, capture_output=True, text=True
@@ -81,6 +84,7 @@ def ffprobe_frames(path: Path) -> int:
     return int(out.strip())
 
 
+@pytest.mark.newest
 def test_video_swap_runs_end_to_end(
     tmp_path: Path, obama: Path, photos: list[Path], models_dir: Path, ffmpeg: str
 ) -> None:
