@@ -221,6 +221,7 @@ def dfl_record(path: Path) -> FaceRecord | None:
     if size is None or size[0] != size[1]:
         raise UserError(f"{path}: not a square face crop ({size})")
     source = str(meta.get("source_filename") or "")
+    xseg = _xseg_mask(path, meta.get("xseg_mask"))
     return FaceRecord(
         path=path,
         size=size[0],
@@ -230,7 +231,23 @@ def dfl_record(path: Path) -> FaceRecord | None:
         mat=mat,
         pose=pose_68(landmarks) if len(landmarks) == 68 else None,
         face_type=str(meta.get("face_type") or "full_face"),  # DeepFaceLab's default when the key is absent
+        xseg=xseg,
     )
+
+
+def _xseg_mask(path: Path, encoded: Any) -> np.ndarray | None:
+    """The XSeg mask DeepFaceLab stores as an encoded PNG or JPEG (uint8 HW), or None when there is none."""
+    if encoded is None:
+        return None
+    try:
+        buffer = np.frombuffer(bytes(encoded), np.uint8) if isinstance(encoded, bytes) else np.asarray(encoded)
+        mask = cv2.imdecode(buffer.astype(np.uint8).reshape(-1), cv2.IMREAD_UNCHANGED)
+    except (TypeError, ValueError, cv2.error) as exc:
+        raise UserError(f"{path}: DeepFaceLab XSeg mask malformed ({exc})") from None
+    if mask is None:
+        raise UserError(f"{path}: DeepFaceLab XSeg mask cannot be decoded")
+    grey: np.ndarray = mask if mask.ndim == 2 else mask[..., 0]
+    return grey
 
 
 def load_dfl_folder(folder: Path) -> list[FaceRecord]:

@@ -49,6 +49,7 @@ class FaceRecord:
     pose: tuple[float, float, float] | None = None  # yaw, pitch, roll degrees
     sharpness: float | None = None
     face_type: str = "whole_face"  # DeepFaceLab's name of the crop; nodeswap facesets are always whole_face
+    xseg: np.ndarray | None = None  # a DeepFaceLab faceset's XSeg mask (uint8 HW), where it has one
 
 
 def inner_face(crop: np.ndarray, coverage: float = COVERAGE) -> np.ndarray:

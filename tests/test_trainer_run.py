@@ -24,7 +24,7 @@ from nodeswap.trainer.loop import Trainer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC_CLIP, DST_CLIP = "Kim_Jarrey_2_dfl.mp4", "Rob_Doe_0_in.mp4"  # two different people
-TINY = {"archi": "df-ud", "resolution": 64, "ae_dims": 32, "e_dims": 8, "d_dims": 8, "d_mask_dims": 4}
+TINY = {"archi": "df-ud", "resolution": 64, "ae_dims": 32, "e_dims": 8, "d_dims": 8, "d_mask_dims": 16}
 TRAIN = {**TINY, "batch": 8, "lr": 0.0005, "eyes_mouth_prio": True}
 ITERATIONS = 200
 

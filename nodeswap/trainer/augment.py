@@ -1,7 +1,8 @@
 """Training batches, as DeepFaceLab's sample generator makes them.
 
-Each face gets one random transform (rotation within 10 degrees, scale within 5%, shift within 5%, and a
-horizontal flip where enabled) applied to its image and masks: that is the target. The network's input is
+Each face gets one random transform (rotation within 10 degrees, scale from 1/1.15 to 1.15, shift within 5%,
+and a horizontal flip with probability 0.4 where enabled: SampleProcessor's ranges as SAEHD and AMP set them)
+applied to its image and masks: that is the target. The network's input is
 the same target, further bent by a smooth random grid (random warp) when enabled. With colour transfer
 (LCT or RCT) a src face first takes the colours of a random dst face.
 
@@ -20,6 +21,7 @@ import numpy as np
 from nodeswap.nodes.ops.blend import lct, rct
 
 from .data import FaceData, yaw_bins
+from .masks import renormalised
 from .options import Stage
 
 
@@ -33,12 +35,18 @@ class Side:
     em_mask: np.ndarray
 
 
+ROTATION = 10.0  # degrees either way
+SCALE = 0.15  # scale from 1 / (1 + SCALE) to 1 + SCALE
+SHIFT = 0.05  # share of the side either way
+FLIP_CHANCE = 0.4
+
+
 def random_affine(rng: np.random.Generator, size: int) -> np.ndarray:
-    """2x3: rotate within 10 degrees and scale within 5% about the centre, shift within 5% of the side."""
-    angle = rng.uniform(-10.0, 10.0)
-    scale = 1.0 + rng.uniform(-0.05, 0.05)
-    mat = np.asarray(cv2.getRotationMatrix2D((size / 2.0, size / 2.0), angle, scale), np.float64)
-    mat[:, 2] += rng.uniform(-0.05, 0.05, 2) * size
+    """2x3: rotate within 10 degrees and scale by 1/1.15-1.15 about the centre, shift within 5% of the side."""
+    angle = rng.uniform(-ROTATION, ROTATION)
+    scale = rng.uniform(1.0 / (1.0 + SCALE), 1.0 + SCALE)
+    mat = np.asarray(cv2.getRotationMatrix2D((size // 2, size // 2), angle, scale), np.float64)
+    mat[:, 2] += rng.uniform(-SHIFT, SHIFT, 2) * size
     return mat
 
 
@@ -95,12 +103,12 @@ def _sample(
     mat = random_affine(rng, size)
     target = cv2.warpAffine(image, mat, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     mask = cv2.warpAffine(mask, mat, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    em = cv2.warpAffine(em, mat, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    em = renormalised(cv2.warpAffine(em, mat, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT))
     warped = target
     if warp:
         map_x, map_y = random_warp_maps(rng, size)
         warped = cv2.remap(target, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    if flip and rng.random() < 0.5:
+    if flip and rng.random() < FLIP_CHANCE:
         target, warped, mask, em = (np.ascontiguousarray(a[:, ::-1]) for a in (target, warped, mask, em))
     return warped, target, mask, em
 

@@ -119,3 +119,16 @@ def read_log(folder: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def load_weights(net: torch.nn.Module, weights: dict[str, Any], folder: Path) -> None:
+    """Load a checkpoint's weights into ``net``; a UserError naming the folder when its networks differ (a model
+    trained by an older nodeswap whose networks have since changed)."""
+    try:
+        net.load_state_dict(weights)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else str(exc)
+        raise UserError(
+            f"model {folder}: its saved networks do not fit this nodeswap's ({first}); it was trained by an older "
+            "version: train a new model in another folder"
+        ) from None

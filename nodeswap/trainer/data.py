@@ -1,9 +1,9 @@
 """Faces for training: a faceset read into memory at the model's resolution, with the masks and yaw that
 training needs, all from the landmarks.
 
-- face mask: the convex hull of the landmarks (masked training and the learned mask heads);
-- eyes-and-mouth mask: the hulls of each eye and of the outer lips, grown by 1/32 of the side and blurred
-  (eyes_mouth_prio);
+- face mask: the faceset's XSeg mask, else the landmarks' hull with the brows pushed up (masks.py; masked
+  training and the learned mask heads);
+- eyes-and-mouth mask: the eyes and the inner mouth, as DeepFaceLab makes it (masks.py; eyes_mouth_prio);
 - yaw: the faceset's head pose, or estimated from the eye and nose points (uniform yaw sampling).
 """
 
@@ -20,19 +20,11 @@ from tqdm import tqdm
 
 from nodeswap.errors import UserError
 from nodeswap.faceset import FaceRecord, load_faceset, read_image
-from nodeswap.nodes.ops.align import hull_mask, kps_from_landmarks
+from nodeswap.nodes.ops.align import kps_from_landmarks
+
+from .masks import eyes_mouth_mask, face_mask
 
 log = logging.getLogger(__name__)
-
-# FaceMesh contours: each eye's ring and the outer lips.
-EYE_LEFT_468 = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
-EYE_RIGHT_468 = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
-LIPS_468 = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
-REGIONS: dict[int, tuple[tuple[int, ...], ...]] = {
-    468: (EYE_LEFT_468, EYE_RIGHT_468, LIPS_468),
-    68: (tuple(range(36, 42)), tuple(range(42, 48)), tuple(range(48, 60))),
-    106: (tuple(range(33, 43)), tuple(range(87, 97)), tuple(range(52, 72))),
-}
 
 
 @dataclass
@@ -47,18 +39,6 @@ class FaceData:
 
     def __len__(self) -> int:
         return len(self.images)
-
-
-def eyes_mouth_mask(landmarks: np.ndarray, size: int) -> np.ndarray:
-    """Eyes and mouth of a face (float32 HW in [0, 1]); all zero for a layout without known regions."""
-    mask: np.ndarray = np.zeros((size, size), np.float32)
-    points = np.asarray(landmarks, np.float64)
-    for region in REGIONS.get(len(points), ()):
-        mask = np.maximum(mask, hull_mask(points[list(region)], size))
-    grow = max(1, size // 32)
-    mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-    blurred: np.ndarray = cv2.GaussianBlur(mask, (0, 0), grow / 2.0)
-    return blurred
 
 
 def estimate_yaw(landmarks: np.ndarray) -> float:
@@ -95,8 +75,9 @@ def load_faces(folder: str | Path, resolution: int, what: str = "faceset") -> Fa
     for i, record in enumerate(tqdm(records, desc=f"loading {Path(folder).name}", unit="face", leave=False)):
         images[i] = _fit(read_image(record), resolution)
         points = np.asarray(record.landmarks, np.float64) * (resolution / record.size)
-        masks[i] = np.round(hull_mask(points, resolution) * 255)
-        em_masks[i] = np.round(eyes_mouth_mask(points, resolution) * 255)
+        face = face_mask(points, resolution, record.xseg)
+        masks[i] = np.round(face * 255)
+        em_masks[i] = np.round(eyes_mouth_mask(points, resolution, face) * 255)
         yaws[i] = record.pose[0] if record.pose is not None else estimate_yaw(points)
     return FaceData(str(folder), images, masks, em_masks, yaws)
 
@@ -114,10 +95,9 @@ def join(parts: list[FaceData]) -> FaceData:
     )
 
 
-def yaw_bins(yaws: np.ndarray, count: int = 32) -> list[np.ndarray]:
-    """The face indices in ``count`` equal yaw bins over the range present; empty bins dropped."""
-    low, high = float(yaws.min()), float(yaws.max())
-    if high - low < 1e-6:
-        return [np.arange(len(yaws))]
-    which = np.minimum(((yaws - low) / (high - low) * count).astype(np.int64), count - 1)
+def yaw_bins(yaws: np.ndarray, count: int = 128, limit: float = 1.2) -> list[np.ndarray]:
+    """The face indices in DeepFaceLab's uniform-yaw bins: ``count`` bins from -1.2 to 1.2 radians (the first
+    and last also take what lies beyond), of the negated yaw as DeepFaceLab reads it; empty bins dropped."""
+    edges = np.linspace(-limit, limit, count)
+    which = np.clip(np.searchsorted(edges, -np.radians(yaws.astype(np.float64)), side="right") - 1, 0, count - 1)
     return [found for b in range(count) if len(found := np.flatnonzero(which == b))]

@@ -52,7 +52,7 @@ def load_model(model_dir: Path) -> tuple[FaceModel, dict[str, Any]]:
             f"model {model_dir}: no {checkpoint.CHECKPOINT} (train one with: nodeswap train {model_dir} ...)"
         )
     model = build_model(ModelOptions(**state["model_options"]))
-    model.load_state_dict(state["model"])
+    checkpoint.load_weights(model, state["model"], model_dir)
     model.eval()
     return model, state
 

@@ -26,9 +26,17 @@ from nodeswap.errors import UserError
 from . import checkpoint
 from .augment import Batches, Side
 from .data import FaceData
-from .losses import bce, blur_mask, generator_gan, reconstruction
+from .losses import (
+    amp_background,
+    amp_reconstruction,
+    blur_mask,
+    gan_background,
+    gan_critic,
+    gan_generator,
+    reconstruction,
+)
 from .models import FaceModel, PatchDiscriminator, build_model, morph_mask
-from .optim import AdaBelief
+from .optim import AdaBelief, scheduled_lr
 from .options import Recipe, Stage, TrainOptions
 from .preview import render, save_png
 
@@ -145,7 +153,7 @@ class Trainer:
         }
 
     def _restore(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
+        checkpoint.load_weights(self.model, state["model"], self.settings.model_dir)
         self.optimizer.load_state_dict(state["optimizer"])
         self.iteration, self.seconds = int(state["iteration"]), float(state["seconds"])
         self.pretrained = bool(state["pretrained"])
@@ -153,7 +161,7 @@ class Trainer:
         if state.get("critic") is not None:
             patch, dims = state["critic_shape"]
             self.critic = self._new_critic((int(patch), int(dims)))
-            self.critic.net.load_state_dict(state["critic"])
+            checkpoint.load_weights(self.critic.net, state["critic"], self.settings.model_dir)
             self.critic.optimizer.load_state_dict(state["critic_optimizer"])
         checkpoint.set_rng_states(state["rng"])
 
@@ -206,26 +214,50 @@ class Trainer:
         self.model.train()
         pred_src, pred_srcm, pred_dst, pred_dstm = self.model.predict(ws, wd, morph)
         masked, prio = options.masked_training, options.eyes_mouth_prio
-        src_loss = reconstruction(pred_src, pred_srcm, ts, ms, ems, res, masked, prio)
-        dst_loss = reconstruction(pred_dst, pred_dstm, td, md, emd, res, masked, prio)
-        total = (src_loss + dst_loss).mean()
+        amp = s.recipe.model.kind == "amp"
+        if amp:  # Model_AMP's own loss: always masked, always eyes and mouth, and a weak dst background term
+            src_loss = amp_reconstruction(pred_src, pred_srcm, ts, ms, ems, res)
+            dst_loss = amp_reconstruction(pred_dst, pred_dstm, td, md, emd, res)
+            total = (src_loss + dst_loss + amp_background(pred_dst, td, md, res)).mean()
+        else:
+            src_loss = reconstruction(pred_src, pred_srcm, ts, ms, ems, res, masked, prio)
+            dst_loss = reconstruction(pred_dst, pred_dstm, td, md, emd, res, masked, prio)
+            total = (src_loss + dst_loss).mean()
         critic = self.critic if options.gan_power > 0 else None
-        if critic is not None:
-            soft = blur_mask(ms, res) if masked else torch.ones_like(ms)
-            fake, real = pred_src * soft, ts * soft
-            total = total + generator_gan(critic.net(fake), pred_src, ts, ms, res, masked, options.gan_power).mean()
+        fakes: list[torch.Tensor] = []
+        reals: list[torch.Tensor] = []
+        if critic is not None:  # SAEHD judges src->src; AMP src->src and dst->dst
+            sides = [(pred_src, ts, ms), (pred_dst, td, md)] if amp else [(pred_src, ts, ms)]
+            for pred, target, mask in sides:
+                soft = blur_mask(mask, res) if masked or amp else torch.ones_like(mask)
+                fakes.append(pred * soft)
+                reals.append(target * soft)
+            fake_logits = [logits for fake in fakes for logits in critic.net(fake)]
+            generator_loss = gan_generator(fake_logits, options.gan_power)
+            generator_loss = generator_loss + gan_background(pred_src, ts, ms, res, masked or amp)
+            total = total + generator_loss.mean()
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()  # type: ignore[no-untyped-call]
+        networks = self.model.networks()
+        for name in set(networks) - set(self.model.trained(options.random_warp)):
+            for p in networks[name].parameters():  # DeepFaceLab leaves these weights as they are in this stage
+                p.grad = None
+        trained = [p for p in self.model.parameters() if p.grad is not None]
         if options.clipgrad:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(trained, 1.0)
+        lr = scheduled_lr(options.lr, self.iteration, options.lr_dropout)
         dropout = generator(s.device, s.seed, self.iteration, 2) if options.lr_dropout else None
-        self.optimizer.step_with(options.lr, dropout)
+        self.optimizer.step_with(lr, dropout)
         if critic is not None:
             critic.optimizer.zero_grad(set_to_none=True)
-            critic_loss = 0.5 * (bce(critic.net(real), True) + bce(critic.net(fake.detach()), False)).mean()
+            real_logits = [logits for real in reals for logits in critic.net(real)]
+            fake_logits = [logits for fake in fakes for logits in critic.net(fake.detach())]
+            critic_loss = gan_critic(real_logits, fake_logits, 1.0 / 8.0 if amp else 0.5).mean()
             critic_loss.backward()  # type: ignore[no-untyped-call]
+            if options.clipgrad:
+                torch.nn.utils.clip_grad_norm_(critic.net.parameters(), 1.0)
             critic_dropout = generator(s.device, s.seed, self.iteration, 3) if options.lr_dropout else None
-            critic.optimizer.step_with(options.lr, critic_dropout)
+            critic.optimizer.step_with(lr, critic_dropout)
         return float(src_loss.mean().item()), float(dst_loss.mean().item())
 
     # --- the run

@@ -6,9 +6,12 @@ Reconstruction (src->src against the src target, dst->dst against the dst target
 - + 10 x MSE;
 - eyes_mouth_prio: + 300 x mean absolute error inside the eyes-and-mouth mask;
 - + 10 x MSE of the predicted mask against the face mask.
-GAN (gan_power > 0): the patch critic learns real src targets from src->src (binary cross-entropy); the
-generator gains gan_power x its BCE, plus (masked training) 0.02 x MSE outside the mask and a tiny total
-variation, which keep the background from drifting.
+AMP (Model_AMP) always masks, always weighs the eyes and mouth, always takes DSSIM at both scales, and adds a
+weak dst->dst background term (0.1 x MSE outside the mask plus a tiny total variation).
+GAN (gan_power > 0): the U-Net critic gives two logit maps (centre and full size) and learns real targets from
+reconstructions (binary cross-entropy): src only for SAEHD, src and dst for AMP. The generator gains gan_power x
+its BCE on every map, plus (masked training) 0.02 x MSE outside the src mask and a tiny total variation, which
+keep the background from drifting.
 """
 
 from __future__ import annotations
@@ -87,12 +90,41 @@ def total_variation_mse(x: Tensor) -> Tensor:
     return dy.sum(dim=(1, 2, 3)) + dx.sum(dim=(1, 2, 3))
 
 
-def generator_gan(
-    critic_fake: Tensor, pred: Tensor, target: Tensor, mask: Tensor, resolution: int, masked: bool, power: float
+def amp_reconstruction(
+    pred: Tensor, pred_mask: Tensor, target: Tensor, mask: Tensor, em_mask: Tensor, resolution: int
 ) -> Tensor:
-    loss = power * bce(critic_fake, True)
-    if masked:
-        outside = 1.0 - blur_mask(mask, resolution)
-        loss = loss + 1e-6 * total_variation_mse(pred)
-        loss = loss + 0.02 * torch.mean((pred * outside - target * outside) ** 2, dim=(1, 2, 3))
-    return loss
+    """One side's loss per sample, as Model_AMP computes it."""
+    soft = blur_mask(mask, resolution)
+    t, p = target * soft, pred * soft
+    loss = 5.0 * dssim(t, p, int(resolution / 11.6)) + 5.0 * dssim(t, p, int(resolution / 23.2))
+    loss = loss + 10.0 * torch.mean((t - p) ** 2, dim=(1, 2, 3))
+    loss = loss + 300.0 * torch.mean(torch.abs(target * em_mask - pred * em_mask), dim=(1, 2, 3))
+    return loss + 10.0 * torch.mean((mask - pred_mask) ** 2, dim=(1, 2, 3))
+
+
+def amp_background(pred: Tensor, target: Tensor, mask: Tensor, resolution: int) -> Tensor:
+    """AMP's weak dst->dst background loss per sample: 0.1 x MSE outside the mask, plus a tiny total variation."""
+    outside = 1.0 - blur_mask(mask, resolution)
+    p = pred * outside
+    return 0.1 * torch.mean((p - target * outside) ** 2, dim=(1, 2, 3)) + 1e-6 * total_variation_mse(p)
+
+
+def gan_generator(fake_logits: list[Tensor], power: float) -> Tensor:
+    """The generator's GAN term per sample: every logit map of every fake should read as real."""
+    return power * sum((bce(logits, True) for logits in fake_logits), torch.zeros(()))
+
+
+def gan_critic(real_logits: list[Tensor], fake_logits: list[Tensor], weight: float) -> Tensor:
+    """The critic's loss per sample: ``weight`` x the summed BCE of real maps (ones) and fake maps (zeros);
+    DeepFaceLab weighs it 0.5 in SAEHD (4 maps) and 1/8 in AMP (8 maps)."""
+    terms = [bce(r, True) for r in real_logits] + [bce(f, False) for f in fake_logits]
+    return weight * sum(terms, torch.zeros(()))
+
+
+def gan_background(pred: Tensor, target: Tensor, mask: Tensor, resolution: int, masked: bool) -> Tensor:
+    """With masked training, the GAN's generator also keeps src's background: 0.02 x MSE outside the mask and a
+    tiny total variation (against random bright dots)."""
+    if not masked:
+        return torch.zeros(pred.shape[0], device=pred.device)
+    outside = 1.0 - blur_mask(mask, resolution)
+    return 1e-6 * total_variation_mse(pred) + 0.02 * torch.mean((pred * outside - target * outside) ** 2, dim=(1, 2, 3))

@@ -83,7 +83,9 @@ class Inter(nn.Module):
 
 class Decoder(nn.Module):
     """Three upscales with residual blocks to the face, a thinner branch to its mask. '-d' (and AMP) ends with
-    four 3-channel convs interleaved to twice the size (depth to space), the mask branch one upscale more."""
+    DeepFaceLab's four 3-channel convs (one 1x1, three 3x3), interleaved to twice the size (depth to space: the
+    first conv gives the top-left pixel of each 2x2 block, then top-right, bottom-left, bottom-right), the mask
+    branch one upscale more."""
 
     def __init__(self, in_ch: int, d_dims: int, d_mask_dims: int, double: bool, amp: bool = False) -> None:
         super().__init__()
@@ -95,7 +97,8 @@ class Decoder(nn.Module):
         self.ups = nn.ModuleList(Upscale(a, b) for a, b in itertools.pairwise(face))
         self.res = nn.ModuleList(ResidualBlock(b) for b in face[1:])
         self.interleave = double
-        self.out = nn.Conv2d(face[-1], 12 if double else 3, 3 if double else 1, padding=1 if double else 0)
+        self.out = nn.Conv2d(face[-1], 3, 1)
+        self.out_more = nn.ModuleList(nn.Conv2d(face[-1], 3, 3, padding=1) for _ in range(3) if double)
         mask = (
             [in_ch, d_mask_dims * 8, d_mask_dims * 8, d_mask_dims * 4, d_mask_dims * 2]
             if amp
@@ -115,9 +118,11 @@ class Decoder(nn.Module):
         x = z
         for up, res in zip(self.ups, self.res, strict=True):
             x = res(up(x))
-        x = self.out(x)
         if self.interleave:
-            x = F.pixel_shuffle(x, 2)
+            blocks = torch.stack([self.out(x), *(conv(x) for conv in self.out_more)], 2)  # N, 3, 4, H, W
+            x = F.pixel_shuffle(blocks.flatten(1, 2), 2)
+        else:
+            x = self.out(x)
         m = self.mask_out(self.mask_ups(z))
         return torch.sigmoid(x), torch.sigmoid(m)
 
@@ -168,6 +173,10 @@ class FaceModel(nn.Module):
 
     def networks(self) -> dict[str, nn.Module]:
         return dict(self.named_children())
+
+    def trained(self, random_warp: bool) -> tuple[str, ...]:
+        """The networks the optimiser updates (DeepFaceLab's trainable weights); the others keep their weights."""
+        return tuple(self.networks())
 
     def reset(self, names: tuple[str, ...] | list[str]) -> None:
         found = self.networks()
@@ -224,6 +233,10 @@ class LIAE(FaceModel):
         self.inter_B = Inter(flat, o.ae_dims, o.ae_dims * 2, low, norm)
         self.decoder = Decoder(o.ae_dims * 4, o.d_dims, o.d_mask_dims, o.double)
 
+    def trained(self, random_warp: bool) -> tuple[str, ...]:
+        """Without random warp, DeepFaceLab's SAEHD leaves inter_AB as it is and trains the rest."""
+        return tuple(self.networks()) if random_warp else ("encoder", "inter_B", "decoder")
+
     def predict(self, warped_src: Tensor, warped_dst: Tensor, morph_mask: Tensor | None = None) -> Predictions:
         src_ab = self.inter_AB(self.encoder(warped_src))
         dst_code = self.encoder(warped_dst)
@@ -254,6 +267,10 @@ class AMP(FaceModel):
         self.inter_src = AmpInter(o.ae_dims, o.inter_dims, low)
         self.inter_dst = AmpInter(o.ae_dims, o.inter_dims, low)
         self.decoder = Decoder(o.inter_dims, o.d_dims, o.d_mask_dims, True, amp=True)
+
+    def trained(self, random_warp: bool) -> tuple[str, ...]:
+        """DeepFaceLab's AMP trains the encoder and the decoder only: both inters keep their initial weights."""
+        return ("encoder", "decoder")
 
     def predict(self, warped_src: Tensor, warped_dst: Tensor, morph_mask: Tensor | None = None) -> Predictions:
         src_code = self.encoder(warped_src)
@@ -290,23 +307,55 @@ def build_model(options: ModelOptions) -> FaceModel:
     return model
 
 
+def unet_layers(patch_size: int, max_layers: int = 9) -> list[tuple[int, int]]:
+    """The (kernel, stride) layers of DeepFaceLab's U-Net critic for a patch size: 3x3 convs, the first of stride
+    2, the others of stride 1 or 2, whose receptive field is nearest ``patch_size``; among equal fields the fewest
+    layers, then the most downsampling."""
+    best: dict[int, tuple[int, int, list[tuple[int, int]]]] = {}
+    for count in range(1, max_layers + 1):
+        for strides in itertools.product(
+            (2, 1), repeat=count - 1
+        ):  # DeepFaceLab's order: the 2nd layer's varies fastest
+            layers = [(3, 2)] + [(3, s) for s in reversed(strides)]
+            field, step = 0, 1
+            for i, (kernel, stride) in enumerate(layers):
+                field = kernel if i == 0 else field + (kernel - 1) * step
+                step *= stride
+            rank = (count, -sum(s for _, s in layers))
+            if field not in best or rank < best[field][:2]:
+                best[field] = (*rank, layers)
+    nearest = min(sorted(best), key=lambda f: abs(f - patch_size))
+    return best[nearest][2]
+
+
 class PatchDiscriminator(nn.Module):
-    """The GAN's critic: 4x4 stride-2 convs (gan_dims, doubling up to 8x) whose receptive field is about
-    gan_patch_size, then one logit per patch. A plain PatchGAN, not DeepFaceLab's U-Net discriminator."""
+    """The GAN's critic as DeepFaceLab builds it (UNetPatchDiscriminator): a 1x1 conv in, 3x3 convs down
+    (channels gan_dims x 2^level, at most 512), a centre logit map, transposed convs back up with skips, and a
+    full-size logit map. ``forward`` gives both maps; both enter the losses."""
 
     def __init__(self, resolution: int, patch_size: int, dims: int) -> None:
         super().__init__()
-        depth_max = max(1, resolution.bit_length() - 4)
-        depth = min(range(1, depth_max + 1), key=lambda n: abs(1 + 3 * (2**n - 1) - patch_size))
-        layers: list[nn.Module] = []
-        ch = 3
-        for i in range(depth):
-            out = dims * min(2**i, 8)
-            layers += [nn.Conv2d(ch, out, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
-            ch = out
-        layers.append(nn.Conv2d(ch, 1, 1))
-        self.net = nn.Sequential(*layers)
+        layers = unet_layers(patch_size)
+        chs = [min(dims * 2**i, 512) for i in range(len(layers) + 1)]  # chs[0]: the input conv's
+        self.inp = nn.Conv2d(3, chs[0], 1)
+        self.downs = nn.ModuleList(nn.Conv2d(chs[i], chs[i + 1], k, s, padding=1) for i, (k, s) in enumerate(layers))
+        ups: list[nn.Module] = []
+        for i, (k, s) in enumerate(layers):
+            in_ch = chs[i + 1] * (1 if i == len(layers) - 1 else 2)
+            ups.insert(0, nn.ConvTranspose2d(in_ch, chs[i], k, s, padding=1, output_padding=s - 1))
+        self.ups = nn.ModuleList(ups)
+        self.center_logits = nn.Conv2d(chs[-1], 1, 1)
+        self.center = nn.Conv2d(chs[-1], chs[-1], 1)
+        self.logits = nn.Conv2d(chs[0] * 2, 1, 1)
         init_weights(self)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x)  # type: ignore[no-any-return]
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x = F.leaky_relu(self.inp(x), 0.2)
+        skips: list[Tensor] = []
+        for down in self.downs:
+            skips.insert(0, x)
+            x = F.leaky_relu(down(x), 0.2)
+        center, x = self.center_logits(x), F.leaky_relu(self.center(x), 0.2)
+        for up, skip in zip(self.ups, skips, strict=True):
+            x = torch.cat([skip, F.leaky_relu(up(x), 0.2)], 1)
+        return center, self.logits(x)

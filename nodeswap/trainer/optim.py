@@ -1,22 +1,34 @@
-"""AdaBelief as DeepFaceLab runs it (no bias correction, epsilon 1e-7), with learning-rate dropout.
+"""AdaBelief as DeepFaceLab runs it (no bias correction; epsilon float32's resolution, 1e-6), with
+learning-rate dropout.
 
 LR dropout (DeepFaceLab's 'lr_dropout'): each weight's update is kept with probability 0.3 and dropped
-otherwise, a fresh draw every step, from a generator the caller seeds (so a resumed run draws the same).
+otherwise, a fresh draw every step, from a generator the caller seeds (so a resumed run draws the same). With it
+DeepFaceLab also turns on its cosine schedule: the rate swings between lr and 0 every 500 iterations.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import torch
 from torch import Tensor
 
 LR_DROPOUT_KEEP = 0.3
+LR_COS_PERIOD = 500
+EPSILON = 1e-6  # DeepFaceLab: np.finfo(float32).resolution
+
+
+def scheduled_lr(lr: float, iteration: int, lr_dropout: bool) -> float:
+    """The rate of one iteration: with lr dropout, lr x (cos(2 pi iteration / 500) + 1) / 2, else lr."""
+    if not lr_dropout:
+        return lr
+    return lr * (math.cos(2.0 * math.pi * iteration / LR_COS_PERIOD) + 1.0) / 2.0
 
 
 class AdaBelief(torch.optim.Optimizer):
     def __init__(self, params: Iterable[Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> None:
-        super().__init__(params, {"lr": lr, "betas": betas, "eps": 1e-7})
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": EPSILON})
 
     @torch.no_grad()
     def step_with(self, lr: float, dropout: torch.Generator | None = None) -> None:

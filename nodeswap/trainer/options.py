@@ -130,7 +130,7 @@ def check_model(model: ModelOptions, where: str) -> None:
         raise UserError(
             f"{where}: resolution {model.resolution} must be 64-640 and a multiple of {step} for {model.archi}"
         )
-    for key, low, high in (("ae_dims", 8, 1024), ("e_dims", 4, 256), ("d_dims", 4, 256), ("d_mask_dims", 2, 256)):
+    for key, low, high in (("ae_dims", 8, 1024), ("e_dims", 4, 256), ("d_dims", 4, 256), ("d_mask_dims", 16, 256)):
         value = getattr(model, key)
         if not low <= value <= high:
             raise UserError(f"{where}: {key} {value} must be {low}-{high}")
