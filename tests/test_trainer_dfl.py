@@ -220,3 +220,87 @@ def test_xseg_masks_from_a_deepfacelab_faceset_are_the_training_masks(
     assert np.abs(with_xseg.masks[0].astype(int) - expected.astype(int)).max() <= 1
     without = load_faces(dfl_faceset(tmp_path / "b", crop, points68, None), 64)
     assert np.abs(without.masks[0].astype(int) - expected.astype(int)).mean() > 10  # the hull, not the XSeg
+
+
+@pytest.fixture(scope="module")
+def two_faces(media_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Crops of two different people (clips), 64 px."""
+    folders = sorted((media_dir / "dfl_reference" / "frames").iterdir())
+    first = folders[0]
+    other = next(f for f in folders if f.name.split("_f")[0] != first.name.split("_f")[0])
+    return tuple(  # type: ignore[return-value]
+        cv2.resize(cv2.imread(str(f / "crop_defaults.png")), (64, 64), interpolation=cv2.INTER_AREA)
+        for f in (first, other)
+    )
+
+
+@pytest.mark.parametrize("mode", ["rct", "lct", "mkl", "idt", "sot"])
+def test_every_colour_transfer_brings_the_dst_colours_over_the_whole_crop(
+    mode: str, two_faces: tuple[np.ndarray, np.ndarray]
+) -> None:
+    from nodeswap.trainer.colour import transfer
+
+    src, dst = two_faces
+    out = transfer(mode, src, dst, np.random.default_rng(0))
+    assert out.shape == src.shape and out.dtype == np.uint8
+    before = np.abs(src.reshape(-1, 3).mean(0) - dst.reshape(-1, 3).mean(0)).sum()
+    after = np.abs(out.reshape(-1, 3).mean(0) - dst.reshape(-1, 3).mean(0)).sum()
+    assert after < (0.45 if mode == "idt" else 0.2) * before, (mode, before, after)  # idt relaxes 1/20 a turn
+    grey = cv2.cvtColor(src, cv2.COLOR_BGR2GRAY).astype(float)
+    assert np.corrcoef(grey.ravel(), cv2.cvtColor(out, cv2.COLOR_BGR2GRAY).astype(float).ravel())[0, 1] > 0.8
+    again = transfer(mode, src, dst, np.random.default_rng(0))
+    assert np.array_equal(out, again)  # the same draws on every run
+
+
+def test_random_hsv_power_shifts_only_the_src_input(two_faces: tuple[np.ndarray, np.ndarray]) -> None:
+    from nodeswap.trainer.colour import hsv_shift
+
+    src, _ = two_faces
+    assert hsv_shift(src, 0.0, np.random.default_rng(0)) is src
+    shifts = [
+        np.abs(hsv_shift(src, 0.3, np.random.default_rng(i)).astype(int) - src.astype(int)).mean() for i in range(8)
+    ]
+    assert max(shifts) > 5
+    faces = FaceData("s", src[None], np.full((1, 64, 64), 255, np.uint8), np.zeros((1, 64, 64), np.uint8), np.zeros(1))
+    warped, target, _, _ = _sample(
+        faces, 0, np.random.default_rng(1), warp=False, flip=False, recolour=None, hsv_power=0.3
+    )
+    assert np.abs(warped.astype(int) - target.astype(int)).mean() > 1  # the input moved, the target did not
+
+
+def test_blur_out_mask_smooths_only_the_background_near_the_face(two_faces: tuple[np.ndarray, np.ndarray]) -> None:
+    from nodeswap.trainer.losses import blur_out
+
+    src, _ = two_faces
+    image = torch.from_numpy(src.transpose(2, 0, 1)[None].astype(np.float32) / 255.0)
+    mask = torch.zeros(1, 1, 64, 64)
+    mask[..., 16:48, 16:48] = 1.0
+    out = blur_out(image, mask, 256)
+    assert torch.equal(out[..., 16:48, 16:48], image[..., 16:48, 16:48])  # the face itself is kept
+    assert not torch.allclose(out[..., :16, :], image[..., :16, :])
+    rough = lambda t: float((t[..., 1:, :] - t[..., :-1, :]).abs().mean())  # noqa: E731
+    assert rough(out[..., :14, :]) < rough(image[..., :14, :])
+
+
+@pytest.mark.parametrize("archi", ["df-t", "liae-udt", "df-c", "liae-udtc"])
+def test_the_t_and_c_options_build_deepfacelabs_networks(archi: str) -> None:
+    from nodeswap.trainer.models import Encoder, build_model
+    from nodeswap.trainer.options import ModelOptions
+
+    options = ModelOptions(archi, 64, 32, 8, 8, 16)
+    model = build_model(options)
+    src, _, _, dstm = model.predict(torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64))
+    assert src.shape == (2, 3, 64, 64) and dstm.shape == (2, 1, 64, 64)
+    encoder = model.networks()["encoder"]
+    assert isinstance(encoder, Encoder)
+    downs = [m for m in encoder.modules() if isinstance(m, torch.nn.Conv2d) and m.stride == (2, 2)]
+    assert len(downs) == (5 if "t" in archi else 4)
+    assert options.cos == ("c" in archi) and options.tall == ("t" in archi)
+
+
+@pytest.mark.parametrize("archi", ["df-x", "amp-u", "liae-", "df-uu", "dfl"])
+def test_unknown_archi_options_are_named(archi: str) -> None:
+    from nodeswap.errors import UserError
+
+    with pytest.raises(UserError, match="archi"):
+        parse_recipe([{"iterations": 1, "options": {**TINY, "archi": archi}}], "t")

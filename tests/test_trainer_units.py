@@ -68,7 +68,7 @@ def test_a_recipe_stage_inherits_and_overrides() -> None:
         ([{"iterations": 5, "options": {"warp": True}}], "unknown option 'warp'"),
         ([{"iterations": 5, "options": {"archi": "xyz"}}], "archi 'xyz'"),
         ([{"iterations": 5, "options": {"resolution": 100}}], "multiple of 32"),
-        ([{"iterations": 5, "options": {"ct_mode": "mkl"}}], "ct_mode 'mkl'"),
+        ([{"iterations": 5, "options": {"ct_mode": "pca"}}], "ct_mode 'pca'"),
         ([{"iterations": 5, "options": {"batch": "8"}}], "whole number"),
         ([{"iterations": 5}, {"iterations": 5, "options": {"resolution": 128}}], "first stage only"),
         ([{"iterations": 5, "dst": "other"}], "'dst' must be"),

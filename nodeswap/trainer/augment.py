@@ -4,7 +4,8 @@ Each face gets one random transform (rotation within 10 degrees, scale from 1/1.
 and a horizontal flip with probability 0.4 where enabled: SampleProcessor's ranges as SAEHD and AMP set them)
 applied to its image and masks: that is the target. The network's input is
 the same target, further bent by a smooth random grid (random warp) when enabled. With colour transfer
-(LCT or RCT) a src face first takes the colours of a random dst face.
+(ct_mode: rct, lct, mkl, idt or sot, colour.py) a src face first takes the colours of a random dst face; with
+random_hsv_power a src input gets a random hue, saturation and value shift.
 
 Batch ``i`` is a pure function of (seed, i, stage): a run that stops and resumes sees the same batches.
 """
@@ -18,8 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from nodeswap.nodes.ops.blend import lct, rct
-
+from .colour import hsv_shift, transfer
 from .data import FaceData, yaw_bins
 from .masks import renormalised
 from .options import Stage
@@ -74,19 +74,6 @@ def random_warp_maps(rng: np.random.Generator, size: int) -> tuple[np.ndarray, n
     return base[None, :] + dx, base[:, None] + dy
 
 
-def colour_transfer(
-    image: np.ndarray, mask: np.ndarray, reference: np.ndarray, ref_mask: np.ndarray, mode: str
-) -> np.ndarray:
-    """``image`` (uint8 BGR) with the colours of ``reference`` inside the faces (LCT or RCT)."""
-    if mode == "rct":
-        # the statistics come from where the masks meet
-        both = np.minimum(mask, ref_mask).astype(np.float32) / 255.0
-        recoloured: np.ndarray = rct(image, reference, both)
-        return recoloured
-    out = lct(image.astype(np.float32) / 255.0, reference.astype(np.float32) / 255.0, mask.astype(np.float32) / 255.0)
-    return np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
 def _sample(
     faces: FaceData,
     index: int,
@@ -94,11 +81,12 @@ def _sample(
     warp: bool,
     flip: bool,
     recolour: tuple[FaceData, int, str] | None,
+    hsv_power: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     image, mask, em = faces.images[index], faces.masks[index], faces.em_masks[index]
     if recolour is not None:
         ref, j, mode = recolour
-        image = colour_transfer(image, mask, ref.images[j], ref.masks[j], mode)
+        image = transfer(mode, image, ref.images[j], rng)
     size = image.shape[0]
     mat = random_affine(rng, size)
     target = cv2.warpAffine(image, mat, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -108,6 +96,7 @@ def _sample(
     if warp:
         map_x, map_y = random_warp_maps(rng, size)
         warped = cv2.remap(target, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    warped = hsv_shift(warped, hsv_power, rng)  # the network's input only (random_hsv_power, src)
     if flip and rng.random() < FLIP_CHANCE:
         target, warped, mask, em = (np.ascontiguousarray(a[:, ::-1]) for a in (target, warped, mask, em))
     return warped, target, mask, em
@@ -155,7 +144,8 @@ class Batches:
                 recolour = None
                 if is_src and options.ct_mode != "none" and faces is not dst:
                     recolour = (dst, int(rng.integers(0, len(dst))), options.ct_mode)
-                samples.append(_sample(faces, int(index), rng, options.random_warp, flip, recolour))
+                hsv = options.random_hsv_power if is_src else 0.0
+                samples.append(_sample(faces, int(index), rng, options.random_warp, flip, recolour, hsv))
             warped, target, mask, em = (list(column) for column in zip(*samples, strict=True))
             out.append(Side(_nchw(warped), _nchw(target), _nchw(mask), _nchw(em)))
         return out[0], out[1]

@@ -30,6 +30,7 @@ from .losses import (
     amp_background,
     amp_reconstruction,
     blur_mask,
+    blur_out,
     gan_background,
     gan_critic,
     gan_generator,
@@ -207,6 +208,8 @@ class Trainer:
         res = s.recipe.model.resolution
         ws, ts, ms, ems = self._tensors(src)
         wd, td, md, emd = self._tensors(dst)
+        if options.blur_out_mask:
+            ts, td = blur_out(ts, ms, res), blur_out(td, md, res)
         morph = None
         if s.recipe.model.kind == "amp":
             cpu_gen = generator(torch.device("cpu"), s.seed, self.iteration, 1)

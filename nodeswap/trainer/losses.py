@@ -46,13 +46,28 @@ def dssim(a: Tensor, b: Tensor, filter_size: int) -> Tensor:
     return ((1.0 - ssim) / 2.0).mean(dim=1)
 
 
+def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
+    """leras' gaussian_blur: a kernel of max(3, int(4 sigma)) taps made odd, zero padding, per channel."""
+    size = max(3, int(4 * sigma)) | 1
+    window = gaussian_window(size, float(sigma)).to(x.device, x.dtype)
+    channels = x.shape[1]
+    return F.conv2d(x, window.expand(channels, 1, size, size), padding=size // 2, groups=channels)
+
+
 def blur_mask(mask: Tensor, resolution: int) -> Tensor:
     """DeepFaceLab's training mask: Gaussian blur of radius res/32, clipped at 0.5 and doubled."""
-    radius = max(1, resolution // 32)  # leras' gaussian_blur: sigma = radius, kernel max(3, 4 sigma) odd, zero pad
-    size = max(3, 4 * radius) | 1
-    window = gaussian_window(size, float(radius)).to(mask.device, mask.dtype)[None, None]
-    blurred = F.conv2d(mask, window, padding=size // 2)
-    return torch.clamp(blurred, 0.0, 0.5) * 2.0
+    return torch.clamp(gaussian_blur(mask, max(1, resolution // 32)), 0.0, 0.5) * 2.0
+
+
+def blur_out(target: Tensor, mask: Tensor, resolution: int) -> Tensor:
+    """blur_out_mask: the target's background near the face smoothed (a blur of res/128 that leaves the face out),
+    so the network learns no sharp background at the mask's edge."""
+    sigma = resolution / 128
+    outside = 1.0 - mask
+    blurred = gaussian_blur(target * outside, sigma)
+    weight = 1.0 - gaussian_blur(mask, sigma)
+    weight = torch.where(weight == 0, torch.ones_like(weight), weight)
+    return target * mask + (blurred / weight) * outside
 
 
 def reconstruction(

@@ -19,33 +19,41 @@ Predictions = tuple[Tensor, Tensor, Tensor, Tensor]  # src->src, its mask, dst->
 Swap = tuple[Tensor, Tensor, Tensor]  # dst mask, dst->src face, dst->src mask
 
 
+def activation(x: Tensor, alpha: float, cos: bool) -> Tensor:
+    """DeepFaceLab's activation: leaky ReLU, or x cos(x) with the '-c' option."""
+    return x * torch.cos(x) if cos else F.leaky_relu(x, alpha)
+
+
 class Downscale(nn.Module):
-    def __init__(self, in_ch: int, out_ch: int, kernel: int = 5) -> None:
+    def __init__(self, in_ch: int, out_ch: int, kernel: int = 5, cos: bool = False) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_ch, out_ch, kernel, stride=2, padding=kernel // 2)
+        self.cos = cos
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.leaky_relu(self.conv(x), 0.1)
+        return activation(self.conv(x), 0.1, self.cos)
 
 
 class Upscale(nn.Module):
-    def __init__(self, in_ch: int, out_ch: int) -> None:
+    def __init__(self, in_ch: int, out_ch: int, cos: bool = False) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_ch, out_ch * 4, 3, padding=1)
+        self.cos = cos
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.pixel_shuffle(F.leaky_relu(self.conv(x), 0.1), 2)
+        return F.pixel_shuffle(activation(self.conv(x), 0.1, self.cos), 2)
 
 
 class ResidualBlock(nn.Module):
-    def __init__(self, ch: int) -> None:
+    def __init__(self, ch: int, cos: bool = False) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(ch, ch, 3, padding=1)
         self.conv2 = nn.Conv2d(ch, ch, 3, padding=1)
+        self.cos = cos
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self.conv2(F.leaky_relu(self.conv1(x), 0.2))
-        return F.leaky_relu(x + y, 0.2)
+        y = self.conv2(activation(self.conv1(x), 0.2, self.cos))
+        return activation(x + y, 0.2, self.cos)
 
 
 def pixel_norm(x: Tensor) -> Tensor:
@@ -53,32 +61,46 @@ def pixel_norm(x: Tensor) -> Tensor:
 
 
 class Encoder(nn.Module):
-    """SAEHD: four 5x5 stride-2 convs (e, 2e, 4e, 8e channels), flattened."""
+    """SAEHD: four 5x5 stride-2 convs (e, 2e, 4e, 8e channels), flattened. '-t': five (e, 2e, 4e, 8e, 8e) with a
+    residual block after the first and the last."""
 
-    def __init__(self, e_dims: int) -> None:
+    def __init__(self, e_dims: int, tall: bool = False, cos: bool = False) -> None:
         super().__init__()
-        chans = [3] + [e_dims * min(2**i, 8) for i in range(4)]
-        self.downs = nn.Sequential(*(Downscale(a, b) for a, b in itertools.pairwise(chans)))
+        e = e_dims
+        layers: list[nn.Module]
+        if tall:
+            layers = [Downscale(3, e, cos=cos), ResidualBlock(e, cos)]
+            layers += [
+                Downscale(a, b, cos=cos) for a, b in ((e, 2 * e), (2 * e, 4 * e), (4 * e, 8 * e), (8 * e, 8 * e))
+            ]
+            layers.append(ResidualBlock(8 * e, cos))
+        else:
+            chans = [3] + [e * min(2**i, 8) for i in range(4)]
+            layers = [Downscale(a, b, cos=cos) for a, b in itertools.pairwise(chans)]
+        self.downs = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
         return torch.flatten(self.downs(x), 1)
 
 
 class Inter(nn.Module):
-    """SAEHD: dense to ae_dims, dense to a (ae_out, low, low) map, one upscale. '-u' normalises the input."""
+    """SAEHD: dense to ae_dims, dense to a (ae_out, low, low) map, one upscale ('-t': none). '-u' normalises the
+    input."""
 
-    def __init__(self, in_features: int, ae_dims: int, ae_out: int, low: int, norm: bool) -> None:
+    def __init__(
+        self, in_features: int, ae_dims: int, ae_out: int, low: int, norm: bool, tall: bool = False, cos: bool = False
+    ) -> None:
         super().__init__()
         self.norm, self.low, self.ae_out = norm, low, ae_out
         self.dense1 = nn.Linear(in_features, ae_dims)
         self.dense2 = nn.Linear(ae_dims, low * low * ae_out)
-        self.upscale = Upscale(ae_out, ae_out)
+        self.upscale = None if tall else Upscale(ae_out, ae_out, cos)
 
     def forward(self, x: Tensor) -> Tensor:
         if self.norm:
             x = pixel_norm(x)
         x = self.dense2(self.dense1(x)).reshape(-1, self.ae_out, self.low, self.low)
-        return self.upscale(x)  # type: ignore[no-any-return]
+        return x if self.upscale is None else self.upscale(x)
 
 
 class Decoder(nn.Module):
@@ -87,21 +109,23 @@ class Decoder(nn.Module):
     first conv gives the top-left pixel of each 2x2 block, then top-right, bottom-left, bottom-right), the mask
     branch one upscale more."""
 
-    def __init__(self, in_ch: int, d_dims: int, d_mask_dims: int, double: bool, amp: bool = False) -> None:
+    def __init__(
+        self, in_ch: int, d_dims: int, d_mask_dims: int, double: bool, tall: bool = False, cos: bool = False
+    ) -> None:
         super().__init__()
         face = (
             [in_ch, d_dims * 8, d_dims * 8, d_dims * 4, d_dims * 2]
-            if amp
+            if tall
             else [in_ch, d_dims * 8, d_dims * 4, d_dims * 2]
         )
-        self.ups = nn.ModuleList(Upscale(a, b) for a, b in itertools.pairwise(face))
-        self.res = nn.ModuleList(ResidualBlock(b) for b in face[1:])
+        self.ups = nn.ModuleList(Upscale(a, b, cos) for a, b in itertools.pairwise(face))
+        self.res = nn.ModuleList(ResidualBlock(b, cos) for b in face[1:])
         self.interleave = double
         self.out = nn.Conv2d(face[-1], 3, 1)
         self.out_more = nn.ModuleList(nn.Conv2d(face[-1], 3, 3, padding=1) for _ in range(3) if double)
         mask = (
             [in_ch, d_mask_dims * 8, d_mask_dims * 8, d_mask_dims * 4, d_mask_dims * 2]
-            if amp
+            if tall
             else [
                 in_ch,
                 d_mask_dims * 8,
@@ -111,7 +135,7 @@ class Decoder(nn.Module):
         )
         if double:
             mask.append(d_mask_dims)
-        self.mask_ups = nn.Sequential(*(Upscale(a, b) for a, b in itertools.pairwise(mask)))
+        self.mask_ups = nn.Sequential(*(Upscale(a, b, cos) for a, b in itertools.pairwise(mask)))
         self.mask_out = nn.Conv2d(mask[-1], 1, 1)
 
     def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
@@ -162,6 +186,12 @@ def init_weights(module: nn.Module) -> None:
                 nn.init.zeros_(layer.bias)
 
 
+def encoded_size(o: ModelOptions) -> int:
+    """Features out of the SAEHD encoder: 8 e_dims channels at 1/16 of the side ('-t': 1/32, rounded up)."""
+    side = -(-o.resolution // (32 if o.tall else 16))
+    return o.e_dims * 8 * side * side
+
+
 class FaceModel(nn.Module):
     """The base: ``networks`` by name (what a recipe may reset), ``inters`` (re-initialised after pretraining)."""
 
@@ -198,12 +228,11 @@ class DF(FaceModel):
     def __init__(self, options: ModelOptions) -> None:
         super().__init__(options)
         o = options
-        low = o.resolution // (32 if o.double else 16)
-        flat = o.e_dims * 8 * (o.resolution // 16) ** 2
-        self.encoder = Encoder(o.e_dims)
-        self.inter = Inter(flat, o.ae_dims, o.ae_dims, low, "u" in o.archi.partition("-")[2])
-        self.decoder_src = Decoder(o.ae_dims, o.d_dims, o.d_mask_dims, o.double)
-        self.decoder_dst = Decoder(o.ae_dims, o.d_dims, o.d_mask_dims, o.double)
+        low, flat = o.resolution // (32 if o.double else 16), encoded_size(o)
+        self.encoder = Encoder(o.e_dims, o.tall, o.cos)
+        self.inter = Inter(flat, o.ae_dims, o.ae_dims, low, o.norm, o.tall, o.cos)
+        self.decoder_src = Decoder(o.ae_dims, o.d_dims, o.d_mask_dims, o.double, o.tall, o.cos)
+        self.decoder_dst = Decoder(o.ae_dims, o.d_dims, o.d_mask_dims, o.double, o.tall, o.cos)
 
     def predict(self, warped_src: Tensor, warped_dst: Tensor, morph_mask: Tensor | None = None) -> Predictions:
         src, srcm = self.decoder_src(self.inter(self.encoder(warped_src)))
@@ -225,13 +254,11 @@ class LIAE(FaceModel):
     def __init__(self, options: ModelOptions) -> None:
         super().__init__(options)
         o = options
-        low = o.resolution // (32 if o.double else 16)
-        flat = o.e_dims * 8 * (o.resolution // 16) ** 2
-        norm = "u" in o.archi.partition("-")[2]
-        self.encoder = Encoder(o.e_dims)
-        self.inter_AB = Inter(flat, o.ae_dims, o.ae_dims * 2, low, norm)  # DeepFaceLab's names
-        self.inter_B = Inter(flat, o.ae_dims, o.ae_dims * 2, low, norm)
-        self.decoder = Decoder(o.ae_dims * 4, o.d_dims, o.d_mask_dims, o.double)
+        low, flat = o.resolution // (32 if o.double else 16), encoded_size(o)
+        self.encoder = Encoder(o.e_dims, o.tall, o.cos)
+        self.inter_AB = Inter(flat, o.ae_dims, o.ae_dims * 2, low, o.norm, o.tall, o.cos)  # DeepFaceLab's names
+        self.inter_B = Inter(flat, o.ae_dims, o.ae_dims * 2, low, o.norm, o.tall, o.cos)
+        self.decoder = Decoder(o.ae_dims * 4, o.d_dims, o.d_mask_dims, o.double, o.tall, o.cos)
 
     def trained(self, random_warp: bool) -> tuple[str, ...]:
         """Without random warp, DeepFaceLab's SAEHD leaves inter_AB as it is and trains the rest."""
@@ -266,7 +293,7 @@ class AMP(FaceModel):
         self.encoder = AmpEncoder(o.e_dims, o.ae_dims, low)
         self.inter_src = AmpInter(o.ae_dims, o.inter_dims, low)
         self.inter_dst = AmpInter(o.ae_dims, o.inter_dims, low)
-        self.decoder = Decoder(o.inter_dims, o.d_dims, o.d_mask_dims, True, amp=True)
+        self.decoder = Decoder(o.inter_dims, o.d_dims, o.d_mask_dims, True, tall=True)
 
     def trained(self, random_warp: bool) -> tuple[str, ...]:
         """DeepFaceLab's AMP trains the encoder and the decoder only: both inters keep their initial weights."""

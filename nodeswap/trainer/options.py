@@ -18,8 +18,9 @@ from nodeswap.errors import UserError
 
 RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
 RECIPE_NAMES = {"quick": "quick.json", "saehd": "saehd_faq.json", "amp": "amp_faq.json"}
-ARCHIS = ("df", "df-u", "df-d", "df-ud", "liae", "liae-u", "liae-d", "liae-ud", "amp")
-CT_MODES = ("none", "rct", "lct")
+ARCHIS = ("df", "liae", "amp")  # df and liae take DeepFaceLab's options after a dash: u, d, t, c (liae-udt)
+ARCHI_OPTIONS = "udtc"
+CT_MODES = ("none", "rct", "lct", "mkl", "idt", "sot")
 STAGE_KEYS = {"name", "iterations", "options", "reset", "dst", "note"}
 
 
@@ -40,9 +41,28 @@ class ModelOptions:
         return self.archi.split("-")[0]
 
     @property
+    def opts(self) -> str:
+        return self.archi.partition("-")[2]
+
+    @property
     def double(self) -> bool:
         """DFL's '-d': the decoder's last step doubles the resolution (lowest dense res = res / 32)."""
-        return self.kind == "amp" or "d" in self.archi.partition("-")[2]
+        return self.kind == "amp" or "d" in self.opts
+
+    @property
+    def norm(self) -> bool:
+        """'-u': pixel-normalise the encoder's output."""
+        return "u" in self.opts
+
+    @property
+    def tall(self) -> bool:
+        """'-t': a deeper encoder (five downscales, two residual blocks) and decoder (four upscales)."""
+        return "t" in self.opts
+
+    @property
+    def cos(self) -> bool:
+        """'-c': x cos(x) in place of leaky ReLU."""
+        return "c" in self.opts
 
 
 @dataclass(frozen=True)
@@ -58,6 +78,8 @@ class TrainOptions:
     random_src_flip: bool = False
     random_dst_flip: bool = True
     ct_mode: str = "none"
+    random_hsv_power: float = 0.0  # src inputs only, 0-0.3
+    blur_out_mask: bool = False  # blur the background near the mask in the targets
     lr_dropout: bool = False
     clipgrad: bool = False
     gan_power: float = 0.0
@@ -71,7 +93,7 @@ class TrainOptions:
         if not self.pretrain:
             return self
         forced = {"random_warp": False, "random_src_flip": True, "random_dst_flip": True, "uniform_yaw": True}
-        return replace(self, **forced, gan_power=0.0, lr_dropout=False, ct_mode="none")
+        return replace(self, **forced, gan_power=0.0, lr_dropout=False, ct_mode="none", random_hsv_power=0.0)
 
 
 MODEL_KEYS = {f.name for f in fields(ModelOptions)}
@@ -123,8 +145,13 @@ def _typed(value: Any, default: Any, key: str, where: str) -> Any:
 
 
 def check_model(model: ModelOptions, where: str) -> None:
-    if model.archi not in ARCHIS:
-        raise UserError(f"{where}: archi '{model.archi}' is not one of {', '.join(ARCHIS)}")
+    kind, dash, opts = model.archi.partition("-")
+    bad_opts = (kind == "amp" and dash) or (dash and not opts) or len(set(opts)) != len(opts)
+    if kind not in ARCHIS or bad_opts or set(opts) - set(ARCHI_OPTIONS):
+        raise UserError(
+            f"{where}: archi '{model.archi}' is not df or liae with DeepFaceLab's options u, d, t, c after a dash "
+            "(df, liae-ud, liae-udt, ...), nor amp"
+        )
     step = 32 if model.double else 16
     if not 64 <= model.resolution <= 640 or model.resolution % step:
         raise UserError(
@@ -152,6 +179,8 @@ def check_train(options: TrainOptions, where: str) -> None:
         problems.append(f"gan_dims {options.gan_dims} must be 4-512")
     if options.gan_patch_size and not 3 <= options.gan_patch_size <= 640:
         problems.append(f"gan_patch_size {options.gan_patch_size} must be 3-640 (0: resolution / 8)")
+    if not 0.0 <= options.random_hsv_power <= 0.3:
+        problems.append(f"random_hsv_power {options.random_hsv_power} must be 0-0.3")
     if not 0.1 <= options.morph_factor <= 0.5:
         problems.append(f"morph_factor {options.morph_factor} must be 0.1-0.5")
     if problems:
