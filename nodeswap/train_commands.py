@@ -39,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     train.add_argument("--dst", required=True, metavar="FACESET", help="faceset of the face to replace (yours)")
     train.add_argument(
         "--recipe",
-        metavar="quick|saehd|amp|FILE.json",
+        metavar="quick|saehd|saehd-t|amp|FILE.json",
         help="stages to train (default: the model's own, or quick for a new model)",
     )
     train.add_argument("--res", type=_positive, metavar="N", help="resolution of a new model (overrides the recipe)")

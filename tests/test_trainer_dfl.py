@@ -304,3 +304,12 @@ def test_unknown_archi_options_are_named(archi: str) -> None:
 
     with pytest.raises(UserError, match="archi"):
         parse_recipe([{"iterations": 1, "options": {**TINY, "archi": archi}}], "t")
+
+
+def test_the_t_recipe_is_a_recipe_file() -> None:
+    from nodeswap.trainer.options import load_recipe
+
+    recipe = load_recipe("saehd-t")
+    assert recipe.model.archi == "liae-udt" and recipe.model.ae_dims == 512 and recipe.model.tall
+    assert all(s.options.blur_out_mask and s.options.uniform_yaw for s in recipe.stages)
+    assert recipe.stages[-1].options.gan_power == 0.1 and not recipe.stages[-1].options.random_warp

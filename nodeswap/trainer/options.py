@@ -17,7 +17,7 @@ from typing import Any
 from nodeswap.errors import UserError
 
 RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
-RECIPE_NAMES = {"quick": "quick.json", "saehd": "saehd_faq.json", "amp": "amp_faq.json"}
+RECIPE_NAMES = {"quick": "quick.json", "saehd": "saehd_faq.json", "saehd-t": "saehd_t.json", "amp": "amp_faq.json"}
 ARCHIS = ("df", "liae", "amp")  # df and liae take DeepFaceLab's options after a dash: u, d, t, c (liae-udt)
 ARCHI_OPTIONS = "udtc"
 CT_MODES = ("none", "rct", "lct", "mkl", "idt", "sot")
