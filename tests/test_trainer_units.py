@@ -80,7 +80,7 @@ def test_bad_recipes_are_named(stages: object, says: str) -> None:
 
 
 def test_unknown_recipe_name_lists_the_known_ones() -> None:
-    with pytest.raises(UserError, match="quick, saehd, amp"):
+    with pytest.raises(UserError, match="quick, saehd, saehd-t, amp"):
         load_recipe("fastest")
 
 
