@@ -313,3 +313,59 @@ def test_the_t_recipe_is_a_recipe_file() -> None:
     assert recipe.model.archi == "liae-udt" and recipe.model.ae_dims == 512 and recipe.model.tall
     assert all(s.options.blur_out_mask and s.options.uniform_yaw for s in recipe.stages)
     assert recipe.stages[-1].options.gan_power == 0.1 and not recipe.stages[-1].options.random_warp
+
+
+def test_face_style_teaches_only_the_src_decoder_and_bg_style_the_code_too(
+    tmp_path: Path, real_face: tuple[np.ndarray, np.ndarray]
+) -> None:
+    from nodeswap.trainer.losses import style_loss
+
+    same = torch.rand(2, 3, 32, 32)
+    assert torch.allclose(style_loss(same, same, 2, 1.0), torch.zeros(2), atol=1e-6)
+    assert (style_loss(same, same * 0.5, 2, 1.0) > 0).all()
+    stages = [{"iterations": 2, "options": {**TINY, "archi": "df-ud", "batch": 2}}]
+    trainer = trainer_for(tmp_path, faces_of(*real_face, 4), stages)
+    options, model = trainer.settings.recipe.stages[0].options, trainer.model
+    src, dst = trainer.batches.make(0, trainer.settings.recipe.stages[0])
+    wd, td = torch.from_numpy(dst.warped), torch.from_numpy(dst.target)
+    ms = torch.from_numpy(src.mask)
+    for power, code_learns in (("face_style_power", False), ("bg_style_power", True)):
+        model.zero_grad(set_to_none=True)
+        pred_dst, pred_dstm = model.decoder_dst(model.code(wd))  # type: ignore[operator]
+        loss = trainer._style_losses(options.__class__(**{power: 10.0}), wd, td, ms, pred_dst, pred_dstm)
+        assert (loss > 0).all()
+        loss.mean().backward()
+        grads = {
+            n: any(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
+            for n, net in model.networks().items()
+        }
+        assert grads["decoder_src"] and not grads["decoder_dst"]
+        assert grads["encoder"] == code_learns and grads["inter"] == code_learns
+    trainer.batches.close()
+
+
+def test_true_face_trains_a_code_critic_that_is_saved_and_resumed(
+    tmp_path: Path, real_face: tuple[np.ndarray, np.ndarray]
+) -> None:
+    from nodeswap.errors import UserError
+
+    stages = [{"iterations": 2, "options": {**TINY, "archi": "df-ud", "batch": 2, "true_face_power": 0.01}}]
+    trainer = trainer_for(tmp_path, faces_of(*real_face, 4), stages)
+    trainer._begin(trainer.settings.recipe.stages[0])
+    assert trainer.code_critic is not None
+    before = [p.detach().clone() for p in trainer.code_critic.net.parameters()]
+    changed_networks(trainer, 0, 0)
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.code_critic.net.parameters(), strict=True))
+    from nodeswap.trainer import checkpoint
+
+    state = {**trainer.snapshot(), "rng": checkpoint.rng_states()}
+    restored = Trainer(trainer.settings, trainer.src, trainer.dst, trainer.pretrain, state=state)
+    assert restored.code_critic is not None
+    for a, b in zip(trainer.code_critic.net.parameters(), restored.code_critic.net.parameters(), strict=True):
+        assert torch.equal(a, b)
+    trainer.batches.close()
+    restored.batches.close()
+    with pytest.raises(UserError, match="true_face_power works with df models only"):
+        parse_recipe([{"iterations": 1, "options": {**TINY, "archi": "liae-ud", "true_face_power": 0.01}}], "t")
+    with pytest.raises(UserError, match="style powers"):
+        parse_recipe([{"iterations": 1, "options": {**TINY, "archi": "amp", "bg_style_power": 1.0}}], "t")

@@ -29,14 +29,17 @@ from .data import FaceData
 from .losses import (
     amp_background,
     amp_reconstruction,
+    background_style,
+    bce,
     blur_mask,
     blur_out,
     gan_background,
     gan_critic,
     gan_generator,
     reconstruction,
+    style_loss,
 )
-from .models import FaceModel, PatchDiscriminator, build_model, morph_mask
+from .models import DF, CodeDiscriminator, FaceModel, PatchDiscriminator, build_model, code_resolution, morph_mask
 from .optim import AdaBelief, scheduled_lr
 from .options import Recipe, Stage, TrainOptions
 from .preview import render, save_png
@@ -102,6 +105,14 @@ class Critic:
 
 
 @dataclass
+class CodeCritic:
+    """true_face_power's critic of the inter's code."""
+
+    net: CodeDiscriminator
+    optimizer: AdaBelief
+
+
+@dataclass
 class Trainer:
     settings: Settings
     src: FaceData
@@ -113,6 +124,7 @@ class Trainer:
     pretrained: bool = False
     pending: Pending = field(default_factory=Pending)
     critic: Critic | None = None
+    code_critic: CodeCritic | None = None
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -151,6 +163,8 @@ class Trainer:
             "critic": None if critic is None else critic.net.state_dict(),
             "critic_optimizer": None if critic is None else critic.optimizer.state_dict(),
             "critic_shape": None if critic is None else list(critic.shape),
+            "code_critic": None if self.code_critic is None else self.code_critic.net.state_dict(),
+            "code_critic_optimizer": None if self.code_critic is None else self.code_critic.optimizer.state_dict(),
         }
 
     def _restore(self, state: dict[str, Any]) -> None:
@@ -164,6 +178,10 @@ class Trainer:
             self.critic = self._new_critic((int(patch), int(dims)))
             checkpoint.load_weights(self.critic.net, state["critic"], self.settings.model_dir)
             self.critic.optimizer.load_state_dict(state["critic_optimizer"])
+        if state.get("code_critic") is not None:
+            self.code_critic = self._new_code_critic()
+            checkpoint.load_weights(self.code_critic.net, state["code_critic"], self.settings.model_dir)
+            self.code_critic.optimizer.load_state_dict(state["code_critic_optimizer"])
         checkpoint.set_rng_states(state["rng"])
 
     def save(self) -> None:
@@ -179,6 +197,11 @@ class Trainer:
     def _new_critic(self, shape: tuple[int, int]) -> Critic:
         net = PatchDiscriminator(self.settings.recipe.model.resolution, shape[0], shape[1]).to(self.settings.device)
         return Critic(net, AdaBelief(net.parameters(), lr=5e-5), shape)
+
+    def _new_code_critic(self) -> CodeCritic:
+        model = self.settings.recipe.model
+        net = CodeDiscriminator(model.ae_dims, code_resolution(model)).to(self.settings.device)
+        return CodeCritic(net, AdaBelief(net.parameters(), lr=5e-5))
 
     def _begin(self, stage: Stage) -> None:
         """Re-initialise what the stage resets (once, at its first iteration) and the inters after pretraining,
@@ -197,6 +220,8 @@ class Trainer:
             shape = (options.gan_patch_size or self.settings.recipe.model.resolution // 8, options.gan_dims)
             if self.critic is None or self.critic.shape != shape:
                 self.critic = self._new_critic(shape)
+        if options.true_face_power > 0 and self.code_critic is None:
+            self.code_critic = self._new_code_critic()
 
     def _tensors(self, side: Side) -> tuple[torch.Tensor, ...]:
         device = self.settings.device
@@ -224,6 +249,7 @@ class Trainer:
             total = (src_loss + dst_loss + amp_background(pred_dst, td, md, res)).mean()
         else:
             src_loss = reconstruction(pred_src, pred_srcm, ts, ms, ems, res, masked, prio)
+            src_loss = src_loss + self._style_losses(options, wd, td, ms, pred_dst, pred_dstm)
             dst_loss = reconstruction(pred_dst, pred_dstm, td, md, emd, res, masked, prio)
             total = (src_loss + dst_loss).mean()
         critic = self.critic if options.gan_power > 0 else None
@@ -239,6 +265,11 @@ class Trainer:
             generator_loss = gan_generator(fake_logits, options.gan_power)
             generator_loss = generator_loss + gan_background(pred_src, ts, ms, res, masked or amp)
             total = total + generator_loss.mean()
+        code_critic = self.code_critic if options.true_face_power > 0 else None
+        codes: tuple[torch.Tensor, torch.Tensor] | None = None
+        if code_critic is not None and isinstance(self.model, DF):  # src's code should read as dst's
+            codes = (self.model.code(ws), self.model.code(wd))
+            total = total + options.true_face_power * bce(code_critic.net(codes[0]), True).mean()
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()  # type: ignore[no-untyped-call]
         networks = self.model.networks()
@@ -261,7 +292,36 @@ class Trainer:
                 torch.nn.utils.clip_grad_norm_(critic.net.parameters(), 1.0)
             critic_dropout = generator(s.device, s.seed, self.iteration, 3) if options.lr_dropout else None
             critic.optimizer.step_with(lr, critic_dropout)
+        if code_critic is not None and codes is not None:
+            code_critic.optimizer.zero_grad(set_to_none=True)
+            src_code, dst_code = (c.detach() for c in codes)
+            code_loss = 0.5 * (bce(code_critic.net(dst_code), True) + bce(code_critic.net(src_code), False)).mean()
+            code_loss.backward()  # type: ignore[no-untyped-call]
+            code_dropout = generator(s.device, s.seed, self.iteration, 4) if options.lr_dropout else None
+            code_critic.optimizer.step_with(lr, code_dropout)
         return float(src_loss.mean().item()), float(dst_loss.mean().item())
+
+    def _style_losses(
+        self,
+        options: TrainOptions,
+        warped_dst: torch.Tensor,
+        target_dst: torch.Tensor,
+        mask_src: torch.Tensor,
+        pred_dst: torch.Tensor,
+        pred_dstm: torch.Tensor,
+    ) -> torch.Tensor:
+        """face_style_power and bg_style_power (SAEHD), added to src's loss: the swap of the dst input learns
+        dst's colours inside the mask and dst's background outside it."""
+        res = self.settings.recipe.model.resolution
+        loss = torch.zeros(len(warped_dst), device=warped_dst.device)
+        if options.face_style_power:
+            swapped, swapped_mask = self.model.src_from_dst(warped_dst, detach_code=True)
+            content, style = swapped * swapped_mask.detach(), (pred_dst * pred_dstm).detach()
+            loss = loss + style_loss(content, style, res // 8, 10000.0 * options.face_style_power / 100.0)
+        if options.bg_style_power:
+            swapped, _ = self.model.src_from_dst(warped_dst)
+            loss = loss + background_style(swapped, target_dst, mask_src, res, options.bg_style_power / 100.0)
+        return loss
 
     # --- the run
 

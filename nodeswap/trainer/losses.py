@@ -143,3 +143,21 @@ def gan_background(pred: Tensor, target: Tensor, mask: Tensor, resolution: int, 
         return torch.zeros(pred.shape[0], device=pred.device)
     outside = 1.0 - blur_mask(mask, resolution)
     return 1e-6 * total_variation_mse(pred) + 0.02 * torch.mean((pred * outside - target * outside) ** 2, dim=(1, 2, 3))
+
+
+def style_loss(content: Tensor, style: Tensor, blur_sigma: float, weight: float) -> Tensor:
+    """leras' style loss per sample: both blurred, then the squared differences of the channels' means and
+    standard deviations, summed, times weight / channels."""
+    if blur_sigma > 0:
+        content, style = gaussian_blur(content, blur_sigma), gaussian_blur(style, blur_sigma)
+    c_mean, s_mean = content.mean(dim=(2, 3)), style.mean(dim=(2, 3))
+    c_std = torch.sqrt(content.var(dim=(2, 3), unbiased=False) + 1e-5)
+    s_std = torch.sqrt(style.var(dim=(2, 3), unbiased=False) + 1e-5)
+    return ((c_mean - s_mean) ** 2 + (c_std - s_std) ** 2).sum(dim=1) * (weight / content.shape[1])
+
+
+def background_style(pred: Tensor, target: Tensor, mask: Tensor, resolution: int, power: float) -> Tensor:
+    """bg_style_power's loss per sample: DSSIM and MSE of the swap against dst outside the (src) mask."""
+    outside = 1.0 - torch.clamp(blur_mask(mask, resolution), 0.0, 1.0).detach()
+    p, t = pred * outside, target * outside
+    return 10.0 * power * (dssim(p, t, int(resolution / 11.6)) + torch.mean((p - t) ** 2, dim=(1, 2, 3)))

@@ -221,6 +221,11 @@ class FaceModel(nn.Module):
     def swap(self, dst: Tensor, morph_value: Tensor | None = None) -> Swap:
         raise NotImplementedError
 
+    def src_from_dst(self, warped_dst: Tensor, detach_code: bool = False) -> tuple[Tensor, Tensor]:
+        """DeepFaceLab's pred_src_dst in training: dst's code through src's decoder (``detach_code``: no gradient
+        into the code, its ``_no_code_grad`` twin). The style losses judge it."""
+        raise NotImplementedError
+
 
 class DF(FaceModel):
     inters = ("inter",)
@@ -244,6 +249,14 @@ class DF(FaceModel):
         celeb, celeb_mask = self.decoder_src(code)
         _, dst_mask = self.decoder_dst(code)
         return dst_mask, celeb, celeb_mask
+
+    def code(self, x: Tensor) -> Tensor:
+        """The inter's code of a face (what the true-face critic judges)."""
+        return self.inter(self.encoder(x))  # type: ignore[no-any-return]
+
+    def src_from_dst(self, warped_dst: Tensor, detach_code: bool = False) -> tuple[Tensor, Tensor]:
+        code = self.code(warped_dst)
+        return self.decoder_src(code.detach() if detach_code else code)  # type: ignore[no-any-return]
 
 
 class LIAE(FaceModel):
@@ -277,6 +290,11 @@ class LIAE(FaceModel):
         celeb, celeb_mask = self.decoder(torch.cat([ab, ab], 1))
         _, dst_mask = self.decoder(torch.cat([self.inter_B(code), ab], 1))
         return dst_mask, celeb, celeb_mask
+
+    def src_from_dst(self, warped_dst: Tensor, detach_code: bool = False) -> tuple[Tensor, Tensor]:
+        ab = self.inter_AB(self.encoder(warped_dst))
+        code = torch.cat([ab, ab], 1)
+        return self.decoder(code.detach() if detach_code else code)  # type: ignore[no-any-return]
 
 
 class AMP(FaceModel):
@@ -332,6 +350,32 @@ def build_model(options: ModelOptions) -> FaceModel:
     model = kinds[options.kind](options)
     init_weights(model)
     return model
+
+
+class CodeDiscriminator(nn.Module):
+    """The 'true face' critic (DeepFaceLab's CodeDiscriminator): 1 + code_res // 8 stride-2 convs (4x4, then 3x3;
+    256 channels doubling up to 8x) on the inter's code, then one logit per cell."""
+
+    def __init__(self, in_ch: int, code_res: int, ch: int = 256) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        prev = in_ch
+        for i in range(1 + code_res // 8):
+            cur = ch * min(2**i, 8)
+            layers += [nn.Conv2d(prev, cur, 4 if i == 0 else 3, 2, padding=1), nn.LeakyReLU(0.1)]
+            prev = cur
+        layers.append(nn.Conv2d(prev, 1, 1))
+        self.net = nn.Sequential(*layers)
+        init_weights(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)  # type: ignore[no-any-return]
+
+
+def code_resolution(o: ModelOptions) -> int:
+    """The side of the inter's code map: the lowest dense resolution, doubled unless '-t'."""
+    low = o.resolution // (32 if o.double else 16)
+    return low if o.tall else low * 2
 
 
 def unet_layers(patch_size: int, max_layers: int = 9) -> list[tuple[int, int]]:

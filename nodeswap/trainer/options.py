@@ -79,6 +79,9 @@ class TrainOptions:
     random_dst_flip: bool = True
     ct_mode: str = "none"
     random_hsv_power: float = 0.0  # src inputs only, 0-0.3
+    true_face_power: float = 0.0  # df only, 0-1: a critic pulls dst's code towards src's
+    face_style_power: float = 0.0  # 0-100: the swap learns dst's colours inside the mask
+    bg_style_power: float = 0.0  # 0-100: the swap learns dst's background outside the mask
     blur_out_mask: bool = False  # blur the background near the mask in the targets
     lr_dropout: bool = False
     clipgrad: bool = False
@@ -89,11 +92,12 @@ class TrainOptions:
     morph_factor: float = 0.33  # AMP: share of the code taken from inter_src in training
 
     def effective(self) -> TrainOptions:
-        """Pretraining forces what DeepFaceLab forces: no warp, flips, uniform yaw, no GAN, no lr dropout."""
+        """Pretraining forces what DeepFaceLab forces: no warp, flips, uniform yaw, no GAN, lr dropout, styles, hsv."""
         if not self.pretrain:
             return self
         forced = {"random_warp": False, "random_src_flip": True, "random_dst_flip": True, "uniform_yaw": True}
-        return replace(self, **forced, gan_power=0.0, lr_dropout=False, ct_mode="none", random_hsv_power=0.0)
+        quiet = replace(self, face_style_power=0.0, bg_style_power=0.0, true_face_power=0.0, random_hsv_power=0.0)
+        return replace(quiet, **forced, gan_power=0.0, lr_dropout=False, ct_mode="none")
 
 
 MODEL_KEYS = {f.name for f in fields(ModelOptions)}
@@ -181,6 +185,11 @@ def check_train(options: TrainOptions, where: str) -> None:
         problems.append(f"gan_patch_size {options.gan_patch_size} must be 3-640 (0: resolution / 8)")
     if not 0.0 <= options.random_hsv_power <= 0.3:
         problems.append(f"random_hsv_power {options.random_hsv_power} must be 0-0.3")
+    if not 0.0 <= options.true_face_power <= 1.0:
+        problems.append(f"true_face_power {options.true_face_power} must be 0-1")
+    for key in ("face_style_power", "bg_style_power"):
+        if not 0.0 <= getattr(options, key) <= 100.0:
+            problems.append(f"{key} {getattr(options, key)} must be 0-100")
     if not 0.1 <= options.morph_factor <= 0.5:
         problems.append(f"morph_factor {options.morph_factor} must be 0.1-0.5")
     if problems:
@@ -237,6 +246,12 @@ def parse_recipe(data: Any, name: str, overrides: dict[str, Any] | None = None) 
         start += iterations
     model = ModelOptions(**model_values)
     check_model(model, f"recipe {name}")
+    for stage in stages:
+        o = stage.options
+        if o.true_face_power and model.kind != "df":
+            raise UserError(f"recipe {name}, stage '{stage.name}': true_face_power works with df models only")
+        if (o.face_style_power or o.bg_style_power) and model.kind == "amp":
+            raise UserError(f"recipe {name}, stage '{stage.name}': the style powers are SAEHD's (df, liae), not AMP's")
     return Recipe(name, model, tuple(stages), source)
 
 
