@@ -113,7 +113,7 @@ def test_the_schema_refuses_a_malformed_memory() -> None:
         "links": [],
     }
     _, issues = graph_io.build(bad)
-    assert any("nodeswap.nodes.swap.remembered.Joker.dfm" in str(i) for i in issues)
+    assert any("nodes.swap.remembered.Joker.dfm" in str(i) for i in issues)
 
 
 def test_reset_to_defaults_is_one_step_and_keeps_the_files_it_needs(graph: Graph) -> None:

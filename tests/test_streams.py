@@ -159,7 +159,7 @@ def test_preview_keeps_the_last_frame_and_says_once_when_no_display(monkeypatch,
 @pytest.mark.skipif(not shutil.which("xvfb-run"), reason="needs xvfb-run")
 def test_preview_window_opens_under_a_real_x_display() -> None:
     script = (
-        "import cv2, numpy as np\nfrom nodes.streams import PreviewSink\nfrom nodeswap.types import Frame\n"
+        "import cv2, numpy as np\nfrom nodeswap.nodes.streams import PreviewSink\nfrom nodeswap.types import Frame\n"
         "node = PreviewSink('view', {'window': True, 'title': 'probe'})\n"
         "for i in range(3):\n    node.process(frame=Frame(np.full((120, 160, 3), 80, np.uint8), index=i))\n"
         "window = node._window\nprint('visible', int(window.opened.wait(10)))\nnode.unload()\n"
