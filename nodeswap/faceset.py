@@ -25,12 +25,12 @@ log = logging.getLogger(__name__)
 
 INDEX = "faceset.jsonl"  # the index of a nodeswap faceset
 JOURNAL_GLOB = ".faceset.*.partial.jsonl"  # lines of a run not yet folded into the index (a killed run's)
-TEMPLATE = "dfl_whole_face"
+TEMPLATE = "dfl_whole_face"  # DeepFaceLab's whole face as DeepFaceLive's aligner cuts it (nodes/ops/dfl_align.py)
 COVERAGE = 2.2
 DEFAULT_RESOLUTION = 256
-# The unit face (brows to lower lip, nodeswap/nodes/ops/align.py) sits this far below the whole-face crop's centre,
-# in unit-face widths: the template's shift_y.
-_UNIT_FACE_DROP = 0.07
+# The uniform face square (brows to lower lip) sits this far below the whole-face crop's centre, in its widths:
+# DeepFaceLive's aligner's y shift.
+_UNIT_FACE_DROP = 0.08
 SHARPNESS_SIDE = 128  # the inner face is measured at this size, so a score does not depend on the resolution
 THUMB_SIDE = 32
 

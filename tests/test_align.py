@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -11,9 +12,9 @@ import pytest
 
 from nodeswap.node import LoadContext
 from nodeswap.nodes.aligners import FaceAligner
-from nodeswap.nodes.ops import align
-from nodeswap.nodes.ops.align import align_face
-from nodeswap.types import Face, Frame
+from nodeswap.nodes.ops import align, dfl_align
+from nodeswap.nodes.ops.face_crop import align_face
+from nodeswap.types import Aligned, Face, Frame
 from tests.onnx_builders import real_faces
 
 
@@ -21,14 +22,6 @@ def similarity(angle_deg: float, scale: float, shift: tuple[float, float]) -> np
     a = math.radians(angle_deg)
     rot = scale * np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
     return np.hstack([rot, np.array(shift).reshape(2, 1)])
-
-
-def expected_crop_points(unit_points: np.ndarray, template: str, size: int, coverage: float) -> np.ndarray:
-    """Where unit-face points land in the crop: the crop square of ``coverage`` units around the centre."""
-    geo = align.GEOMETRY[template]
-    left = geo.center[0] - geo.unit * coverage / 2
-    top = geo.center[1] + geo.unit * geo.shift_y - geo.unit * coverage / 2
-    return (unit_points - [left, top]) * size / (geo.unit * coverage)
 
 
 # -- pure math -------------------------------------------------------------------------------------
@@ -79,46 +72,6 @@ def test_mean_face_templates_share_one_frame() -> None:
     # FaceMesh facts: forehead top 10 highest, chin 152 lowest, eyes left of right
     assert mean[468][:, 1].argmin() == 10 and mean[468][:, 1].argmax() == 152
     assert mean[468][33, 0] < mean[468][263, 0]
-
-
-@pytest.mark.parametrize("template", ["facemesh", "dfl_whole_face"])
-def test_crop_is_invariant_to_position_rotation_and_scale(template: str) -> None:
-    size, coverage = 256, 2.2
-    for angle, scale, shift in ((0, 200, (300, 200)), (25, 150, (80, 400)), (-40, 320, (500, 90))):
-        pose = similarity(angle, scale, shift)
-        landmarks = align.transform_points(pose, align.MEAN_FACE[468])
-        to_frame = align.template_to_frame(template, landmarks, None)
-        mat = align.crop_matrix(to_frame, template, size, coverage)
-        got = align.transform_points(mat, landmarks)
-        assert np.abs(got - expected_crop_points(align.MEAN_FACE[468], template, size, coverage)).max() < 0.05
-
-
-def test_coverage_offsets_and_frozen_roll() -> None:
-    pose = similarity(20, 180, (320, 240))
-    to_frame = align.template_to_frame("facemesh", align.transform_points(pose, align.MEAN_FACE[468]), None)
-    base = align.crop_matrix(to_frame, "facemesh", 200, 2.0)
-    wide = align.crop_matrix(to_frame, "facemesh", 200, 4.0)
-    assert np.linalg.det(wide[:, :2]) == pytest.approx(np.linalg.det(base[:, :2]) / 4, rel=1e-6)
-    # +0.2 units of x offset moves the face 0.2/2.0 of the crop to the left
-    moved = align.crop_matrix(to_frame, "facemesh", 200, 2.0, x_offset=0.2)
-    nose = align.transform_points(pose, align.MEAN_FACE[468][1:2])
-    shift = align.transform_points(moved, nose) - align.transform_points(base, nose)
-    assert np.allclose(shift, [[-20.0, 0.0]], atol=1e-3)
-    frozen = align.crop_matrix(to_frame, "facemesh", 200, 2.0, freeze_z=True)
-    assert abs(frozen[0, 1]) < 1e-9 and abs(frozen[1, 0]) < 1e-9
-    assert abs(base[0, 1]) > 0.1  # the unfrozen crop follows the 20 degree roll
-    assert frozen[0, 0] ** 2 == pytest.approx(np.linalg.det(base[:, :2]), rel=1e-6)  # same size
-
-
-def test_excluding_moving_parts_ignores_an_open_mouth() -> None:
-    face = align.MEAN_FACE[468] * 200 + 100
-    opened = face.copy()
-    opened[list(align.MOVING_PARTS_468)] += [0.0, 25.0]  # jaw drops, lips move
-    for exclude, same in ((True, True), (False, False)):
-        a = align.template_to_frame("facemesh", face, None, exclude)
-        b = align.template_to_frame("facemesh", opened, None, exclude)
-        assert np.allclose(a, b, atol=1e-6) == same
-    assert 1 not in align.MOVING_PARTS_468 and 13 in align.MOVING_PARTS_468 and 105 in align.MOVING_PARTS_468
 
 
 def test_hull_mask_fills_the_polygon_only() -> None:
@@ -292,16 +245,23 @@ def test_head_mode_raises_the_crop_half_a_face_and_freeze_z_follows_the_turn(
     photo_faces: list[tuple[np.ndarray, Face]],
 ) -> None:
     image, face = photo_faces[1]
+    to_uniform = dfl_align.to_uniform(face.landmarks, face.kps, True)
+    assert to_uniform is not None
+
+    def centre(aligned: Aligned | None) -> np.ndarray:
+        assert aligned is not None
+        return align.transform_points(to_uniform, align.transform_points(aligned.inverse, np.array([[64.0, 64.0]])))
+
     plain = align_face(image, face, "facemesh", 128)
     head = align_face(image, face, "facemesh", 128, head_mode=True)
-    unit = align.template_to_frame("facemesh", face.landmarks, face.kps)
-    centre = align.transform_points(align.invert(unit), align.transform_points(head.inverse, np.array([[64.0, 64.0]])))
-    base = align.transform_points(align.invert(unit), align.transform_points(plain.inverse, np.array([[64.0, 64.0]])))
-    assert (centre - base)[0, 1] == pytest.approx(-0.5, abs=1e-6)  # DeepFaceLive's 0.5 (was 0.25)
-    turned = Face(box=face.box, kps=face.kps, landmarks=face.landmarks, pose=(40.0, 0.0, 0.0))
-    still = align_face(image, Face(box=face.box, kps=face.kps, landmarks=face.landmarks, pose=(0.0, 0.0, 0.0)),
-                       "facemesh", 128, freeze_z=True)  # fmt: skip
-    moved = align_face(image, turned, "facemesh", 128, freeze_z=True)
-    shift = align.transform_points(align.invert(unit), align.transform_points(moved.inverse, np.array([[64.0, 64.0]])))
-    stay = align.transform_points(align.invert(unit), align.transform_points(still.inverse, np.array([[64.0, 64.0]])))
-    assert (shift - stay)[0, 0] == pytest.approx(align.head_yaw_shift(40.0), abs=0.02)  # freeze Z alone shifts too
+    assert (centre(head) - centre(plain))[0] == pytest.approx([0.0, -0.5], abs=1e-6)  # no 3D points: no turn
+    # a head turned 20 degrees (its 3D points: FaceMesh's axes rotated about the vertical)
+    yaw = math.radians(20.0)
+    turn = np.array([[math.cos(yaw), 0, math.sin(yaw)], [0, 1, 0], [-math.sin(yaw), 0, math.cos(yaw)]])
+    flat = np.hstack([dfl_align.UNI_468, np.zeros((468, 1))]) @ turn.T
+    turned = replace(face, landmarks_3d=flat)
+    expected = dfl_align.head_yaw(flat)
+    assert expected is not None and abs(expected) > 0.3
+    moved = centre(align_face(image, turned, "facemesh", 128, freeze_z=True))
+    still = centre(align_face(image, face, "facemesh", 128, freeze_z=True))
+    assert (moved - still)[0, 0] == pytest.approx(-expected * abs(math.tanh(2 * expected)) / 2, abs=1e-3)

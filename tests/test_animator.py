@@ -24,7 +24,7 @@ from nodeswap.node import LoadContext
 from nodeswap.nodes.aligners import FaceAligner
 from nodeswap.nodes.animators import FaceAnimator
 from nodeswap.nodes.ops import animate
-from nodeswap.nodes.ops.align import align_face
+from nodeswap.nodes.ops.face_crop import align_face
 from nodeswap.registry import default_registry
 from nodeswap.types import Face, Frame
 from tests import onnx_builders as ob

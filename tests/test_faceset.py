@@ -32,7 +32,7 @@ SIZE = 128
 
 def template_landmarks(size: int = SIZE) -> np.ndarray:
     """The mean 468-point face where the whole-face template puts it in a ``size`` crop."""
-    unit_to_crop = crop_matrix(np.array([[1.0, 0, 0], [0, 1.0, 0]]), "dfl_whole_face", size)
+    unit_to_crop = crop_matrix(np.array([[1.0, 0, 0], [0, 1.0, 0]]), "unit", size, 2.2, 0.0, -0.08)
     return transform_points(unit_to_crop, MEAN_FACE[468]).astype(np.float32)
 
 

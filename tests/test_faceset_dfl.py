@@ -22,7 +22,7 @@ SIZE = 256
 
 def dfl_landmarks(size: int = SIZE) -> np.ndarray:
     """68 points where DeepFaceLab's whole face puts a mean face."""
-    unit_to_crop = crop_matrix(np.array([[1.0, 0, 0], [0, 1.0, 0]]), "dfl_whole_face", size)
+    unit_to_crop = crop_matrix(np.array([[1.0, 0, 0], [0, 1.0, 0]]), "unit", size, 2.2, 0.0, -0.08)
     return transform_points(unit_to_crop, MEAN_FACE[68]).astype(np.float32)
 
 

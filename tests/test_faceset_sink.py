@@ -17,7 +17,8 @@ from nodeswap.nodes.aligners import FaceAligner
 from nodeswap.nodes.detectors import FaceDetector
 from nodeswap.nodes.facesets import FacesetSink
 from nodeswap.nodes.markers import FaceMarker
-from nodeswap.nodes.ops.align import MEAN_FACE, crop_matrix, transform_points
+from nodeswap.nodes.ops import dfl_align
+from nodeswap.nodes.ops.align import crop_matrix, transform_points
 from nodeswap.types import Face, Frame
 
 CLIP = "Kim_Jarrey_2_in.mp4"  # one streamer, head turned 10-40 degrees, some motion blur
@@ -31,9 +32,9 @@ def eye_centres(points: np.ndarray) -> np.ndarray:
 
 
 def template_eyes(size: int = SIZE) -> np.ndarray:
-    """Where the whole-face template puts the mean face's eyes in a ``size`` crop."""
-    unit_to_crop = crop_matrix(np.array([[1.0, 0, 0], [0, 1.0, 0]]), "dfl_whole_face", size)
-    return eye_centres(transform_points(unit_to_crop, MEAN_FACE[468]))
+    """Where DeepFaceLive's whole-face cut puts its uniform template's eyes in a ``size`` crop."""
+    unit_to_crop = crop_matrix(np.array([[1.0, 0, 0], [0, 1.0, 0]]), "unit", size, 2.2, 0.0, -0.08)
+    return eye_centres(transform_points(unit_to_crop, dfl_align.UNI_468))
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +82,7 @@ def test_crops_index_and_landmarks_on_a_real_clip(tmp_path: Path, clip_faces, mo
         crop = read_image(record)
         assert crop.shape == (SIZE, SIZE, 3)
         # the transform cuts this crop from the frame
-        again = cv2.warpAffine(frame.image, record.mat, (SIZE, SIZE), flags=cv2.INTER_CUBIC)
+        again = cv2.warpAffine(frame.image, record.mat, (SIZE, SIZE), flags=cv2.INTER_LINEAR)
         assert np.abs(again.astype(int) - crop)[16:-16, 16:-16].mean() < 4
         # landmarks are the frame's landmarks in crop pixels, and the eyes sit where the template puts them
         expected = transform_points(record.mat, faces[0].landmarks[:, :2])
@@ -101,7 +102,7 @@ def test_uses_the_aligners_crop_only_when_it_is_the_same_crop(tmp_path: Path, cl
     for coverage, blank in ((2.2, True), (2.0, False)):
         aligner = FaceAligner(
             "aligner",
-            {"template": "dfl_whole_face", "resolution": SIZE, "coverage": coverage, "exclude_moving_parts": False},
+            {"resolution": SIZE, "coverage": coverage},
         )
         aligned = aligner.process(frame=frame, faces=faces)["faces"]
         assert aligned[0].aligned is not None

@@ -13,7 +13,7 @@ import pytest
 from nodeswap.node import LoadContext
 from nodeswap.nodes.mergers import FaceMerger
 from nodeswap.nodes.ops import align, blend
-from nodeswap.nodes.ops.align import align_face
+from nodeswap.nodes.ops.face_crop import align_face
 from nodeswap.nodes.overlays import FaceOverlay
 from nodeswap.types import Face, Frame, Swapped
 from tests.onnx_builders import real_faces

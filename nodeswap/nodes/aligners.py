@@ -9,12 +9,12 @@ from nodeswap.node import Node, Param, Port
 from nodeswap.nodes.values import FaceAlignerValues
 from nodeswap.types import ALIGNED, FACES, FRAME, Cap, Face, Frame
 
-from .ops import align
+from .ops import align, face_crop
 
 _TEMPLATE_HELP = (
-    "facemesh: mean 468-point face by Umeyama (DeepFaceLive 'from points'; 68/106 landmarks or the 5 keypoints "
-    "when the face has no 468); dfl_whole_face: DeepFaceLab whole face from 68 points (or 468/106/5), what DFM "
-    "models are trained on; arcface_112 / arcface_128: insightface's 5-point crops (recognisers, inswapper)"
+    "facemesh: DeepFaceLive's 'from points' cut (its uniform 468-point template; 106 and 68 points as it maps "
+    "them; the 5 keypoints when the face has no landmarks), the crop DFM models are fed; dfl_whole_face: the "
+    "same cut (its old name); arcface_112 / arcface_128: insightface's 5-point crops (recognisers, inswapper)"
 )
 
 
@@ -66,7 +66,7 @@ class FaceAligner(Node):
             "exclude_moving_parts",
             "bool",
             True,
-            help="468 points: fit only points that do not move with expression (no lips, jaw, brows): steadier",
+            help="468 points: leave DeepFaceLive's moving parts (lips, jaw, brows, eyes) out of the fit: steadier",
         ),
         Param(
             "head_mode",
@@ -92,7 +92,7 @@ class FaceAligner(Node):
         v = self.values
         out = []
         for face in faces:
-            aligned = align.align_face(
+            aligned = face_crop.align_face(
                 frame.image,
                 face,
                 v["template"],

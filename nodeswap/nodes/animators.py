@@ -16,8 +16,8 @@ from nodeswap.runtime import DEVICES, session
 from nodeswap.types import FACES, FRAME, Face, Frame, Swapped, caps
 
 from .ops import animate
-from .ops.align import align_face
 from .ops.embed import read_image
+from .ops.face_crop import align_face
 
 MODEL = "lia_generator"
 

@@ -23,7 +23,7 @@ from nodeswap.runtime import DEVICES, session
 from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped, caps
 
 from .ops import embed
-from .ops.align import align_face
+from .ops.face_crop import align_face
 
 INSWAP_SIZE = 128
 EMAP_SHAPE = (512, 512)

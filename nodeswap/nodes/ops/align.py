@@ -21,8 +21,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from nodeswap.types import Aligned, Face
-
 # insightface's ArcFace 5-point template for 112x112 crops (eyes, nose, mouth corners; image left first).
 ARCFACE_112 = np.array(
     [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]]
@@ -95,13 +93,8 @@ MOUTH_INNER = {
     68: (60, 61, 62, 63, 64, 65, 66, 67),
     106: (65, 66, 62, 70, 69, 57, 60, 54),
 }
-# Points that move with expression (brows, and everything below the nose: lips, jaw, chin).
-MOVING_PARTS_468 = tuple(
-    sorted(set(BROWS_468) | {int(i) for i in np.flatnonzero(MEAN_FACE[468][:, 1] > MEAN_FACE[468][2, 1])})
-)
-# Points used for the similarity fit per layout: no jaw line for 68 and 106 (as DeepFaceLab does).
+# Points used for the unit-face fit per layout: no jaw line for 68 and 106.
 FIT_POINTS = {468: np.arange(468), 68: np.arange(17, 68), 106: np.arange(33, 106), 5: np.arange(5)}
-_STABLE_468 = np.setdiff1d(np.arange(468), MOVING_PARTS_468)
 
 
 def arcface_template(size: int) -> np.ndarray:
@@ -167,23 +160,13 @@ def kps_from_landmarks(landmarks: np.ndarray) -> np.ndarray | None:
 
 
 def unit_to_frame(
-    landmarks: np.ndarray | None,
-    kps: np.ndarray | None,
-    prefer: tuple[int, ...] = (468, 68, 106),
-    exclude_moving: bool = False,
+    landmarks: np.ndarray | None, kps: np.ndarray | None, prefer: tuple[int, ...] = (468, 68, 106)
 ) -> np.ndarray | None:
-    """Similarity from the unit-face frame to the frame, fitted to the best points the face has.
-
-    The fit maps the face's points onto the template (as DeepFaceLab and insightface
-    do; least squares is not symmetric) and is then inverted.
-
-    prefer: landmark layouts in order of preference; the 5 keypoints are the fallback.
-    exclude_moving: for 468 points, fit only the points that do not move with expression.
-    """
+    """Similarity from the unit-face frame (the mean faces above) to the frame, fitted to the best points the face
+    has (the face's points onto the template, then inverted); the 5 keypoints are the fallback."""
     if landmarks is not None and len(landmarks) in prefer:
         n = len(landmarks)
-        idx = _STABLE_468 if (n == 468 and exclude_moving) else FIT_POINTS[n]
-        return invert(umeyama(np.asarray(landmarks, np.float64)[idx, :2], MEAN_FACE[n][idx]))
+        return invert(umeyama(np.asarray(landmarks, np.float64)[FIT_POINTS[n], :2], MEAN_FACE[n][FIT_POINTS[n]]))
     if kps is not None and len(kps) >= 5:
         return invert(umeyama(np.asarray(kps, np.float64)[:5], MEAN_FACE[5]))
     return None
@@ -203,8 +186,6 @@ class CropGeometry:
 
 
 GEOMETRY = {
-    "facemesh": CropGeometry((0.5, 0.5), 1.0, -0.08),  # DeepFaceLive "from points"
-    "dfl_whole_face": CropGeometry((0.5, 0.5), 1.0, -0.07),  # DeepFaceLab whole face
     "arcface_112": CropGeometry((56.0, 56.0), 112.0 / STANDARD_COVERAGE),
     "arcface_128": CropGeometry((64.0, 64.0), 128.0 / STANDARD_COVERAGE),
     "unit": CropGeometry((0.5, 0.5), 1.0),  # the unit square itself (align modes from rect; the match crop)
@@ -222,14 +203,9 @@ def rect_to_frame(box: tuple[float, float, float, float]) -> np.ndarray:
     return np.array([[side, 0.0, cx - side / 2.0], [0.0, side, cy - side / 2.0]])
 
 
-def template_to_frame(
-    template: str, landmarks: np.ndarray | None, kps: np.ndarray | None, exclude_moving: bool = False
-) -> np.ndarray | None:
-    """Similarity from ``template``'s space to the frame, or None when the face lacks the points."""
-    if template == "facemesh":
-        return unit_to_frame(landmarks, kps, (468, 68, 106), exclude_moving)
-    if template == "dfl_whole_face":
-        return unit_to_frame(landmarks, kps, (68, 468, 106), exclude_moving)
+def template_to_frame(template: str, landmarks: np.ndarray | None, kps: np.ndarray | None) -> np.ndarray | None:
+    """Similarity from an arcface template's crop space to the frame, or None when the face lacks the points.
+    (The facemesh template is DeepFaceLive's cut: dfl_align.py.)"""
     if template in ("arcface_112", "arcface_128"):
         points = kps if kps is not None else (kps_from_landmarks(landmarks) if landmarks is not None else None)
         if points is None:
@@ -270,13 +246,6 @@ def crop_matrix(
     return cv2.getAffineTransform(src, dst).astype(np.float64)
 
 
-def head_yaw_shift(yaw_degrees: float) -> float:
-    """Sideways crop shift for head mode: the skull's centre lies behind the face,
-    so a turned face needs the crop moved against the turn (DeepFaceLive's rule)."""
-    yaw = np.radians(yaw_degrees)
-    return float(-yaw * abs(np.tanh(yaw * 2.0)) * 0.5)
-
-
 def hull_points(landmarks: np.ndarray | None, to_unit_frame: np.ndarray | None) -> np.ndarray | None:
     """Points whose convex hull is the face: the landmarks, or the mean face (no
     forehead) mapped through the fit when the face has only keypoints."""
@@ -300,49 +269,3 @@ def polygon_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     mask = np.zeros(shape, np.uint8)
     cv2.fillPoly(mask, [np.round(np.asarray(points) * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=4)
     return mask.astype(np.float32) / 255.0
-
-
-def align_face(
-    image: np.ndarray,
-    face: Face,
-    template: str,
-    size: int,
-    coverage: float = STANDARD_COVERAGE,
-    x_offset: float = 0.0,
-    y_offset: float = 0.0,
-    exclude_moving: bool = False,
-    head_mode: bool = False,
-    freeze_z: bool = False,
-    interpolation: int = cv2.INTER_CUBIC,
-    mode: str = "from points",
-) -> Aligned | None:
-    """The aligned crop of ``face`` in ``image`` (HWC), or None when the face has neither landmarks nor keypoints.
-
-    mode: DeepFaceLive's align mode: from points (the template fitted to the face's points), from rect (a
-    square on the detector's box) or from static rect (a size x size square in the middle of the frame);
-    head mode and freeze Z apply to "from points" only, as there.
-    """
-    if mode == "from points":
-        to_frame = template_to_frame(template, face.landmarks, face.kps, exclude_moving)
-        if to_frame is None:
-            return None
-        if head_mode:
-            coverage += 1.0
-            y_offset -= 0.5
-        if (head_mode or freeze_z) and face.pose is not None:
-            x_offset += head_yaw_shift(face.pose[0])
-    else:
-        height, width = image.shape[:2]
-        half = size / 2.0
-        box = (
-            face.box
-            if mode == "from rect"
-            else (width / 2 - half, height / 2 - half, width / 2 + half, height / 2 + half)
-        )
-        to_frame, template, freeze_z = rect_to_frame(box), "unit", False
-    mat = crop_matrix(to_frame, template, size, coverage, x_offset, y_offset, freeze_z)
-    crop = cv2.warpAffine(image, mat, (size, size), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
-    kps_fit = unit_to_frame(None, face.kps) if face.landmarks is None else None
-    points = hull_points(face.landmarks, kps_fit)
-    mask = hull_mask(transform_points(mat, points), size) if points is not None else None
-    return Aligned(image=crop, mat=mat, inverse=invert(mat), size=size, mask=mask)

@@ -1,23 +1,24 @@
-"""The whole-face crop a faceset keeps: DeepFaceLab's whole face (template dfl_whole_face, coverage 2.2), cut
-exactly as swap.dfm cuts it when no aligner feeds it, or taken from an aligner upstream that cut the same one."""
+"""The whole-face crop a faceset keeps: DeepFaceLive's default aligner crop (from points, coverage 2.2, moving parts
+left out of the fit), the crop a DFM model is fed at run time, in DeepFaceLive and in swap.dfm; or taken from an
+aligner upstream that cut the same one."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from nodeswap.faceset import COVERAGE, TEMPLATE
+from nodeswap.faceset import COVERAGE
 from nodeswap.types import Face
 
-from .align import crop_matrix, template_to_frame, transform_points
+from .align import transform_points
+from .face_crop import from_points_matrix
 
 SAME_CROP_PX = 0.5  # an upstream crop whose landmarks land within this of ours is the same crop
 
 
 def whole_face_matrix(face: Face, size: int) -> np.ndarray | None:
     """The 2x3 frame -> crop affine of the face's whole-face crop, or None without landmarks or keypoints."""
-    to_frame = template_to_frame(TEMPLATE, face.landmarks, face.kps)
-    return None if to_frame is None else crop_matrix(to_frame, TEMPLATE, size, COVERAGE)
+    return from_points_matrix(face, size, COVERAGE)
 
 
 def same_crop(a: np.ndarray, b: np.ndarray, points: np.ndarray) -> bool:
@@ -35,5 +36,5 @@ def whole_face_crop(image: np.ndarray, face: Face, size: int) -> tuple[np.ndarra
     points = None if face.landmarks is None else np.asarray(face.landmarks, np.float64)[:, :2]
     if upstream is not None and upstream.size == size and points is not None and same_crop(upstream.mat, mat, points):
         return upstream.image, upstream.mat
-    crop = cv2.warpAffine(image, mat, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    crop = cv2.warpAffine(image, mat, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     return crop, mat
