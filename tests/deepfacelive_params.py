@@ -220,8 +220,8 @@ CONTROLS: tuple[Control, ...] = (
         1.0,
         0.01,
         4.0,
-        ours="swap.dfm post_gamma_g",
-        note="acts on green (DeepFaceLive's green slider acts on blue: its call swaps the two)",
+        ours="swap.dfm post_gamma_b",
+        note="DeepFaceLive's green slider acts on blue (its call swaps the two): the same picture is post_gamma_b",
     ),
     _c(
         DFM,
@@ -229,8 +229,8 @@ CONTROLS: tuple[Control, ...] = (
         1.0,
         0.01,
         4.0,
-        ours="swap.dfm post_gamma_b",
-        note="acts on blue (DeepFaceLive's blue slider acts on green)",
+        ours="swap.dfm post_gamma_g",
+        note="DeepFaceLive's blue slider acts on green: the same picture is post_gamma_g",
     ),
     _c(DFM, "two_pass", False, ours="swap.dfm two_pass"),
     # -- InsightFace swapper
@@ -293,8 +293,8 @@ CONTROLS: tuple[Control, ...] = (
         0.0,
         127.0,
         ours="merge.faces color_compression",
-        note="the same levels on the whole frame, each at its middle: DeepFaceLive also lifts every level by 2 / c, "
-        "brightening the frame by about 1% at the default",
+        note="the same: its levels on the whole frame when a face was merged, each lifted by 2 / c as there "
+        "(about 1% brighter); compression_levels = centred keeps the brightness",
     ),
     _c(MERGE, "face_opacity", 1.0, 0.0, 1.0, ours="merge.faces opacity"),
     # -- stream output
@@ -322,6 +322,39 @@ def _value(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+MEASURED = [
+    "## Measured against DeepFaceLive's own results",
+    "",
+    "The same inputs given to DeepFaceLive's code and to nodeswap's nodes; the difference of the results. Aligner",
+    "and merger: DeepFaceLive's own FaceAligner and FaceMerger output on 32 frames of four real clips",
+    "(`media/dfl_reference`, `tests/test_dfl_aligner.py`, `tests/test_dfl_merger.py`). DFM swapper: DeepFaceLive's",
+    "FaceSwapDFM steps written out in `tests/test_dfl_swapper.py`, on real aligned crops, with models of the .dfm",
+    "signature of 128, 224 and 320 px and one that `nodeswap train` exports.",
+    "",
+    "| stage | settings | difference to DeepFaceLive | tolerance |",
+    "|---|---|---|---|",
+    "| aligner (`align.face`) | defaults, head mode, offsets, freeze Z, all points, res 320 / coverage 1.8 "
+    "| crop corners within 0.0002% of the face size; crops 0.08 mean absolute (0-255) at most | 0.5%; 1.0 |",
+    "| merger (`merge.faces`) | defaults, no colour transfer, opacity 0.5, erode -10 / blur 50, blur 100, "
+    "bicubic, landmark mask only, no colour compression | 0.07 mean absolute inside the face at most | 1.0 |",
+    "| DFM swapper (`swap.dfm`) | defaults, morph, pre-sharpen, pre-gamma, post-gamma, two pass, all at once "
+    "| 0 (the same bytes) for the face and both masks | - |",
+    "| face animator (`swap.animate`) | defaults | the same on the same crop (an independent run of DeepFaceLive) "
+    "| - |",
+    "",
+    "Deliberate differences:",
+    "",
+    "- **InsightFace swapper** (`swap.inswapper`): nodeswap follows insightface's own conventions for",
+    "  inswapper_128 and w600k_r50 (RGB input; the target cut with insightface's 128 template from the five",
+    "  keypoints, `alignment` = own), as insightface's reference code runs them. DeepFaceLive feeds BGR and x/255",
+    "  and the aligner's crop; `alignment` = upstream takes the aligner's crop instead.",
+    "- **Colour compression** (`merge.faces`): as DeepFaceLive, only frames with a merged face are compressed;",
+    "  `compression_levels` = centred puts each level at its middle instead of lifting it by 2 / c.",
+    "- **Sampling**: like DeepFaceLive's, the aligner's crop is bilinear with a black border outside the frame.",
+    "",
+]
+
+
 def markdown() -> str:
     """docs/DEEPFACELIVE.md."""
     lines = [
@@ -335,6 +368,7 @@ def markdown() -> str:
         "This table is generated from `tests/deepfacelive_params.py` (`python -m tests.deepfacelive_params`),",
         "and a test checks each row against `python run.py nodes --json`.",
         "",
+        *MEASURED,
     ]
     stage = ""
     for row in CONTROLS:

@@ -60,7 +60,7 @@ def test_blur_softens_and_fades_to_the_crop_border() -> None:
     assert ((soft > 0.05) & (soft < 0.95)).sum() > ((mask > 0.05) & (mask < 0.95)).sum() + 200
     assert np.abs(np.diff(soft, axis=1)).max() < np.abs(np.diff(mask, axis=1)).max()
     full = blend.erode_blur(np.ones((100, 100), np.float32), 0, 20)
-    assert full[50, 50] > 0.99 and full[0, 50] < 0.005 and full[50, 99] < 0.005  # a feathered square
+    assert full[50, 50] > 0.99 and full[0, 50] < 0.05 and full[50, 99] < 0.05  # a feathered square
 
 
 def test_rct_matches_lab_mean_and_spread() -> None:
@@ -125,19 +125,16 @@ def test_paste_lands_where_the_crop_was_and_nowhere_else() -> None:
     assert np.allclose(shift / 16, inverse[:, 0] / np.linalg.norm(inverse[:, 0]), atol=0.05)
 
 
-def test_color_compression_quantises_to_deepfacelives_levels_without_a_brightness_shift() -> None:
+def test_color_compression_centred_levels_keep_the_brightness() -> None:
     ramp = np.linspace(0, 1, 1000, dtype=np.float32).reshape(10, 100)
     assert blend.color_compress(ramp, 0) is ramp
-    out = blend.color_compress(ramp, 119.0)  # c = 8 levels, each at its middle
-    assert np.allclose(out, np.clip((np.floor(ramp * 8) + 0.5) / 8, 0, 1))
-    assert len(np.unique(out)) == 9  # 8 levels, and 1.0 itself
-    eight = blend.color_compress(blend.to_uint8(ramp), 119.0)
-    assert eight.dtype == np.uint8 and len(np.unique(eight)) == 9
-    same = blend.to_uint8(blend.color_compress(blend.to_float(blend.to_uint8(ramp)), 119.0))
-    assert np.abs(eight.astype(int) - same).max() <= 1
-    mild = blend.color_compress(blend.to_uint8(ramp), 1.0)  # the default: 126 levels
+    out = blend.color_compress(ramp, 119.0, "centred")  # c = 8 levels, each at its middle
+    assert np.allclose(out, (np.floor(ramp * 8) + 0.5) / 8)
+    mild = blend.color_compress(blend.to_uint8(ramp), 1.0, "centred")  # 126 levels
     change = mild.astype(int) - blend.to_uint8(ramp)
-    assert 120 <= len(np.unique(mild)) <= 127 and abs(change.mean()) < 0.2 and np.abs(change).max() <= 2
+    assert 120 <= len(np.unique(mild)) <= 127 and abs(change.mean()) < 1.0 and np.abs(change).max() <= 2
+    lifted = blend.color_compress(blend.to_uint8(ramp), 1.0)  # DeepFaceLive's: a level or so brighter
+    assert 1.5 < (lifted.astype(int) - blend.to_uint8(ramp)).mean() < 3.5
 
 
 # -- the node --------------------------------------------------------------------------------------
@@ -174,14 +171,14 @@ def test_faces_without_swap_pass_unchanged(obama_face: tuple[np.ndarray, Face]) 
     assert merger().process(frame=frame, faces=())["frame"] is frame
 
 
-def test_color_compression_applies_to_the_whole_frame_with_or_without_faces(
+def test_color_compression_applies_to_the_whole_frame_with_a_face_and_not_without(
     obama_face: tuple[np.ndarray, Face],
 ) -> None:
     image, face = obama_face
     node = FaceMerger("merge", {})  # DeepFaceLive's default: 1.0
     assert node.values["color_compression"] == 1.0 and not node.values["mask_hull"]
     expected = blend.color_compress(image, 1.0)
-    assert np.array_equal(node.process(frame=Frame(image), faces=())["frame"].image, expected)
+    assert node.process(frame=Frame(image), faces=())["frame"].image is image  # DeepFaceLive shows the source
     merged = node.process(frame=Frame(image), faces=(swapped_face(image, face, (0, 255, 0)),))["frame"].image
     assert np.array_equal(merged[:40, :40], expected[:40, :40])  # the background too, not only the face
 
@@ -205,7 +202,7 @@ def test_merged_face_lands_on_the_real_face_only(obama_face: tuple[np.ndarray, F
     half = merger(color_transfer="none", opacity=0.5).process(frame=Frame(image), faces=(swapped,))["frame"].image
     assert abs(int(half[nose[1], nose[0], 1]) - (int(image[nose[1], nose[0], 1]) + 255) / 2) <= 1
     zero = merger(opacity=0.0).process(frame=Frame(image), faces=(swapped,))["frame"].image
-    assert np.array_equal(zero, image)
+    assert np.abs(zero.astype(int) - image.astype(int)).max() <= 1  # DeepFaceLive's float sum, truncated
 
 
 def test_swapper_masks_combine_by_product(obama_face: tuple[np.ndarray, Face]) -> None:
@@ -242,8 +239,10 @@ def test_color_transfer_pulls_the_new_face_to_the_target(
         out = merger(color_transfer=method, erode=0, blur=0).process(frame=Frame(image), faces=(swapped,))
         results[method] = lab(cv2.warpAffine(out["frame"].image, aligned.mat, (224, 224)))
     assert np.abs(results["none"].mean(0) - target.mean(0)).max() > 20  # the tint shows without transfer
-    assert np.abs(results["rct"].mean(0) - target.mean(0)).max() < 4  # LAB mean matched (8-bit LAB units)
-    assert np.abs(results["rct"].std(0) - target.std(0)).max() < 4
+    # DeepFaceLive's RCT counts the pixels outside the mask as zeros in both crops: it pulls towards the target
+    # without matching it exactly (tests/test_dfl_merger.py checks it against DeepFaceLive's own results)
+    gap = lambda method: np.abs(results[method].mean(0) - target.mean(0)).max()  # noqa: E731
+    assert gap("rct") < gap("none") - 5
     assert np.abs(results["lct"].mean(0) - target.mean(0)).max() < 6
 
 

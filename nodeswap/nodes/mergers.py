@@ -54,10 +54,10 @@ def mouth_mask(landmarks: np.ndarray | None, crop_from_frame: np.ndarray, size: 
 
 
 class FaceMerger(Node):
-    """Blends the swapped faces into the frame: masks, erode/blur, colour transfer, opacity, Poisson, compression.
+    """Blends the swapped faces into the frame as DeepFaceLive's merger does: masks, erode/blur, colour transfer,
+    opacity, colour compression (its arithmetic, in float); Poisson, LCT and keeping the mouth are nodeswap's.
 
-    Faces without a swapped image pass unchanged. Work is limited to each face's
-    region of the frame.
+    Faces without a swapped image pass unchanged. The float work is limited to the faces' part of the frame.
     """
 
     type_id = "merge.faces"
@@ -118,55 +118,97 @@ class FaceMerger(Node):
             step=0.1,
             help="Posterise the whole merged frame to 127 - this many levels, mimicking video compression (0 = off)",
         ),
+        Param(
+            "compression_levels",
+            "choice",
+            "deepfacelive",
+            choices=blend.COMPRESSION_LEVELS,
+            help="deepfacelive: each level raised by 2 / levels, as DeepFaceLive does (a little brighter); centred: "
+            "each level at its middle",
+        ),
     )
 
     def process(self, frame: Frame, faces: tuple[Face, ...]) -> dict[str, Any]:
+        """As DeepFaceLive's merger: each face blended in turn in float, the frame colour-compressed after the
+        last face and written out truncated. A frame with no face to merge passes as it is (DeepFaceLive shows
+        the source frame then)."""
         todo = [f for f in faces if f.swapped is not None and f.aligned is not None]
-        if not todo:  # the same compression with or without faces: no flicker when one comes and goes
-            compressed = blend.color_compress(frame.image, self.values["color_compression"])
-            return {"frame": frame if compressed is frame.image else replace(frame, image=compressed)}
-        out = frame.image.copy()
-        for face in todo:
-            self.merge_face(out, face)
-        return {"frame": replace(frame, image=blend.color_compress(out, self.values["color_compression"]))}
+        if not todo:
+            return {"frame": frame}
+        image = frame.image
+        work = [(face, region) for face in todo if (region := self.face_region(face, image.shape)) is not None]
+        if not work:
+            return {"frame": replace(frame, image=self.compress(image))}
+        x0 = min(r[0] for _, r in work)
+        y0 = min(r[1] for _, r in work)
+        x1 = max(r[2] for _, r in work)
+        y1 = max(r[3] for _, r in work)
+        canvas = blend.to_float(image[y0:y1, x0:x1])  # only the faces' part of the frame is worked in float
+        for face, _ in work:
+            self.merge_face(canvas, face, (x0, y0))
+        out = self.compress(image)
+        compressed = self.compress(canvas)
+        out[y0:y1, x0:x1] = blend.to_uint8_truncated(compressed)
+        return {"frame": replace(frame, image=out)}
 
-    def merge_face(self, out: np.ndarray, face: Face) -> None:
-        """Blend one face into ``out`` (changed in place)."""
+    def compress(self, image: np.ndarray) -> np.ndarray:
+        v = self.values
+        out = blend.color_compress(image, v["color_compression"], v["compression_levels"])
+        return out.copy() if out is image and image.dtype == np.uint8 else out
+
+    def inverse(self, face: Face) -> np.ndarray:
+        """The face's crop -> frame affine with the merger's offsets and scale."""
+        v, aligned = self.values, face.aligned
+        assert aligned is not None
+        return blend.adjust_inverse(
+            aligned.inverse, aligned.size, v["face_x_offset"], v["face_y_offset"], v["face_scale"]
+        )
+
+    def soft_mask(self, face: Face) -> np.ndarray:
+        """The face's crop-space mask after DeepFaceLive's erode and blur (and the kept mouth cut out)."""
+        v, aligned = self.values, face.aligned
+        assert aligned is not None
+        mask = face_mask(face, v["mask_hull"], v["mask_swap"], v["mask_target"], v["mask_box"])
+        soft = blend.erode_blur(mask, v["erode"], v["blur"])
+        if v["keep_mouth"]:  # after the feathering, which would smear the face back over the mouth
+            mouth = mouth_mask(face.landmarks, align.invert(self.inverse(face)), aligned.size)
+            if mouth is not None:
+                soft = soft * (1.0 - mouth)
+        return soft
+
+    def face_region(self, face: Face, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+        """The frame pixels the face's mask can touch (x0, y0, x1, y1), or None."""
+        aligned = face.aligned
+        assert aligned is not None
+        return blend.frame_region(self.inverse(face), aligned.size, aligned.size, shape)
+
+    def merge_face(self, canvas: np.ndarray, face: Face, origin: tuple[int, int]) -> None:
+        """Blend one face into ``canvas`` (float32 BGR in [0, 1], the frame from ``origin`` on; changed in place),
+        with DeepFaceLive's arithmetic."""
         v = self.values
         aligned, swapped = face.aligned, face.swapped
         assert aligned is not None and swapped is not None  # process() merges only such faces
         size = aligned.size
-        image = swapped.image
-        if image.shape[:2] != (size, size):
-            image = cv2.resize(image, (size, size), interpolation=cv2.INTER_CUBIC)
-        mask = face_mask(face, v["mask_hull"], v["mask_swap"], v["mask_target"], v["mask_box"])
-        inverse = blend.adjust_inverse(aligned.inverse, size, v["face_x_offset"], v["face_y_offset"], v["face_scale"])
-        soft = blend.erode_blur(mask, v["erode"], v["blur"]) * np.float32(v["opacity"])
-        if v["keep_mouth"]:  # after the feathering, which would smear the face back over the mouth
-            mouth = mouth_mask(face.landmarks, align.invert(inverse), size)
-            if mouth is not None:
-                soft *= 1.0 - mouth
-        bounds = blend.mask_bounds(soft)
-        if bounds is None:
-            return
-        x0, y0, x1, y1 = bounds  # work on the part of the crop the mask covers
-        new_face = image[y0:y1, x0:x1]
+        new_face = blend.to_float(swapped.image) if swapped.image.dtype == np.uint8 else swapped.image
+        if new_face.shape[:2] != (size, size):
+            new_face = cv2.resize(new_face, (size, size), interpolation=cv2.INTER_LINEAR)
+        soft = self.soft_mask(face)
+        target = blend.to_float(aligned.image)
         if v["color_transfer"] == "rct":
-            new_face = blend.rct(new_face, aligned.image[y0:y1, x0:x1], mask[y0:y1, x0:x1])
+            new_face = blend.rct_whole_crop(new_face, target, soft)
         elif v["color_transfer"] == "lct":
-            lct = blend.lct(blend.to_float(new_face), blend.to_float(aligned.image[y0:y1, x0:x1]), mask[y0:y1, x0:x1])
-            new_face = blend.to_uint8(lct)
-        if v["poisson"]:  # in crop space against the target's crop: cheap, and the same at any frame size
+            new_face = blend.lct(new_face, target, soft)
+        inverse = self.inverse(face)
+        if v["poisson"]:  # in crop space against what lies behind the face: cheap, and the same at any frame size
             moved = v["face_x_offset"] or v["face_y_offset"] or v["face_scale"] != 1.0
-            target = cv2.warpAffine(out, align.invert(inverse), (size, size)) if moved else aligned.image
-            new_face = blend.seamless(new_face, target[y0:y1, x0:x1], soft[y0:y1, x0:x1])
-        blend.paste_face(
-            out,
-            new_face,
-            soft[y0:y1, x0:x1],
-            blend.shift_inverse(inverse, x0, y0),
-            blend.INTERPOLATIONS[v["interpolation"]],
-        )
+            behind = target
+            if moved:
+                to_canvas = inverse.copy()
+                to_canvas[:, 2] -= origin
+                behind = cv2.warpAffine(canvas, align.invert(to_canvas), (size, size))
+            new_face = blend.to_float(blend.seamless(blend.to_uint8(new_face), blend.to_uint8(behind), soft))
+        interpolation = blend.INTERPOLATIONS[v["interpolation"]]
+        blend.paste_float(canvas, new_face, soft, inverse, origin, float(v["opacity"]), interpolation)
 
 
 NODE_TYPES = [FaceMerger]

@@ -22,7 +22,7 @@ from nodeswap.params import IMAGES
 from nodeswap.runtime import DEVICES, session
 from nodeswap.types import FACES, FRAME, Aligned, Face, Frame, Swapped, caps
 
-from .ops import embed
+from .ops import dfm_process, embed
 from .ops.face_crop import align_face
 
 INSWAP_SIZE = 128
@@ -321,45 +321,35 @@ class DFMSwapper(Node):
     def process(self, frame: Frame, faces: tuple[Face, ...]) -> dict[str, Any]:
         return {"faces": tuple(self.swap_face(frame.image, face) for face in faces)}
 
-    def _run(self, face_bgr: np.ndarray) -> list[np.ndarray]:
+    def _run(self, face_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         feed = {self._face_input: face_bgr[None]}
         if self._morph_input:
             feed[self._morph_input] = np.array([self.values["morph_factor"]], np.float32)
-        return [r[0] for r in self._session.run(self._outputs, feed)]
+        face_mask, celeb, celeb_mask = (r[0] for r in self._session.run(self._outputs, feed))
+        return face_mask, celeb, celeb_mask
 
     def swap_face(self, image: np.ndarray, face: Face) -> Face:
+        """The face swapped as DeepFaceLive's FaceSwapDFM swaps it (ops/dfm_process.py), at the crop's size."""
         aligned: Aligned | None = face.aligned
         if aligned is None:
-            aligned = align_face(image, face, "dfl_whole_face", self.resolution)
+            aligned = align_face(image, face, "facemesh", self.resolution)
             if aligned is None:
                 return face
         v = self.values
-        x: np.ndarray = _fit(aligned.image, self.resolution).astype(np.float32) / 255.0
-        if v["pre_sharpen"] > 0:
-            x = cv2.addWeighted(x, 1.0 + v["pre_sharpen"], cv2.GaussianBlur(x, (0, 0), 1.0), -v["pre_sharpen"], 0)
-        x = gamma_bgr(np.clip(x, 0.0, 1.0), v["pre_gamma_r"], v["pre_gamma_g"], v["pre_gamma_b"])
-        face_mask, celeb, celeb_mask = self._run(x)
-        if v["two_pass"]:
-            _, celeb, celeb_mask = self._run(np.clip(celeb, 0.0, 1.0).astype(np.float32))
-        celeb = gamma_bgr(np.clip(celeb, 0.0, 1.0), v["post_gamma_r"], v["post_gamma_g"], v["post_gamma_b"])
-        size = aligned.size
-        new = _fit(np.clip(celeb * 255.0 + 0.5, 0, 255).astype(np.uint8), size)
-        swapped = Swapped(image=new, mask=_mask(celeb_mask, size), target_mask=_mask(face_mask, size))
+        new, mask, target_mask = dfm_process.swap(
+            self._run,
+            aligned.image,
+            self.resolution,
+            v["pre_sharpen"],
+            (v["pre_gamma_r"], v["pre_gamma_g"], v["pre_gamma_b"]),
+            (v["post_gamma_r"], v["post_gamma_g"], v["post_gamma_b"]),
+            v["two_pass"],
+        )
+        scale = np.float32(1.0 / 255.0)
+        swapped = Swapped(
+            image=new, mask=mask.astype(np.float32) * scale, target_mask=target_mask.astype(np.float32) * scale
+        )
         return replace(face, aligned=aligned, swapped=swapped)
-
-
-def gamma_bgr(image: np.ndarray, r: float, g: float, b: float) -> np.ndarray:
-    """Per-channel gamma of a BGR float image in [0, 1]: x ** (1 / gamma) (gamma > 1 brightens)."""
-    if r == g == b == 1.0:
-        return image
-    exponents = np.array([1.0 / b, 1.0 / g, 1.0 / r], np.float32)
-    out: np.ndarray = np.power(image, exponents).astype(np.float32)
-    return out
-
-
-def _mask(raw: np.ndarray, size: int) -> np.ndarray:
-    mask = np.clip(np.asarray(raw, np.float32).reshape(raw.shape[0], raw.shape[1]), 0.0, 1.0)
-    return _fit(mask, size)
 
 
 NODE_TYPES = [InSwapper, DFMSwapper]

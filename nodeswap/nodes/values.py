@@ -112,6 +112,7 @@ class FaceMergerValues(TypedDict):
     poisson: bool
     keep_mouth: bool
     color_compression: float
+    compression_levels: str
 
 
 class FaceOverlayValues(TypedDict):

@@ -1,4 +1,5 @@
-"""Merging math: face masks, erode/blur, colour transfer, paste-back, Poisson, colour compression.
+"""Merging math: face masks, erode/blur, colour transfer, paste-back, Poisson, colour compression, the DeepFaceLive
+merger's own arithmetic where it has one (erode_blur, rct_whole_crop, color_compress).
 
 Crop-space images are HWC BGR; floats are in [0, 1]. Masks are HW float32 in [0, 1].
 Everything here works on the face's crop or on the face's bounding region of the
@@ -17,29 +18,47 @@ _EPS = 1e-6
 
 
 def erode_blur(mask: np.ndarray, erode: int, blur: int) -> np.ndarray:
-    """DeepFaceLive's mask erode and blur: shrink (erode > 0) or grow (erode < 0) by ``max(1, |erode| // 2)``
-    passes of a 3x3 cross (about half a pixel per step), then feather with a Gaussian of sigma ``blur / 4``.
-
-    The outer ``0.75 * blur`` pixels (3 sigma) are cleared first so the feathered
-    edge fades out inside the crop instead of being cut at its border.
-    """
+    """DeepFaceLive's mask erode and blur (ImageProcessor.erode_blur with fade_to_border): on the mask padded with
+    its own size of zeros, shrink (erode > 0) or grow (erode < 0) by ``max(1, |erode| // 2)`` passes of a 3x3
+    cross (about half a pixel a pass), clear ``blur // 2`` pixels at the crop's edge, and feather with a Gaussian
+    of sigma ``blur / 4``."""
     out: np.ndarray = np.asarray(mask, np.float32)
-    if erode:
-        passes = max(1, abs(int(erode)) // 2)
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
-        grow = cv2.erode if erode > 0 else cv2.dilate
-        out = grow(out, kernel, iterations=passes, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    erode, blur = int(erode), int(blur)
+    if erode == 0 and blur <= 0:
+        return out
+    h, w = out.shape[:2]
+    padded = np.pad(out, ((h, h), (w, w)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+    if erode > 0:
+        padded = cv2.erode(padded, kernel, iterations=max(1, erode // 2))
+    elif erode < 0:
+        padded = cv2.dilate(padded, kernel, iterations=max(1, -erode // 2))
+    edge_h, edge_w = h + blur // 2, w + blur // 2
+    padded[:edge_h] = 0
+    padded[-edge_h:] = 0
+    padded[:, :edge_w] = 0
+    padded[:, -edge_w:] = 0
     if blur > 0:
-        out = out.copy() if out is mask else out
-        border = min(int(blur * 0.75), min(out.shape) // 2)
-        if border:
-            out[:border] = 0
-            out[-border:] = 0
-            out[:, :border] = 0
-            out[:, -border:] = 0
-        out = cv2.GaussianBlur(out, (0, 0), blur * 0.25)
-    out = np.clip(out, 0.0, 1.0)
-    return out
+        padded = cv2.GaussianBlur(padded, (0, 0), blur * 0.25)
+    result: np.ndarray = padded[h:-h, w:-w]
+    return result
+
+
+def rct_whole_crop(image: np.ndarray, like: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """DeepFaceLive's merger RCT: ``image`` takes the LAB mean and spread of ``like`` (both float32 BGR in [0, 1]).
+    The statistics run over the whole crop of each, with the pixels where ``mask`` < 0.5 set to 0 but counted."""
+    lab = cv2.cvtColor(np.ascontiguousarray(image, np.float32), cv2.COLOR_BGR2LAB)
+    like_lab = cv2.cvtColor(np.ascontiguousarray(like, np.float32), cv2.COLOR_BGR2LAB)
+    outside = mask < 0.5
+    stats, like_stats = lab.copy(), like_lab.copy()
+    stats[outside] = 0
+    like_stats[outside] = 0
+    mean, std = stats.reshape(-1, 3).mean(0), stats.reshape(-1, 3).std(0)
+    like_mean, like_std = like_stats.reshape(-1, 3).mean(0), like_stats.reshape(-1, 3).std(0)
+    out = (lab - mean) * (like_std / np.maximum(std, 1e-12)) + like_mean
+    out = np.clip(out, [0.0, -127.0, -127.0], [100.0, 127.0, 127.0]).astype(np.float32)
+    converted: np.ndarray = cv2.cvtColor(out, cv2.COLOR_LAB2BGR)
+    return converted
 
 
 def _stats_region(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
@@ -97,19 +116,29 @@ def lct(source: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) 
     return result
 
 
-def color_compress(image: np.ndarray, amount: float) -> np.ndarray:
+COMPRESSION_LEVELS = ("deepfacelive", "centred")
+
+
+def color_compress(image: np.ndarray, amount: float, levels: str = "deepfacelive") -> np.ndarray:
     """Colour compression of a frame, mimicking codec loss (0 = off): each channel quantised to
-    c = max(4, 127 - amount) levels on [0, 1], as DeepFaceLive does, each level at its middle
-    (``(floor(x * c) + 0.5) / c``; DeepFaceLive adds 2 / c, which also brightens the frame). Works on uint8
-    (through a lookup table) and float images."""
+    c = max(4, 127 - amount) levels on [0, 1] (``floor(x * c) / c``), then, as DeepFaceLive does, raised by
+    2 / c (which also brightens the frame a little), or ("centred") set at each level's middle (+ 0.5 / c).
+    Float images stay float; uint8 images go through a lookup table and are truncated as DeepFaceLive's output."""
     if amount <= 0:
         return image
-    levels = max(4.0, 127.0 - float(amount))
+    count = max(4.0, 127.0 - float(amount))
+    lift = 2.0 if levels == "deepfacelive" else 0.5
     if image.dtype == np.uint8:
-        steps = (np.floor(np.arange(256) / 255.0 * levels) + 0.5) / levels
-        return cv2.LUT(image, np.clip(steps * 255.0 + 0.5, 0, 255).astype(np.uint8))
-    posterised: np.ndarray = np.clip((np.floor(image * levels) + 0.5) / levels, 0.0, 1.0).astype(np.float32)
+        steps = np.floor(np.arange(256, dtype=np.float32) / np.float32(255.0) * count) / count + lift / count
+        return cv2.LUT(image, to_uint8_truncated(steps))
+    posterised: np.ndarray = (np.floor(image * count) / count + lift / count).astype(np.float32)
     return posterised
+
+
+def to_uint8_truncated(image: np.ndarray) -> np.ndarray:
+    """A [0, 1] float image as uint8 the way DeepFaceLive writes its frames: times 255, clipped, truncated."""
+    out: np.ndarray = np.clip(np.asarray(image, np.float32) * np.float32(255.0), 0, 255).astype(np.uint8)
+    return out
 
 
 def adjust_inverse(
@@ -196,6 +225,47 @@ def paste_face(
     if poisson:
         colour = seamless(colour, roi, alpha)
     np.copyto(roi, cv2.blendLinear(colour, roi, alpha, 1.0 - alpha))
+
+
+def paste_float(
+    canvas: np.ndarray,
+    face: np.ndarray,
+    mask: np.ndarray,
+    inverse: np.ndarray,
+    origin: tuple[int, int] = (0, 0),
+    opacity: float = 1.0,
+    interpolation: int = cv2.INTER_LINEAR,
+) -> None:
+    """DeepFaceLive's paste, into ``canvas`` (float32 BGR, the frame from pixel ``origin`` on; changed in place):
+    the crop-space ``mask`` warped bilinearly and cut below 1/255, ``face`` (float32) warped with
+    ``interpolation``, then frame (1 - m) + face m, or with opacity o frame (1 - m) + frame m (1 - o) + face m o.
+    Only the canvas pixels under the mask's bounding box are touched (the same samples as a whole-frame warp)."""
+    bounds = mask_bounds(mask, margin=4)
+    if bounds is None:
+        return
+    cx0, cy0, cx1, cy1 = bounds
+    to_canvas = shift_inverse(inverse, cx0, cy0)
+    to_canvas[:, 2] -= origin
+    region = frame_region(to_canvas, cx1 - cx0, cy1 - cy0, canvas.shape)
+    if region is None:
+        return
+    x0, y0, x1, y1 = region
+    to_canvas[:, 2] -= (x0, y0)
+    size = (x1 - x0, y1 - y0)
+    sub_mask = np.ascontiguousarray(mask[cy0:cy1, cx0:cx1], np.float32)
+    sub_face = np.ascontiguousarray(face[cy0:cy1, cx0:cx1], np.float32)
+    alpha = cv2.warpAffine(sub_mask, to_canvas, size, flags=cv2.INTER_LINEAR)
+    alpha[alpha < np.float32(1.0 / 255.0)] = 0.0
+    alpha[alpha > 1.0] = 1.0
+    alpha = alpha[..., None]
+    colour = cv2.warpAffine(sub_face, to_canvas, size, flags=interpolation)
+    roi = canvas[y0:y1, x0:x1]
+    one = np.float32(1.0)
+    if opacity == 1.0:
+        roi[:] = roi * (one - alpha) + colour * alpha
+    else:
+        o = np.float32(opacity)
+        roi[:] = roi * (one - alpha) + roi * alpha * (one - o) + colour * alpha * o
 
 
 def seamless(face: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> np.ndarray:
