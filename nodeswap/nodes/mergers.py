@@ -14,7 +14,7 @@ from nodeswap.types import FACES, FRAME, Face, Frame, caps
 
 from .ops import align, blend
 
-COLOR_TRANSFERS = ("rct", "lct", "none")
+COLOR_TRANSFERS = ("rct", "rct_face", "lct", "none")
 
 
 def face_mask(face: Face, hull: bool, swap: bool, target: bool, box: bool) -> np.ndarray:
@@ -89,7 +89,9 @@ class FaceMerger(Node):
             "choice",
             "rct",
             choices=COLOR_TRANSFERS,
-            help="Match the new face's colours to the target: rct (LAB mean/spread), lct (colour covariance)",
+            help="Match the new face's colours to the target: rct (LAB mean and spread over the crop, as "
+            "DeepFaceLive), rct_face (the same from the face mask's pixels only, before erode and blur: steadier "
+            "where the crop's background differs, as the morph swap's does), lct (colour covariance)",
         ),
         Param("opacity", "float", 1.0, min=0.0, max=1.0, step=0.01, help="How much of the new face shows"),
         Param("face_x_offset", "float", 0.0, min=-0.5, max=0.5, step=0.005, help="Move the face sideways (crop units)"),
@@ -164,8 +166,8 @@ class FaceMerger(Node):
             aligned.inverse, aligned.size, v["face_x_offset"], v["face_y_offset"], v["face_scale"]
         )
 
-    def soft_mask(self, face: Face) -> np.ndarray:
-        """The face's crop-space mask after DeepFaceLive's erode and blur (and the kept mouth cut out)."""
+    def soft_mask(self, face: Face) -> tuple[np.ndarray, np.ndarray]:
+        """The face's crop-space mask, and the same after DeepFaceLive's erode and blur (the kept mouth cut out)."""
         v, aligned = self.values, face.aligned
         assert aligned is not None
         mask = face_mask(face, v["mask_hull"], v["mask_swap"], v["mask_target"], v["mask_box"])
@@ -174,7 +176,7 @@ class FaceMerger(Node):
             mouth = mouth_mask(face.landmarks, align.invert(self.inverse(face)), aligned.size)
             if mouth is not None:
                 soft = soft * (1.0 - mouth)
-        return soft
+        return mask, soft
 
     def face_region(self, face: Face, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
         """The frame pixels the face's mask can touch (x0, y0, x1, y1), or None."""
@@ -192,10 +194,12 @@ class FaceMerger(Node):
         new_face = blend.to_float(swapped.image) if swapped.image.dtype == np.uint8 else swapped.image
         if new_face.shape[:2] != (size, size):
             new_face = cv2.resize(new_face, (size, size), interpolation=cv2.INTER_LINEAR)
-        soft = self.soft_mask(face)
+        mask, soft = self.soft_mask(face)
         target = blend.to_float(aligned.image)
         if v["color_transfer"] == "rct":
             new_face = blend.rct_whole_crop(new_face, target, soft)
+        elif v["color_transfer"] == "rct_face":
+            new_face = blend.rct(new_face, target, mask)
         elif v["color_transfer"] == "lct":
             new_face = blend.lct(new_face, target, soft)
         inverse = self.inverse(face)
