@@ -1,9 +1,8 @@
 """Morph swap: a one-photo face swap without a swap model.
 
-The photo's face is cut into a triangle mesh on its 468 FaceMesh landmarks and each triangle warped onto
-the target's landmarks, moved toward the photo's face shape, so the target keeps its pose, expression,
-eyes, inner mouth and hair, and the face comes from the photo, lit like the target (nodeswap/nodes/ops/relight.py).
-The result is an aligned crop the merger pastes back.
+The photo's face, a triangle mesh on its 468 FaceMesh landmarks, is warped onto the target's landmarks moved
+toward the photo's shape: pose, expression, lids, gaze, inner mouth and hair stay the target's, the face is the
+photo's, lit like the target (ops/relight.py, ops/eye_warp.py). The result is an aligned crop for the merger.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import numpy as np
 from nodeswap.errors import NodeLoadError
 from nodeswap.models import first_model, model_path
 from nodeswap.node import LoadContext, Node, Param, Port
-from nodeswap.nodes.ops import detect, morph, morph_colour, morph_shape, relight
+from nodeswap.nodes.ops import detect, eye_warp, morph, morph_colour, morph_shape, relight
 from nodeswap.nodes.ops.detect_models import DETECTORS, run_model
 from nodeswap.nodes.ops.marker_models import MARKERS, run_marker
 from nodeswap.nodes.ops.morph_source import OPEN_MOUTH, RESHAPE_POINTS, RING_MARGIN, SourceFace, prepare_source
@@ -31,7 +30,7 @@ SEAM_ERODE = 0.01  # the new face's edge on the reshaped target moves this far i
 MOUTH_SOFT = 0.05  # feather (share of the crop) of the lips' edge against the target's mouth
 WIDTH_FOLLOW = 0.03  # per frame: how fast the width change follows the target (slow: expressions pass)
 COLOUR_MODES = ("light", "rct", "mean", "shading", "none")
-EYE_MODES = ("target", "motion", "photo")
+EYE_MODES = ("warp", "target", "motion", "photo")
 EYE_FOLLOW = 0.15  # per frame: how fast the remembered look of the target's eyes follows them (eyes motion)
 BLEND_LEVELS = 4  # multi-band blend of the new face onto the reshaped target
 
@@ -59,7 +58,7 @@ class MorphSwap(Node):
     Needs 468 FaceMesh landmarks (its input's caps); makes its own aligned crop when no aligner ran."""
 
     type_id = "swap.morph"
-    key_params = ("source_image", "eyes", "opacity")
+    key_params = ("source_image", "likeness", "opacity")
     values: MorphSwapValues
     may_run_in_process = True  # per-triangle and per-face Python work: its own process, its own GIL
     title = "Morph swap"
@@ -116,13 +115,22 @@ class MorphSwap(Node):
             help="Widen the kept mouth by this share of the crop (smoothed landmarks lag behind speech)",
         ),
         Param(
+            "likeness",
+            "float",
+            0.5,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            help="0: the target's eyes, light and shape (real, less of the photo); 0.5: the photo's eyes and shape "
+            "moved and lit as the target's; 1: also the photo's own shading and skin tone",
+        ),
+        Param(
             "eyes",
             "choice",
-            "target",
+            "warp",
             choices=EYE_MODES,
-            help="Whose eyes: target (the target's eye openings in the photo's eye colour: blinks, squints and "
-            "gaze are the target's), motion (the photo's eyes, moved by the change of the target's: blinks and "
-            "glances), photo (the photo's eyes as they are)",
+            help="warp: the photo's eyes on the target's lids, turned where the target looks; target: the "
+            "target's eye openings in the photo's colours; motion: the photo's eyes plus the target's change; photo",
         ),
         Param(
             "eye_grow",
@@ -295,16 +303,18 @@ class MorphSwap(Node):
         if face.landmarks_3d is not None and len(face.landmarks_3d) >= 468 and face.landmarks_3d.shape[1] >= 3:
             depth = np.asarray(face.landmarks_3d[:468, 2], np.float64)
             target_3d = np.column_stack([target, depth * np.hypot(*aligned.mat[:, 0])])
+        near, far = float(np.clip(2 * v["likeness"], 0, 1)), float(np.clip(2 * v["likeness"] - 1, 0, 1))
+        shape, width = v["shape"] * near, v["width"] * near  # likeness under 0.5: the target's shape comes back
         placed = target
-        if v["shape"] > 0 or v["width"] > 0:  # the source's face shape
+        if shape > 0 or width > 0:  # the source's face shape
             offsets = self._steady(
                 face.track_id,
                 morph_shape.shape_offsets(target_3d, source.points_3d, source.shape_plan),
                 size,
                 steady or {},
             )
-            placed = morph_shape.shaped_landmarks(target, offsets, source.shape_plan, v["shape"], v["width"])
-        reshape = v["width"] > 0
+            placed = morph_shape.shaped_landmarks(target, offsets, source.shape_plan, shape, width)
+        reshape = width > 0
         ring = morph_shape.surround_ring(target, RING_MARGIN)
         background = self._reshaped_target(aligned.image, target, placed, ring) if reshape else aligned.image
         base = placed if reshape else target  # where the target's outline, eyes and mouth are in `background`
@@ -315,10 +325,8 @@ class MorphSwap(Node):
         if edge_on.any():  # a turned photo: its far side must not be stretched into stripes
             covered = morph.per_pixel(index, morph.triangle_trust(source.points, placed, tris, edge_on))
         warped = np.ascontiguousarray(warped4[..., :3])
-        if v["skin_only"]:
-            covered = covered * (warped4[..., 3].astype(np.float32) / 255.0)
-        mouth, forehead = v["mouth_from_target"], v["forehead"]
-        edge = v["edge_blur"] * size
+        covered = covered * (warped4[..., 3].astype(np.float32) / 255.0) if v["skin_only"] else covered
+        mouth, forehead, edge = v["mouth_from_target"], v["forehead"], v["edge_blur"] * size
         grow = v["mouth_grow"] * size * morph.open_share(base, OPEN_MOUTH * size)  # a closed mouth stays closed
         region = morph.face_mask(base, size, forehead, mouth) * covered  # hard edge: colour statistics
         if reshape:  # the edge is feathered here: the merger's mask covers the whole reshaped ring
@@ -328,27 +336,25 @@ class MorphSwap(Node):
             )
         else:
             mask = morph.face_mask(base, size, forehead, mouth, blur=edge, mouth_grow=grow) * covered
-        eyes = None  # where the target's eyes move the photo's (eyes 'target' or 'motion')
-        if v["eyes"] != "photo":
+        mode, eyes = v["eyes"], None  # eyes: where the target's eyes move the photo's (not 'photo')
+        if mode != "photo":
             eye_grow = v["eye_grow"] * size
             eyes = relight.eye_openings(base, size, eye_grow, max(abs(eye_grow), size / 128))
-            region *= 1.0 - eyes
-        matched = morph_colour.match_colour(
-            warped,
-            background,
-            region,
-            v["colour"],
-            v["colour_amount"],
-            v["light_radius"] * size,
-            v["edge_match"] * size,
-        )
-        if eyes is not None and v["eyes"] == "target":  # the relit photo's eye colour on the target's openings
+            region *= 1.0 - eyes if mode != "warp" else 1.0
+        colour_args = (v["light_radius"] * size, v["edge_match"] * size)
+        matched = morph_colour.match_colour(warped, background, region, v["colour"], v["colour_amount"], *colour_args)
+        if far > 0 and v["colour"] != "none":  # likeness over 0.5: the photo's own shading and tone come back
+            own = morph_colour.match_colour(warped, background, region, "mean", 0.5, *colour_args)
+            matched = morph_colour.blend(own, matched, np.full((size, size), far, np.float32))
+        if eyes is not None and mode == "target":  # the relit photo's eye colour on the target's openings
             matched = relight.target_eyes(matched, background, eyes, region, size / 16)
         elif v["colour"] != "none":
             matched = morph_colour.restore_eyes(matched, warped, placed, region)
-        if eyes is not None and v["eyes"] == "motion":
+        if eyes is not None and mode == "motion":
             lightness = cv2.cvtColor(background, cv2.COLOR_BGR2LAB)[..., 0].astype(np.float32)
             matched = relight.eye_motion(matched, lightness, self._eye_looks.follow(face.track_id, lightness), eyes)
+        if eyes is not None and mode == "warp":  # the photo's iris turned to the target's gaze
+            matched = eye_warp.warp_eyes(matched, background, placed, base, eyes, region, 1 - near)
         warped = np.where(inside, matched, background)  # the target outside the mesh (for viewers)
         if reshape:  # the new face on the reshaped target; the merger blends the whole ring in
             warped = relight.pyramid_blend(warped, background, mask, BLEND_LEVELS)

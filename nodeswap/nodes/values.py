@@ -195,6 +195,7 @@ class MorphSwapValues(TypedDict):
     coverage: float
     mouth_from_target: bool
     mouth_grow: float
+    likeness: float
     eyes: str
     eye_grow: float
     shape: float
