@@ -21,7 +21,6 @@ from .scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 0.5  # seconds between progress reports
-_verified: dict[tuple[str, int, int], str | None] = {}  # (path, size, mtime) -> problem, per process
 
 
 class Control(Protocol):
@@ -46,33 +45,14 @@ class RetryableJobError(Exception):
 
 def check_models(graph: Graph, verify: bool) -> None:
     """Every model the graph's nodes load is on this machine, and with ``verify`` has the sha256 of the
-    manifest (or of its first download); one ModelMissingError naming each one that is not."""
-    from .models import fetch_hint, file_problem, first_model, lookup
+    manifest (or of its first download); one ModelMissingError naming each one that is not (the list
+    ``validate`` and ``run`` give)."""
+    from .validate import model_issues
 
-    problems: dict[str, str] = {}
-    for node_id, entry in graph.nodes.items():
-        if entry.bypass:
-            continue
-        for choices in graph.node_class(node_id)(node_id, graph.param_values(node_id)).required_models():
-            try:
-                index, path = first_model(choices, node_id)
-            except ModelMissingError as exc:
-                problems.setdefault(str(exc), node_id)
-                continue
-            info = lookup(choices[index])
-            if not verify or info is None:
-                continue
-            stat = path.stat()
-            key = (str(path), stat.st_size, stat.st_mtime_ns)
-            if key not in _verified:
-                _verified[key] = file_problem(info, path, verify=True)
-            if _verified[key]:
-                problems.setdefault(
-                    f"model '{path.name}' at {path} is {_verified[key]}; {fetch_hint(info.file)}", node_id
-                )
-    if problems:
-        error = ModelMissingError("", "\n".join(problems))
-        error.node_id = next(iter(problems.values()))
+    issues = model_issues(graph, verify=verify)
+    if issues:
+        error = ModelMissingError("", "\n".join(str(issue) for issue in issues))
+        error.node_id = issues[0].where.split("'")[1]
         raise error
 
 

@@ -180,15 +180,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Exit 0 only when every sink finalised every frame it was given; 2 for a user error found before or
     during the run (a sink that failed loses frames: the run stops); 130 / 143 after Ctrl-C / SIGTERM, with
     the outputs finalised; 1 for a bug."""
+    from .live_outputs import prepare_live
     from .scheduler import Scheduler
+    from .validate import model_issues, needed_nodes
 
     graph = _load_for_run(args.graph, args.set)
     if args.frames is not None and args.frames < 1:
         raise UserError("--frames must be at least 1")
     if args.stats:
         _check_writable(args.stats, "--stats")
+    missing = model_issues(graph, needed_nodes(graph))
+    if missing:  # every missing model at once, before anything loads
+        raise GraphError(missing, args.graph)
     _warn_disk_space(graph)
     live = args.live or (not args.offline and any(e.type == "source.camera" for e in graph.nodes.values()))
+    if live:
+        for note in prepare_live(graph):
+            print(f"live run: {note}", file=sys.stderr)
     scheduler = Scheduler(graph, live=live, sequential=args.sequential, processes=not args.threads)
     scheduler.stop_on_sink_error = True
     interrupted: KeyboardInterrupt | None = None
@@ -241,35 +249,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _model_issues(text: str, source: str) -> list[Issue]:
     """Every model a valid graph's nodes will load that is missing or corrupt, each with its fetch command."""
-    from .errors import ModelMissingError
     from .graph_io import build, parse_text
-    from .models import model_path
+    from .validate import model_issues
 
     try:
         graph, _ = build(parse_text(text, source))
     except GraphError:
         return []  # validate_text has said why
-    found: dict[str, Issue] = {}
-    for node_id, entry in graph.nodes.items():
-        try:
-            needed = (
-                []
-                if entry.bypass
-                else graph.node_class(node_id)(node_id, graph.param_values(node_id)).required_models()
-            )
-        except (UserError, KeyError):
-            continue  # a node validate_text has already reported
-        for choices in needed:
-            errors = []
-            for name in choices:
-                try:
-                    model_path(name, node_id)
-                    break
-                except ModelMissingError as exc:
-                    errors.append(str(exc))
-            else:
-                found.setdefault(errors[0], Issue("", errors[0]))
-    return list(found.values())
+    return model_issues(graph)
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:

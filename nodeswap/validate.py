@@ -197,14 +197,102 @@ def structure_issues(graph: Graph) -> list[Issue]:
     return issues
 
 
-def run_issues(graph: Graph) -> list[Issue]:
-    """Why the graph cannot run yet: its structure, then the path params of the nodes that would run."""
+def run_issues(graph: Graph, editor: bool = False) -> list[Issue]:
+    """Why the graph cannot run yet: its structure, then the path params and the models of the nodes that
+    would run, every one at once. ``editor``: a missing model's fix is its Download button, not a command."""
     issues = structure_issues(graph)
     if issues:
         return issues
-    return param_issues(graph, needed_nodes(graph))
+    needed = needed_nodes(graph)
+    return param_issues(graph, needed) + model_issues(graph, needed, editor=editor)
 
 
 def graph_issues(graph: Graph) -> list[Issue]:
     """Everything wrong with a graph as a file: unlinked inputs, caps and paths of every node, run or not."""
     return unlinked_inputs(graph) + caps_issues(graph) + param_issues(graph)
+
+
+# -- models --------------------------------------------------------------------------------------------------
+
+_verified: dict[tuple[str, int, int], str | None] = {}  # (path, size, mtime) -> its sha256 problem, hashed once
+
+
+def _file_state(name: str, verify: bool) -> str | None:
+    """What is wrong with model ``name``'s file on this machine ('missing', 'corrupt ...'), or None."""
+    from .models import file_problem, find_file, lookup
+
+    info = lookup(name)
+    path = find_file(info.file if info else name)
+    if path is None:
+        return "missing"
+    if info is None:
+        return None
+    if not verify:
+        return file_problem(info, path)
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _verified:
+        _verified[key] = file_problem(info, path, verify=True)
+    return _verified[key]
+
+
+def model_fix(name: str, editor: bool) -> str:
+    """How to get model ``name``: its Download button (editor) or the fetch command, when the manifest
+    knows where; else the folders to put it in."""
+    from .models import lookup, search_dirs
+
+    info = lookup(name)
+    if info is not None and info.urls:
+        if editor:
+            return f"press 'Download {info.name}' in the node's inspector"
+        return f"run: python run.py models fetch {info.name}"
+    return "put the file in one of " + ", ".join(str(d) for d in search_dirs())
+
+
+def model_problems(graph: Graph, node_id: str, verify: bool = False) -> dict[str, str]:
+    """Model name -> what is wrong with it, for every model the node needs with its params now (each set of
+    alternatives where none is usable: its first). Bypassed nodes and nodes whose params fail need none."""
+    from .models import lookup
+
+    if graph.nodes[node_id].bypass:
+        return {}
+    try:
+        needed = graph.node_class(node_id)(node_id, graph.param_values(node_id)).required_models()
+    except (UserError, KeyError, ValueError):
+        return {}  # a node whose params or type are wrong: its own message says so
+    found: dict[str, str] = {}
+    for choices in needed:
+        states = [(name, _file_state(name, verify)) for name in choices]
+        if states and all(problem for _, problem in states):
+            name, problem = states[0]
+            info = lookup(name)
+            file_name = info.file if info else name
+            found[info.name if info else name] = (
+                f"model '{file_name}' is not on this machine" if problem == "missing" else f"{file_name} is {problem}"
+            )
+    return found
+
+
+def model_issues(
+    graph: Graph, nodes: Iterable[str] | None = None, editor: bool = False, verify: bool = False
+) -> list[Issue]:
+    """Every model the nodes (default: all) need that is missing or corrupt (with ``verify``: by its sha256),
+    each with its fix. The one list ``validate``, ``run``, batch workers and the editor give."""
+    return [
+        Issue(f"node '{node_id}' model '{name}'", f"{problem}: {model_fix(name, editor)}")
+        for node_id in (graph.nodes if nodes is None else nodes)
+        if not is_placeholder(graph.node_class(node_id))
+        for name, problem in model_problems(graph, node_id, verify).items()
+    ]
+
+
+def node_problems(graph: Graph, node_id: str, editor: bool = True) -> list[str]:
+    """Every problem of one node, in words, for its badge and inspector: params to set, values kept aside,
+    links whose caps do not fit, missing models (with their fix)."""
+    if node_id not in graph.nodes or is_placeholder(graph.node_class(node_id)):
+        return []
+    params = {**kept_problems(graph, node_id), **path_problems(graph, node_id)}
+    found = [f"param '{name}': {problem}" for name, problem in params.items()]
+    found += [issue.message for issue in caps_issues(graph, [node_id])]
+    found += [issue.message for issue in model_issues(graph, [node_id], editor=editor)]
+    return found

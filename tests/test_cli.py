@@ -147,3 +147,79 @@ def test_lowest_priority_lowers_the_process_and_a_bad_one_is_a_user_error(tmp_pa
     env = {**os.environ, "NODESWAP_PRIORITY": "turbo"}
     bad = subprocess.run([sys.executable, "run.py", "nodes"], capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and "priority 'turbo' is not one of normal, lowest" in bad.stderr
+
+
+def _no_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Empty model folders: nothing is found on this machine."""
+    from nodeswap import models
+
+    empty = tmp_path / "no_models"
+    empty.mkdir()
+    monkeypatch.setenv("NODESWAP_MODELS", str(empty))
+    monkeypatch.setattr(models, "user_models_dir", lambda: empty / "user")
+    monkeypatch.setattr(models, "cache_dir", lambda: empty / "cache")
+
+
+def test_run_and_validate_name_every_missing_model_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, obama: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 24: inswapper_swap needs inswapper_128 AND w600k_r50 (and its detector yunet): both commands
+    name all three, each on its node with its fetch command, before anything loads."""
+    _no_models(tmp_path, monkeypatch)
+    data = {
+        "format": "nodeswap.graph",
+        "version": 1,
+        "nodes": {
+            "source": {"type": "source.media", "params": {"path": str(obama)}},
+            "detector": {"type": "detect.face"},
+            "swap": {"type": "swap.inswapper", "params": {"source": str(obama)}},
+            "merger": {"type": "merge.faces"},
+            "sink": {"type": "sink.video", "params": {"path": str(tmp_path / "out.mp4")}},
+        },
+        "links": [
+            {"from": "source.frame", "to": "detector.frame"},
+            {"from": "source.frame", "to": "swap.frame"},
+            {"from": "detector.faces", "to": "swap.faces"},
+            {"from": "source.frame", "to": "merger.frame"},
+            {"from": "swap.faces", "to": "merger.faces"},
+            {"from": "merger.frame", "to": "sink.frame"},
+        ],
+    }
+    graph = tmp_path / "g.json"
+    graph.write_text(json.dumps(data))
+    assert cli.main(["validate", str(graph)]) == 2
+    said_validate = capsys.readouterr().err
+    assert cli.main(["run", str(graph)]) == 2
+    said_run = capsys.readouterr().err
+    for said in (said_validate, said_run):
+        for node, model in (("swap", "inswapper_128"), ("swap", "w600k_r50"), ("detector", "yunet_dynamic")):
+            assert f"node '{node}' model '{model}'" in said, said
+            assert f"models fetch {model}" in said
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_live_run_keeps_a_finished_output_and_ends_with_its_input(
+    tmp_path: Path, obama: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 24: `run --live` into a file that exists writes a new file beside it (the finished one is kept
+    byte for byte) and ends when its input ends (auto rewind is off when a file sink writes)."""
+    data = {
+        "format": "nodeswap.graph",
+        "version": 1,
+        "nodes": {
+            "source": {"type": "source.media", "params": {"path": str(obama), "end": 12}},
+            "sink": {"type": "sink.video", "params": {"path": str(tmp_path / "out.mp4")}},
+        },
+        "links": [{"from": "source.frame", "to": "sink.frame"}],
+    }
+    graph = tmp_path / "g.json"
+    graph.write_text(json.dumps(data))
+    assert cli.main(["run", str(graph), "--offline"]) == 0
+    finished = (tmp_path / "out.mp4").read_bytes()
+    proc = subprocess.run(
+        [sys.executable, "run.py", "run", str(graph), "--live"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out.mp4").read_bytes() == finished
+    assert (tmp_path / "out-live.mp4").stat().st_size > 0
+    assert "out-live.mp4" in proc.stderr and "plays once" in proc.stderr
