@@ -128,6 +128,7 @@ def test_reload_param_loads_in_background_and_a_failed_load_keeps_running(runner
     runner.set_param("gain", "model", "broken")
     failed = wait_event(runner, NodeFailed)
     assert failed.node_id == "gain" and "models fetch broken" in failed.message
+    assert failed.message.endswith("it keeps running with model='b'")  # issue 24: says what still runs
     count = len(Collect.seen)
     wait_until(lambda: len(Collect.seen) > count + 3)  # frames keep flowing on the old instance
     assert runner.state == "running"

@@ -17,6 +17,7 @@ import dearpygui.dearpygui as dpg
 from .. import graph_io
 from ..errors import GraphError, LinkError, UserError
 from ..graph import Graph, Link
+from ..live_outputs import prepare_live
 from ..registry import Registry
 from ..validate import run_issues
 from . import clipboard
@@ -251,7 +252,12 @@ class Actions:
         )
 
     def new_graph(self) -> None:
-        self.guard_unsaved(lambda: self.set_graph(Graph(self.registry), None), "start a new graph")
+        self.guard_unsaved(self._new_now, "start a new graph")
+
+    def _new_now(self) -> None:
+        self.set_graph(Graph(self.registry), None)
+        self.todo_message = ""
+        self.status("new graph: add nodes from the palette, or open a preset")  # the old graph's message goes
 
     def open_dialog(self) -> None:
         start = self.path or (PRESETS if PRESETS.is_dir() else Path.cwd())
@@ -324,7 +330,7 @@ class Actions:
             self.status("already running: stop first (Shift+F5)")
             return
         self.commit_moves()
-        problems = run_issues(self.graph)
+        problems = run_issues(self.graph, editor=True)
         if problems:
             self.status(f"cannot run: {todo_text(problems).removeprefix('to do before running: ')}", error=True)
             self.todo_message = self.message
@@ -335,9 +341,12 @@ class Actions:
                 self.canvas.refresh_node(node_id)
             return
         self.canvas.clear_errors()
-        self.runner.start(self.graph.copy(), live=live)
-        self.status(f"starting {'live' if live else 'offline'} run...")
-        self.run_warning = LIVE_INTO_FILE if live and self._files_in_and_out() else ""
+        graph = self.graph.copy()
+        notes = prepare_live(graph) if live else []  # never over a finished output; files play once
+        self.runner.start(graph, live=live)
+        self.status(f"starting {'live' if live else 'offline'} run..." + "".join(f"; {n}" for n in notes))
+        warning = LIVE_INTO_FILE if live and self._files_in_and_out() else ""
+        self.run_warning = "; ".join([warning, *notes]) if warning else ""
 
     def toggle_pause(self) -> None:
         state = self.runner.state
@@ -384,4 +393,5 @@ def _count(n: int, noun: str) -> str:
 
 
 def todo_text(issues: list[Any]) -> str:
-    return f"to do before running: {issues[0]}" + (f" (+{len(issues) - 1} more)" if len(issues) > 1 else "")
+    more = f" (+{len(issues) - 1} more: see all with the problems button)" if len(issues) > 1 else ""
+    return f"to do before running: {issues[0]}{more}"

@@ -34,6 +34,7 @@ from .pacing import IDLE_AFTER, PointerWatch, frame_interval, sleep_unless_touch
 from .palette import Palette, QuickAdd
 from .preview import Preview, column_width
 from .probe import Probe
+from .problems import ProblemsList
 from .runner import Runner
 from .status import notice, run_line
 from .ui import build_menus, build_toolbar, handle_key, open_context_menu, run_job, viewport_size
@@ -98,9 +99,10 @@ class EditorApp(Actions, ViewActions):
                     self.preview = Preview(self.right, column_width(width) - 40)
                     dpg.add_separator()
                     self.inspector = Inspector(self, self.right)
-            with dpg.group(horizontal=True):
+            with dpg.group(horizontal=True) as status_row:
                 self.run_text = dpg.add_text("idle", color=(170, 170, 170))
                 self.status_text = dpg.add_text("")
+            self.problems = ProblemsList(self, status_row, self.status_text)
         self.quick_add = QuickAdd(self.registry, self.add_node)
         with dpg.window(
             no_title_bar=True,
@@ -213,8 +215,9 @@ class EditorApp(Actions, ViewActions):
         if graph is not self.graph:
             return
         self._changes += 1  # for the autosave
+        self.problems.refresh()
         if self.todo_message and self.message == self.todo_message:  # still shown: keep it true
-            issues = run_issues(graph)
+            issues = run_issues(graph, editor=True)
             self.status(todo_text(issues) if issues else "ready to run: Run live (Space) or Run offline (F5)")
             self.todo_message = self.message if issues else ""
         match event:

@@ -28,7 +28,7 @@ from ..events import (
 )
 from ..graph import Graph, Link
 from ..placeholder import is_placeholder, missing_reason
-from ..validate import caps_issues, kept_problems, path_problems
+from ..validate import caps_issues, kept_problems, model_issues, node_problems, path_problems
 from .geometry import NODE_PAD, CanvasGeometry, tag_of
 from .node_view import apply_view, draw_node
 from .status import Notice
@@ -193,10 +193,12 @@ class Canvas(CanvasGeometry):
         problems = {**kept_problems(graph, node_id), **path_problems(graph, node_id)}
         unmet = caps_issues(graph, [node_id])  # links whose values this node cannot use
         missing = is_placeholder(graph.node_class(node_id))
+        models = model_issues(graph, [node_id], editor=True) if not missing else []
+        every = "\n".join(node_problems(graph, node_id))  # the tip names every problem, not only the first
         for name, widget_tags in tags.params.items():
             for tag in widget_tags:
                 dpg.bind_item_theme(tag, self.themes.warn if name in problems else 0)
-        if node_id in self.errors or problems or unmet or missing:
+        if node_id in self.errors or problems or unmet or missing or models:
             theme = self.themes.error
         elif entry.bypass:
             theme = self.themes.bypass
@@ -206,15 +208,17 @@ class Canvas(CanvasGeometry):
         if missing and node_id not in self.errors:
             self._badge(node_id, "missing type (hover)", ERROR_COLOR, missing_reason(entry.type))
         elif problems and node_id not in self.errors:
-            name, problem = next(iter(problems.items()))
-            self._badge(node_id, f"set '{name}'", WARN_TEXT, f"param '{name}': {problem}")
+            self._badge(node_id, f"set '{next(iter(problems))}'", WARN_TEXT, every)
         elif unmet and node_id not in self.errors:
             needs = unmet[0].message.split(";")[0].split(" needs ", 1)[-1]
-            self._badge(node_id, f"needs {needs}", WARN_TEXT, unmet[0].message)
+            self._badge(node_id, f"needs {needs}", WARN_TEXT, every)
+        elif models and node_id not in self.errors:
+            count = f"{len(models)} models" if len(models) > 1 else f"model {models[0].where.split(chr(39))[3]}"
+            self._badge(node_id, f"missing {count} (hover)", WARN_TEXT, every)
         elif entry.bypass and node_id not in self.errors:
             self._badge(node_id, "bypassed", (150, 150, 150), "bypassed: inputs pass through")
         elif node_id not in self.errors and str(dpg.get_value(tags.extra["badge"])).startswith(
-            ("set '", "needs ", "by", "missing")
+            ("set '", "needs ", "by", "missing")  # "missing type", "missing model"
         ):
             self._badge(node_id, "", (150, 150, 150), "")  # the warning is mended, the bypass ended
 
@@ -227,6 +231,7 @@ class Canvas(CanvasGeometry):
             or kept_problems(graph, node_id)
             or path_problems(graph, node_id)
             or caps_issues(graph, [node_id])
+            or model_issues(graph, [node_id])
         )
 
     def _badge(self, node_id: str, text: str, color: tuple[int, int, int], tip: str) -> None:

@@ -15,7 +15,7 @@ from ..graph import Graph
 from ..node import Seekable
 from ..placeholder import is_placeholder
 from ..types import PORT_COLORS
-from ..validate import kept_problems, path_problems
+from ..validate import kept_problems, node_problems, path_problems
 from .downloads import button_label, missing_models
 from .param_edits import reset_node_command
 
@@ -177,6 +177,12 @@ class Inspector:
             dpg.set_value(self.bypass_box, bypass)
 
     def on_param(self, node_id: str, name: str, value: Any) -> None:
+        app = self.app
+        if not app.runner.busy and node_id in app.canvas.errors:  # the last run's error was about the old value
+            error = app.canvas.errors[node_id]
+            app.canvas.set_error(node_id, None)
+            if app.message_error and error in app.message:
+                app.status(f"'{node_id}' changed: its last error no longer applies")
         if node_id == self.node_id and name in self._param_tags and self.graph is not None:
             spec = self.graph.node_class(node_id).param_spec(name)
             self.app.widgets.set(self._param_tags[name], spec, value)
@@ -193,8 +199,10 @@ class Inspector:
                 dpg.bind_item_theme(tag, self.app.canvas.themes.warn if name in problems else 0)
 
     def update(self, stats: dict[str, Any], errors: dict[str, str], warnings: dict[str, str]) -> None:
-        """Stats (ms mean/p95, frames, errors), the last error and the last warning of the shown node."""
+        """Stats (ms mean/p95, frames, errors), the last error, the last warning and every problem of the
+        shown node."""
         self.app.widgets.refresh_options()  # the model lists follow the folders
+        self.app.problems.refresh(force=False)  # a model downloaded, a file put in place
         if self.node_id is None or not dpg.does_item_exist(self._stats_text):
             return
         now = time.monotonic()
@@ -211,9 +219,9 @@ class Inspector:
             text = "not run yet"
         dpg.set_value(self._stats_text, text)
         graph = self.graph
-        problems = {**kept_problems(graph, self.node_id), **path_problems(graph, self.node_id)} if graph else {}
-        message = errors.get(self.node_id) or (node or {}).get("last_error", "")
+        # the error the node has now (a reload that worked clears it), not the stats' last one, which stays
+        message = errors.get(self.node_id, "")
         lines = [f"last error: {message}"] if message else []
         lines += [f"warning: {warnings[self.node_id]}"] if self.node_id in warnings else []
-        lines += [f"param '{k}': {v}" for k, v in problems.items()]
+        lines += [f"to do: {problem}" for problem in node_problems(graph, self.node_id)] if graph else []
         dpg.set_value(self._error_text, "\n".join(lines))

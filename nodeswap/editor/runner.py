@@ -95,6 +95,7 @@ class Runner:
         self._scheduler: Scheduler | None = None
         self._stats: dict[str, Any] = {}
         self._final_latest: dict[str, dict[str, Any]] = {}
+        self._running_params: dict[str, dict[str, Any]] = {}  # node -> reload params it still runs with
         self._thread = threading.Thread(target=self._loop, name="nodeswap-runner", daemon=True)
         self._thread.start()
 
@@ -237,6 +238,7 @@ class Runner:
                 scheduler.seek(node_id, index, delta)
             case SetParam(node_id, name, value):
                 if node_id in scheduler.graph.nodes:  # the run's own copy: a node loaded later gets the value
+                    self._note_reload(scheduler, node_id, name)
                     scheduler.graph.set_param(node_id, name, value)
                 if node_id in scheduler.instances:
                     scheduler.set_param(node_id, name, value)
@@ -274,6 +276,7 @@ class Runner:
 
     def _stop(self) -> None:
         scheduler, self._scheduler = self._scheduler, None
+        self._running_params = {}
         if scheduler is None:
             return
         self._final_latest = {s.node_id: v for s in scheduler.steps if (v := scheduler.latest(s.node_id)) is not None}
@@ -283,6 +286,14 @@ class Runner:
             self._publish_stats(scheduler)
             self._drain_scheduler_events(scheduler)
             self._set_state(IDLE)
+
+    def _note_reload(self, scheduler: Scheduler, node_id: str, name: str) -> None:
+        """Before a param that reloads the node changes: remember the values the running instance has (the
+        first change's), so that a failed reload can say what still runs."""
+        spec = scheduler.graph.node_class(node_id).param_spec(name)
+        if spec is not None and spec.reload and node_id in scheduler.instances:
+            kept = self._running_params.setdefault(node_id, {})
+            kept.setdefault(name, scheduler.graph.param_values(node_id)[name])
 
     def _rebuild(self, graph: Graph) -> None:
         scheduler = self._scheduler
@@ -318,8 +329,12 @@ class Runner:
                     stats = self._stats
                     self._emit(RunFinished(f"{stats.get('frames', 0)} frames in {stats.get('seconds', 0):.1f} s"))
                 continue
-            if isinstance(event, NodeReloaded) and scheduler.paused:
-                scheduler.rerender()
+            if isinstance(event, NodeReloaded):
+                self._running_params.pop(event.node_id, None)
+                if scheduler.paused:
+                    scheduler.rerender()
+            if isinstance(event, NodeFailed) and event.node_id in self._running_params:
+                event = NodeFailed(event.node_id, kept_note(event.message, self._running_params.pop(event.node_id)))
             self._emit(event)
 
     def _publish_stats(self, scheduler: Scheduler | None = None) -> None:
@@ -335,6 +350,12 @@ class Runner:
         report["state"] = self.state
         report["live"] = self.live
         self._stats = report
+
+
+def kept_note(message: str, kept: dict[str, Any]) -> str:
+    """A failed reload's message, saying that the node keeps running with its old values."""
+    values = ", ".join(f"{name}={value!r}" for name, value in kept.items())
+    return f"{message}; it keeps running with {values}"
 
 
 def run_progress(scheduler: Scheduler) -> float | None:
