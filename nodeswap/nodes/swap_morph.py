@@ -354,7 +354,7 @@ class MorphSwap(Node):
             lightness = cv2.cvtColor(background, cv2.COLOR_BGR2LAB)[..., 0].astype(np.float32)
             matched = relight.eye_motion(matched, lightness, self._eye_looks.follow(face.track_id, lightness), eyes)
         if eyes is not None and mode == "warp":  # the photo's iris turned to the target's gaze
-            matched = eye_warp.warp_eyes(matched, background, placed, base, eyes, region, 1 - near)
+            matched = eye_warp.warp_eyes(matched, background, placed, base, eyes, region * (1 - eyes), 1 - near)
         warped = np.where(inside, matched, background)  # the target outside the mesh (for viewers)
         if reshape:  # the new face on the reshaped target; the merger blends the whole ring in
             warped = relight.pyramid_blend(warped, background, mask, BLEND_LEVELS)

@@ -107,6 +107,23 @@ def shift_eyes(face: np.ndarray, points: np.ndarray, shifts: list[np.ndarray | N
     return blend(moved, face, feather(inside, 0, 1.0))
 
 
+def lid_cover(face: np.ndarray, target: np.ndarray, inner: np.ndarray, skin: np.ndarray, sigma: float) -> np.ndarray:
+    """Where the target's eye opening (``inner``: its contours, not grown) shows lid skin rather than an
+    eyeball (a blink, a look down: near the colour of the skin around the eyes, ``skin`` mask averaged over
+    ``sigma`` px), the target's own lid over the face's eye; where it shows an eyeball the face's eye stays."""
+    ys, xs = np.nonzero(inner > 0.002)
+    if not len(xs) or not skin.any():
+        return face
+    box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+    target_all = cv2.cvtColor(target, cv2.COLOR_BGR2LAB)
+    away = target_all[box].astype(np.float32) - relight.lowpass(target_all, skin, sigma)[box]
+    distance = np.sqrt((away[..., 0] / 1.5) ** 2 + away[..., 1] ** 2 + away[..., 2] ** 2)
+    lid = 1.0 - np.clip((distance - 8.0) / 12.0, 0.0, 1.0)  # the same reading as relight.target_eyes
+    out: np.ndarray = face.copy()
+    out[box] = blend(target[box], face[box], inner[box] * lid)
+    return out
+
+
 def warp_eyes(
     face: np.ndarray,
     target: np.ndarray,
@@ -119,6 +136,8 @@ def warp_eyes(
     """The face's eyes (on ``points``) turned to the target's gaze; ``theirs`` (0-1) of the target's own eye
     openings (``eyes`` mask, on ``target_points``) laid back over them, its lid skin in its own colour."""
     out = shift_eyes(face, points, gaze_shifts(face, target, points, target_points))
+    size = face.shape[0]
+    out = lid_cover(out, target, relight.eye_openings(target_points, size, -size / 256, size / 256), skin, size / 16)
     if theirs <= 0:
         return out
     own = relight.target_eyes(out, target, eyes, skin, face.shape[0] / 16)
