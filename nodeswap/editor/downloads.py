@@ -9,6 +9,7 @@ display (tests/test_editor_downloads.py); the inspector draws the buttons.
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -120,6 +121,36 @@ def progress_text(event: Progress) -> str:
     return f"downloading {event.name}: {done:.1f} MB"
 
 
+NETWORK_WORDS = (  # what urllib and the OS say -> what a user can act on
+    (
+        ("name resolution", "not known", "getaddrinfo", "nodename nor servname"),
+        "no internet connection (the server's name could not be looked up)",
+    ),
+    (("timed out",), "the server did not answer in time"),
+    (("Connection refused",), "the server refused the connection"),
+    (("Connection reset", "RemoteDisconnected"), "the connection broke off"),
+    (("CERTIFICATE_VERIFY_FAILED",), "the server's certificate could not be verified"),
+    (("Network is unreachable",), "the network is unreachable"),
+)
+
+
+def readable(message: str) -> str:
+    """A failed fetch's message ('could not fetch X: URL: <urlopen error [Errno -3] ...>; URL2: ...') in
+    words: each distinct reason once, without URLs or Python's error names."""
+    reasons: list[str] = []
+    for part in message.split(": ", 1)[-1].split("; "):
+        reason = part.split(": ", 1)[-1] if "://" in part.split(": ", 1)[0] else part
+        http = re.search(r"HTTP Error (\d+): ?(.*)", reason)
+        words = next((w for keys, w in NETWORK_WORDS if any(k in reason for k in keys)), None)
+        if http:
+            words = f"the server answered {http.group(1)} {http.group(2)}".strip()
+        elif words is None:
+            words = re.sub(r"<urlopen error (?:\[Errno [^\]]*\] )?(.*)>", r"\1", reason)
+        if words not in reasons:
+            reasons.append(words)
+    return "; ".join(reasons) or message
+
+
 def button_label(name: str, progress: Progress | None) -> str:
     if progress is None:
         return f"Download {name}"
@@ -189,11 +220,19 @@ class ModelDownloads:
             if isinstance(event, Progress):
                 self.app.status(progress_text(event))
             elif isinstance(event, Failed):
-                self.app.status(f"download of {event.name} failed: {event.message}", error=True)
+                self.failed(event.name, event.message)
             else:
                 self.arrived(event.name, event.path)
         if events:
             self.app.inspector.refresh_downloads()
+
+    def failed(self, name: str, message: str) -> None:
+        """A download that failed: why in words, on the status bar and on each node that needs the model."""
+        app, graph = self.app, self.app.graph
+        text = f"download of {name} failed: {readable(message)}; press 'Download {name}' to try again"
+        for node_id in [n for n in graph.nodes if needs(graph, n, name)]:
+            app.canvas.set_error(node_id, text)
+        app.status(text, error=True)
 
     def arrived(self, name: str, path: Path) -> None:
         app, graph = self.app, self.app.graph
