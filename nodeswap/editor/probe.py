@@ -108,6 +108,13 @@ class Probe:
             "modal": app.dialogs.active,
             "file_dialog": _dialog_rect(app.dialogs.file_dialog) if app.dialogs.active == "file" else None,
             "badges": {n: str(dpg.get_value(t.extra["badge"])) for n, t in app.canvas.map.nodes.items()},
+            "problems": {  # the status bar's problems button and the window listing them all
+                "button": _rect(app.problems.button) if dpg.is_item_shown(app.problems.button) else None,
+                "label": dpg.get_item_label(app.problems.button),
+                "shown": dpg.is_item_shown(app.problems.window),
+                "window": _rect(app.problems.window),
+                "issues": [str(issue) for issue in app.problems.issues],
+            },
             "browse": {k: r for k, tag in app.widgets.browse_buttons.items() if (r := _rect(tag))},
             "dialog_text": dpg.get_value(app.dialogs.confirm_text)
             if app.dialogs.active == "confirm"

@@ -46,7 +46,7 @@ class ProblemsList:
         with dpg.tooltip(self.button):
             dpg.add_text("Every problem that stops a run, each with its fix")
         with dpg.window(
-            label="Problems before running", show=False, width=640, height=320, no_saved_settings=True
+            label="Problems before running", show=False, width=780, height=320, pos=(230, 110), no_saved_settings=True
         ) as self.window:
             self.body = dpg.add_group()
 
@@ -83,4 +83,4 @@ class ProblemsList:
                     dpg.add_button(label=f"Download {model}", callback=lambda s, a, u: start(u), user_data=model)
                 if node_id:
                     dpg.add_button(label="Show", callback=lambda s, a, u: self.app.inspect(u), user_data=node_id)
-                dpg.add_text(str(issue), wrap=460)
+                dpg.add_text(str(issue), wrap=440)
