@@ -56,11 +56,17 @@ def dumps(graph: Graph) -> str:
 
 
 def save(graph: Graph, path: str | Path) -> None:
-    """Write atomically: a temp file in the same folder, then rename."""
+    """Write atomically: a temp file in the same folder, then rename. The file gets the mode an ordinary
+    write would give it (an existing file's own, else 0666 less the umask), not the temp file's 0600."""
     path = Path(path)
     text = dumps(graph)
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except OSError:
+        mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -69,6 +75,13 @@ def save(graph: Graph, path: str | Path) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and back: there is no other portable way)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from .probe import Probe
 from .problems import ProblemsList
 from .runner import Runner
 from .status import notice, run_line
-from .ui import build_menus, build_toolbar, handle_key, open_context_menu, run_job, viewport_size
+from .ui import build_menus, build_toolbar, handle_key, key_released, open_context_menu, run_job, viewport_size
 from .view_actions import ViewActions
 from .widgets import ParamWidgets
 
@@ -70,6 +70,7 @@ class EditorApp(Actions, ViewActions):
         self._last_input = time.monotonic()
         self._draw_seconds = 0.0  # what drawing a frame costs (moving average)
         self._pointer = PointerWatch()
+        self.held_mods: dict[str, float] = {}  # modifier -> when pressed, from the key events (ui.handle_key)
         self._build_ui()
         self.probe = Probe(self, os.environ.get("NODESWAP_EDITOR_PROBE", ""))
         self._start_document(graph_path)
@@ -117,6 +118,7 @@ class EditorApp(Actions, ViewActions):
             self.context_items: dict[str, int | str] = {}
         with dpg.handler_registry():
             dpg.add_key_press_handler(callback=lambda s, key: handle_key(self, key))
+            dpg.add_key_release_handler(callback=lambda s, key: key_released(self, key))
             dpg.add_mouse_move_handler(callback=self._touched)
             dpg.add_mouse_wheel_handler(callback=self._touched)
             dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Right, callback=lambda *_: open_context_menu(self))

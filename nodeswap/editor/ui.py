@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,13 @@ import dearpygui.dearpygui as dpg
 
 Tag = int | str
 log = logging.getLogger(__name__)
+MODIFIERS = {
+    dpg.mvKey_LControl: "ctrl",
+    dpg.mvKey_RControl: "ctrl",
+    dpg.mvKey_LShift: "shift",
+    dpg.mvKey_RShift: "shift",
+}
+MODIFIER_MEMORY = 3.0  # seconds a modifier press counts as held without its release seen
 FIRST_PSEUDO_KEY = 655  # dear imgui: mouse buttons, then ImGuiMod_* (real keys are below)
 
 
@@ -107,13 +115,23 @@ def typing(app: Any) -> bool:
     return any(dpg.does_item_exist(t) and dpg.is_item_active(t) for t in fields)
 
 
+def key_released(app: Any, key: int) -> None:
+    app.held_mods.pop(MODIFIERS.get(key, ""), None)
+
+
 def handle_key(app: Any, key: int) -> None:
+    if key in MODIFIERS:
+        app.held_mods[MODIFIERS[key]] = time.monotonic()
     if key >= FIRST_PSEUDO_KEY:
         return  # mouse buttons and modifier pseudo-keys come through the key handler too
     if app.dialogs.active in ("confirm", "file"):
         return
-    ctrl = dpg.is_key_down(dpg.mvKey_ModCtrl)
-    shift = dpg.is_key_down(dpg.mvKey_ModShift)
+    # a key stroke handled frames after it happened (an idle editor wakes on it) finds the modifier already
+    # up: the presses and releases seen in order tell what was held when the key went down (a release
+    # missed while the window had no focus counts for a few seconds at most)
+    recent = time.monotonic() - MODIFIER_MEMORY
+    ctrl = dpg.is_key_down(dpg.mvKey_ModCtrl) or app.held_mods.get("ctrl", 0.0) > recent
+    shift = dpg.is_key_down(dpg.mvKey_ModShift) or app.held_mods.get("shift", 0.0) > recent
     log.debug("key %s ctrl=%s shift=%s typing=%s", key, ctrl, shift, typing(app))
     if key == dpg.mvKey_F1:
         app.dialogs.toggle_help()
