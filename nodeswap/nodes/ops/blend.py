@@ -240,7 +240,7 @@ def paste_float(
     the crop-space ``mask`` warped bilinearly and cut below 1/255, ``face`` (float32) warped with
     ``interpolation``, then frame (1 - m) + face m, or with opacity o frame (1 - m) + frame m (1 - o) + face m o.
     Only the canvas pixels under the mask's bounding box are touched (the same samples as a whole-frame warp)."""
-    bounds = mask_bounds(mask, margin=4)
+    bounds = mask_bounds(mask, margin=6)  # lanczos4 reads up to 5 crop pixels beyond a masked one
     if bounds is None:
         return
     cx0, cy0, cx1, cy1 = bounds
