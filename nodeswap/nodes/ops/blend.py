@@ -18,30 +18,42 @@ _EPS = 1e-6
 
 
 def erode_blur(mask: np.ndarray, erode: int, blur: int) -> np.ndarray:
-    """DeepFaceLive's mask erode and blur (ImageProcessor.erode_blur with fade_to_border): on the mask padded with
-    its own size of zeros, shrink (erode > 0) or grow (erode < 0) by ``max(1, |erode| // 2)`` passes of a 3x3
-    cross (about half a pixel a pass), clear ``blur // 2`` pixels at the crop's edge, and feather with a Gaussian
-    of sigma ``blur / 4``."""
+    """DeepFaceLive's mask erode and blur (ImageProcessor.erode_blur with fade_to_border): shrink (erode > 0) or
+    grow (erode < 0) by ``max(1, |erode| // 2)`` passes of a 3x3 cross (about half a pixel a pass), clear
+    ``blur // 2`` pixels at the crop's edge, and feather with a Gaussian of sigma ``blur / 4``. DeepFaceLive pads the
+    mask with its own size of zeros first; zeros beyond the edge (constant borders) give the same numbers, bit for
+    bit, on a ninth of the pixels."""
     out: np.ndarray = np.asarray(mask, np.float32)
     erode, blur = int(erode), int(blur)
     if erode == 0 and blur <= 0:
         return out
-    h, w = out.shape[:2]
-    padded = np.pad(out, ((h, h), (w, w)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
     if erode > 0:
-        padded = cv2.erode(padded, kernel, iterations=max(1, erode // 2))
+        out = cv2.erode(out, kernel, iterations=max(1, erode // 2), borderType=cv2.BORDER_CONSTANT, borderValue=0)
     elif erode < 0:
-        padded = cv2.dilate(padded, kernel, iterations=max(1, -erode // 2))
-    edge_h, edge_w = h + blur // 2, w + blur // 2
-    padded[:edge_h] = 0
-    padded[-edge_h:] = 0
-    padded[:, :edge_w] = 0
-    padded[:, -edge_w:] = 0
+        out = cv2.dilate(out, kernel, iterations=max(1, -erode // 2), borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    else:
+        out = out.copy()
+    edge = blur // 2
+    if edge > 0:
+        out[:edge] = 0
+        out[-edge:] = 0
+        out[:, :edge] = 0
+        out[:, -edge:] = 0
     if blur > 0:
-        padded = cv2.GaussianBlur(padded, (0, 0), blur * 0.25)
-    result: np.ndarray = padded[h:-h, w:-w]
-    return result
+        out = cv2.GaussianBlur(out, (0, 0), blur * 0.25, borderType=cv2.BORDER_CONSTANT)
+    return out
+
+
+def _whole_crop_stats(lab: np.ndarray, inside: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and spread over every pixel of ``lab``, those outside ``inside`` counted as 0."""
+    if count == 0:
+        return np.zeros(3), np.zeros(3)
+    mean_in, std_in = (x.reshape(3) for x in cv2.meanStdDev(lab, mask=inside))
+    share = count / inside.size
+    mean = mean_in * share
+    var = (std_in * std_in + mean_in * mean_in) * share - mean * mean
+    return mean, np.sqrt(np.maximum(var, 0.0))
 
 
 def rct_whole_crop(image: np.ndarray, like: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -49,15 +61,15 @@ def rct_whole_crop(image: np.ndarray, like: np.ndarray, mask: np.ndarray) -> np.
     The statistics run over the whole crop of each, with the pixels where ``mask`` < 0.5 set to 0 but counted."""
     lab = cv2.cvtColor(np.ascontiguousarray(image, np.float32), cv2.COLOR_BGR2LAB)
     like_lab = cv2.cvtColor(np.ascontiguousarray(like, np.float32), cv2.COLOR_BGR2LAB)
-    outside = mask < 0.5
-    stats, like_stats = lab.copy(), like_lab.copy()
-    stats[outside] = 0
-    like_stats[outside] = 0
-    mean, std = stats.reshape(-1, 3).mean(0), stats.reshape(-1, 3).std(0)
-    like_mean, like_std = like_stats.reshape(-1, 3).mean(0), like_stats.reshape(-1, 3).std(0)
-    out = (lab - mean) * (like_std / np.maximum(std, 1e-12)) + like_mean
-    out = np.clip(out, [0.0, -127.0, -127.0], [100.0, 127.0, 127.0]).astype(np.float32)
-    converted: np.ndarray = cv2.cvtColor(out, cv2.COLOR_LAB2BGR)
+    inside = (np.asarray(mask) >= 0.5).astype(np.uint8)
+    count = int(cv2.countNonZero(inside))
+    mean, std = _whole_crop_stats(lab, inside, count)
+    like_mean, like_std = _whole_crop_stats(like_lab, inside, count)
+    gain = (like_std / np.maximum(std, 1e-12)).astype(np.float32)
+    out = (lab - mean.astype(np.float32)) * gain + like_mean.astype(np.float32)
+    for channel, (low, high) in enumerate(((0.0, 100.0), (-127.0, 127.0), (-127.0, 127.0))):
+        np.clip(out[..., channel], low, high, out=out[..., channel])
+    converted: np.ndarray = cv2.cvtColor(out.astype(np.float32), cv2.COLOR_LAB2BGR)
     return converted
 
 
@@ -258,11 +270,13 @@ def paste_float(
     alpha[alpha < np.float32(1.0 / 255.0)] = 0.0
     alpha[alpha > 1.0] = 1.0
     alpha = alpha[..., None]
-    colour = cv2.warpAffine(sub_face, to_canvas, size, flags=interpolation)
+    colour: np.ndarray = np.asarray(cv2.warpAffine(sub_face, to_canvas, size, flags=interpolation), np.float32)
     roi = canvas[y0:y1, x0:x1]
     one = np.float32(1.0)
-    if opacity == 1.0:
-        roi[:] = roi * (one - alpha) + colour * alpha
+    if opacity == 1.0:  # roi (1 - m) + face m, the same float ops in place
+        colour *= alpha
+        roi *= one - alpha
+        roi += colour
     else:
         o = np.float32(opacity)
         roi[:] = roi * (one - alpha) + roi * alpha * (one - o) + colour * alpha * o
