@@ -20,9 +20,10 @@ from nodeswap.runtime import session
 from nodeswap.types import Aligned, Face
 
 
-def conv_dfm(path: Path, res: int, morph: bool = False, seed: int = 0) -> Path:
+def conv_dfm(path: Path, res: int, morph: bool = False, seed: int = 0, out_scale: float = 1.0) -> Path:
     """A .dfm stand-in that mixes neighbouring pixels (a 3x3 convolution and a sigmoid), so that any difference
-    in resizing, rounding or the order of steps shows in its output."""
+    in resizing, rounding or the order of steps shows in its output; ``out_scale`` resizes its outputs (a model
+    whose outputs are not at its input size)."""
     rng = np.random.default_rng(seed)
     weights = {
         "w_face": rng.normal(0, 0.6, (3, 3, 3, 3)).astype(np.float32),
@@ -42,14 +43,23 @@ def conv_dfm(path: Path, res: int, morph: bool = False, seed: int = 0) -> Path:
         face = "face_morphed"
     nodes += [
         helper.make_node("Sigmoid", [face], ["face_sig"]),
-        helper.make_node("Transpose", ["face_sig"], ["out_celeb_face:0"], perm=[0, 2, 3, 1]),
         helper.make_node("Sigmoid", ["masks_raw"], ["masks_sig"]),
-        helper.make_node("Split", ["masks_sig"], ["m0", "m1"], axis=1, num_outputs=2),
+    ]
+    if out_scale != 1.0:
+        weights["scales"] = np.array([1, 1, out_scale, out_scale], np.float32)
+        for name in ("face_sig", "masks_sig"):
+            nodes.append(helper.make_node("Resize", [name, "", "scales"], [name + "_r"], mode="linear"))
+            nodes.append(helper.make_node("Identity", [name + "_r"], [name + "_out"]))
+    else:
+        nodes += [helper.make_node("Identity", [n], [n + "_out"]) for n in ("face_sig", "masks_sig")]
+    nodes += [
+        helper.make_node("Transpose", ["face_sig_out"], ["out_celeb_face:0"], perm=[0, 2, 3, 1]),
+        helper.make_node("Split", ["masks_sig_out"], ["m0", "m1"], axis=1, num_outputs=2),
         helper.make_node("Transpose", ["m0"], ["out_face_mask:0"], perm=[0, 2, 3, 1]),
         helper.make_node("Transpose", ["m1"], ["out_celeb_face_mask:0"], perm=[0, 2, 3, 1]),
     ]
     outputs = [
-        helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", res, res, c])
+        helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", None, None, c])
         for name, c in (("out_face_mask:0", 1), ("out_celeb_face:0", 3), ("out_celeb_face_mask:0", 1))
     ]
     graph = helper.make_graph(
@@ -198,3 +208,8 @@ def test_a_model_the_trainer_exports(tmp_path: Path, crops: list[np.ndarray]) ->
     path = tmp_path / "trained.dfm"
     path.write_bytes(onnx_bytes(model))
     check(path, 96, crops[:2], tolerance=0.01)
+
+
+def test_a_model_whose_outputs_are_larger_than_its_input(tmp_path: Path, crops: list[np.ndarray]) -> None:
+    """DeepFaceLive resizes each output from its own size to the crop's: a 96 px input with 192 px outputs."""
+    check(conv_dfm(tmp_path / "m96x2.dfm", 96, morph=True, seed=5, out_scale=2.0), 96, crops[:2], tolerance=0.01)

@@ -47,15 +47,23 @@ def _resized(image: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
+def _back(output: np.ndarray, size: int, channels: int) -> np.ndarray:
+    """One model output (H, W[, C] float, any size) at the crop's size with ``channels`` channels, as
+    DFMModel.convert does: resized bilinearly in float, the first channel kept (or repeated), truncated."""
+    out = np.asarray(output, np.float32)
+    if out.ndim == 2:
+        out = out[..., None]
+    out = out[..., :channels] if out.shape[-1] >= channels else np.repeat(out[..., :1], channels, -1)
+    resized = _resized(np.ascontiguousarray(out), size).reshape(size, size, channels)
+    return truncated(resized if channels > 1 else resized[..., 0])
+
+
 def convert(model: Model, crop: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """DFMModel.convert: (celeb face uint8 BGR, celeb mask uint8 HW, face mask uint8 HW) at the crop's size."""
     size = crop.shape[0]
     x = _resized(crop, resolution).astype(np.float32) / np.float32(255.0)
     face_mask, celeb, celeb_mask = model(x)
-    out_face = truncated(_resized(np.asarray(celeb, np.float32).reshape(resolution, resolution, 3), size))
-    out_celeb_mask = truncated(_resized(np.asarray(celeb_mask, np.float32).reshape(resolution, resolution), size))
-    out_face_mask = truncated(_resized(np.asarray(face_mask, np.float32).reshape(resolution, resolution), size))
-    return out_face, out_celeb_mask, out_face_mask
+    return _back(celeb, size, 3), _back(celeb_mask, size, 1), _back(face_mask, size, 1)
 
 
 def swap(
