@@ -213,3 +213,11 @@ def test_a_model_the_trainer_exports(tmp_path: Path, crops: list[np.ndarray]) ->
 def test_a_model_whose_outputs_are_larger_than_its_input(tmp_path: Path, crops: list[np.ndarray]) -> None:
     """DeepFaceLive resizes each output from its own size to the crop's: a 96 px input with 192 px outputs."""
     check(conv_dfm(tmp_path / "m96x2.dfm", 96, morph=True, seed=5, out_scale=2.0), 96, crops[:2], tolerance=0.01)
+
+
+def test_a_320_px_crop_with_a_224_px_model(tmp_path: Path, media_dir: Path) -> None:
+    """The aligner at resolution 320 (DeepFaceLive's res320_cov1.8 crops) in front of a 224 px model."""
+    frames = sorted((media_dir / "dfl_reference" / "frames").iterdir())
+    crops = [cv2.imread(str(folder / "crop_res320_cov1.8.png")) for folder in frames[3::12]]
+    assert all(crop.shape == (320, 320, 3) for crop in crops)
+    check(conv_dfm(tmp_path / "m224m.dfm", 224, morph=True, seed=7), 224, crops, tolerance=0.01)
