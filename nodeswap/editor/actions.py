@@ -89,7 +89,7 @@ class Actions:
         if cls is None:
             self.status(f"unknown node type '{type_id}'", error=True)
             return None
-        pos = self.canvas.free_spot(tuple(pos) if pos is not None else None)
+        pos = self.canvas.free_spot(tuple(pos) if pos is not None else None, type_id)
         command = AddNode(
             type_id,
             self.graph.free_id(cls.category),

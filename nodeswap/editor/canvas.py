@@ -29,7 +29,7 @@ from ..events import (
 from ..graph import Graph, Link
 from ..placeholder import is_placeholder, missing_reason
 from ..validate import caps_issues, kept_problems, model_issues, node_problems, path_problems
-from .geometry import NODE_PAD, CanvasGeometry, tag_of
+from .geometry import FIT_AFTER, NODE_PAD, CanvasGeometry, tag_of
 from .node_view import apply_view, draw_node
 from .status import Notice
 from .tagmap import IN, OUT, TagMap
@@ -61,6 +61,7 @@ class Canvas(CanvasGeometry):
         self._new_editor()
         self.themes = Themes()
         self.compact = False  # nodes show their key params only
+        self.fit_pending = 0  # frames until a just-opened preset is fitted to the view (0: none)
         self._aligned: set[str] = set()
         self._resized_at: dict[str, int] = {}  # node id -> frame its rows changed (its size is known after)
 
@@ -71,7 +72,8 @@ class Canvas(CanvasGeometry):
         self.clear()
         self._new_editor()  # dearpygui cannot reset a node editor's panning: a new one starts unpanned
         self.graph = graph
-        graph.layout.update(self.layout_for_view(missing_only=not arrange))
+        graph.layout.update(self.layout_for_view(missing_only=True))
+        self.fit_pending = FIT_AFTER if arrange else 0  # fitted to the view once drawn (view_actions)
         graph.subscribe(partial(self._on_event, graph))
         for node_id in graph.nodes:
             self._add_node(node_id)

@@ -55,3 +55,33 @@ def smallest_view(graph: Graph, view: View) -> tuple[bool, list[str]]:
     if fits(arranged_in_view(graph, sizes, view, True), sizes, view):
         return True, []
     return True, [n for n, e in graph.nodes.items() if not e.collapsed]
+
+
+Box = tuple[float, float, float, float]  # left, top, width, height in grid pixels
+STEP = 20.0  # grid of the places tried for a new node
+
+
+def _clear(x: float, y: float, size: Size, boxes: list[Box], margin: float) -> bool:
+    return all(
+        x + size[0] + margin <= bx or bx + bw + margin <= x or y + size[1] + margin <= by or by + bh + margin <= y
+        for bx, by, bw, bh in boxes
+    )
+
+
+def spot_in_view(
+    near: Pos | None, size: Size, boxes: list[Box], view: View, avoid: list[Box], margin: float = 20.0
+) -> Pos:
+    """Where a new node of ``size`` goes: wholly inside ``view``, clear of the nodes' ``boxes`` and of the
+    ``avoid`` areas (the minimap), as close to ``near`` as can be (the view's top-left when None). When no
+    place is clear, ``near`` pulled into the view."""
+    left, top, width, height = view
+    right = max(left + MARGIN, left + width - MARGIN - size[0])
+    bottom = max(top + MARGIN, top + height - MARGIN - size[1])
+    want = near if near is not None else (left + MARGIN, top + MARGIN)
+    start = (min(max(want[0], left + MARGIN), right), min(max(want[1], top + MARGIN), bottom))
+    blocked = boxes + [(x - margin, y - margin, w, h) for x, y, w, h in avoid]  # no gap needed by an area
+    xs = [left + MARGIN + i * STEP for i in range(int((right - left - MARGIN) // STEP) + 1)]
+    ys = [top + MARGIN + j * STEP for j in range(int((bottom - top - MARGIN) // STEP) + 1)]
+    grid = sorted(((x, y) for x in xs for y in ys), key=lambda p: (p[0] - start[0]) ** 2 + (p[1] - start[1]) ** 2)
+    places = [start, *grid]
+    return next((p for p in places if _clear(p[0], p[1], size, blocked, margin)), start)

@@ -8,11 +8,15 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from ..graph import Graph, Link
-from .tagmap import IN, PortRef, TagMap, auto_layout, free_spot, node_size
+from .framing import spot_in_view
+from .tagmap import IN, PortRef, TagMap, auto_layout, node_size
 from .ui import item_rect, viewport_height, viewport_width
 
 NODE_PAD = 8  # imnodes' default node padding, pixels
 NEW_NODE = (230.0, 200.0)  # assumed size of a node not drawn yet
+FIT_AFTER = 3  # frames for a just-opened graph's nodes to be drawn before it is fitted to the view
+MINIMAP_SHARE = 0.2  # imnodes draws the minimap over this share of the canvas, bottom right
+Pos = tuple[float, float]
 
 
 class CanvasGeometry:
@@ -100,26 +104,33 @@ class CanvasGeometry:
     def node_sizes(self) -> dict[str, tuple[float, float]]:
         return {n: (r[2], r[3]) for n in self.map.nodes if (r := self.node_rect(n))}
 
-    def free_spot(self, near: tuple[float, float] | None = None) -> tuple[float, float]:
-        """Where a new node goes: ``near``, else right of the newest node (or below the others when
-        the row is full), in view and never on top of another node."""
+    def free_spot(self, near: tuple[float, float] | None = None, type_id: str = "") -> Pos:
+        """Where a new node (of ``type_id``: its size is estimated) goes: in the visible canvas, clear of the
+        other nodes and of the minimap, as near as can be to ``near`` (grid pixels; None: right of the newest
+        node, else the view's top-left)."""
         graph = self.graph
         assert graph is not None
-        x0, y0, w, h = item_rect(self.parent) or (0.0, 0.0, 800.0, 600.0)
-        left, top = self.to_grid((x0, y0))
-        bounds = (left + 20.0, top + 20.0, left + w - 20.0, top + h - 20.0)
+        size = NEW_NODE
+        if type_id:
+            scratch = Graph(graph.registry)
+            new = node_size(scratch, scratch.add_node(type_id), self.compact)
+            size = (max(new[0], NEW_NODE[0]), new[1])
+        view = self.view_in_grid()
+        sizes = self.node_sizes()
+        boxes = [(x, y, *(sizes.get(n) or node_size(graph, n, self.compact))) for n, (x, y) in graph.layout.items()]
         if near is None:
             newest = next(reversed([n for n in graph.nodes if n in graph.layout]), None)
-            rect = self.node_rect(newest) if newest else None
-            near = (bounds[0], bounds[1])
-            if newest and rect:
+            if newest is not None:
                 x, y = graph.layout[newest]
-                near = (x + rect[2] + 40.0, y)
-                if near[0] + NEW_NODE[0] > bounds[2]:
-                    sizes = self.node_sizes()
-                    bottom = max(py + sizes.get(n, (0, 220))[1] for n, (_, py) in graph.layout.items())
-                    near = (bounds[0], bottom + 40.0)
-        return free_spot(graph, near, self.node_sizes(), bounds, NEW_NODE)
+                near = (x + (sizes.get(newest) or node_size(graph, newest, self.compact))[0] + 40.0, y)
+        left, top, width, height = view
+        minimap = (
+            left + width * (1 - MINIMAP_SHARE) - 20.0,
+            top + height * (1 - MINIMAP_SHARE) - 20.0,
+            width * MINIMAP_SHARE + 20.0,
+            height * MINIMAP_SHARE + 20.0,
+        )
+        return spot_in_view(near, size, boxes, view, [minimap])
 
     def hovered(self) -> bool:
         """The mouse is over the canvas (dear imgui's hover state of the child window ignores its content)."""

@@ -15,7 +15,7 @@ from ..graph import Graph, Link
 from ..node import Node
 from ..types import can_link
 from .canvas import Canvas
-from .framing import arranged_in_view, moved_into_view, smallest_view
+from .framing import arranged_in_view, fits, moved_into_view, smallest_view
 from .history import Batch, Move, SetCollapsed
 from .palette import QuickAdd
 from .tagmap import OUT, PortRef, node_size
@@ -64,12 +64,18 @@ class ViewActions:
             self.status(f"{'collapsed' if collapse else 'expanded'} {len(node_ids)} node(s)")
 
     def frame_all(self) -> None:
-        """Bring every node into view: moved as they are when they fit; else made compact (and collapsed when
+        """Bring every node into view: moved as they are when they fit, else arranged as they are; only when
+        that does not fit either made compact (and collapsed when
         that is not enough) and, once drawn at their new size, arranged left to right."""
         view = self.canvas.view_in_grid()
         moved = moved_into_view(self.graph, self._sizes(), view)
         if moved is not None:
             self._move(moved, "every node is in view")
+            return
+        sizes = self._sizes()
+        arranged = arranged_in_view(self.graph, sizes, view, self.canvas.compact)
+        if fits(arranged, sizes, view):  # each node keeps its view mode where an arrangement is enough
+            self._move(arranged, "every node is in view")
             return
         compact, collapse = smallest_view(self.graph, view)
         if compact != self.canvas.compact:
@@ -122,11 +128,26 @@ class ViewActions:
             self._dropped = None
             if len(self.graph.links) == links:  # no link was made: it was dropped on empty canvas
                 self._link_dropped(pin, where)
+        if self.canvas.fit_pending > 0:
+            self.canvas.fit_pending -= 1
+            if self.canvas.fit_pending == 0:
+                self._fit_opened()
         if self._arrange_in > 0:
             self._arrange_in -= 1
             if self._arrange_in == 0:
                 arranged = arranged_in_view(self.graph, self._sizes(), self.canvas.view_in_grid(), self.canvas.compact)
                 self._move(arranged, "every node is in view")
+
+    def _fit_opened(self) -> None:
+        """A preset just opened, now drawn at its real size: its own layout shifted into view when that
+        fits, else arranged at the nodes' view mode. Not an edit: nothing to undo or save."""
+        view, sizes = self.canvas.view_in_grid(), self._sizes()
+        placed = moved_into_view(self.graph, sizes, view) or arranged_in_view(
+            self.graph, sizes, view, self.canvas.compact
+        )
+        for node_id, (x, y) in placed.items():
+            if self.graph.layout.get(node_id) != (x, y):
+                self.graph.move(node_id, x, y)
 
     def _sizes(self) -> dict[str, tuple[float, float]]:
         """Each node's size as drawn, or estimated where it is not drawn."""
