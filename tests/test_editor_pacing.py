@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from nodeswap.editor.pacing import FPS_CAP, GUI_SHARE_IDLE, GUI_SHARE_RUNNING, MIN_FPS, frame_interval
@@ -65,6 +67,10 @@ class FakePointer:
         self.reads += 1
         moved = self.moves_after is not None and self.reads > self.moves_after
         return (5, 5, 0, bytes(32)) if moved else (0, 0, 0, bytes(32))
+
+    def wait_event(self, seconds: float) -> bool:  # no window watched: it only sleeps
+        time.sleep(seconds)
+        return False
 
 
 def test_an_idle_editor_wakes_when_the_mouse_moves() -> None:
