@@ -63,7 +63,7 @@ class FacesetSink(Node):
             min=64,
             max=1024,
             step=16,
-            help="Crop side in pixels (DeepFaceLab whole face)",
+            help="Crop side in pixels (DeepFaceLive's default aligner crop: from points, coverage 2.2)",
         ),
         Param("jpeg_quality", "int", 95, min=1, max=100, help="JPEG quality of the crops"),
         Param(
