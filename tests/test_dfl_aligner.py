@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +164,22 @@ def test_the_crop_is_bilinear_with_a_black_border(reference: tuple[Path, dict[st
     expected = cv2.warpAffine(image, aligned.mat, (224, 224), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     assert np.array_equal(aligned.image, expected)
     assert set(np.unique(aligned.mask)) <= {0.0, 1.0}  # DeepFaceLive's hull: no anti-aliasing
+
+
+@pytest.mark.skipif(
+    not os.environ.get("NODESWAP_DFL_SOURCE"), reason="NODESWAP_DFL_SOURCE (a DeepFaceLive source folder) not set"
+)
+def test_deepfacelives_own_code_on_random_faces(reference: tuple[Path, dict[str, Any]]) -> None:
+    """DeepFaceLive's xlib run beside align.face on turned, scaled, jittered landmarks, 468/106/68 points, every
+    align mode and random settings (benchmarks/dfl_aligner_fuzz.py), within the reference's tolerances."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import dfl_aligner_fuzz as fuzz
+
+    folder, index = reference
+    dfl = fuzz.load_deepfacelive(Path(os.environ["NODESWAP_DFL_SOURCE"]))
+    rows = fuzz.run(dfl, folder, trials=4, seed=7)
+    assert sum(row[2] for row in rows.values()) == 4 * len(index["frames"])
+    assert {key.split(",")[0] for key in rows} == {"from points", "from rect", "from static rect"}
+    tol = index["tolerances"]
+    for key, (corner_pct, mad, _) in rows.items():
+        assert corner_pct <= tol["matrix_corner_frac_of_face_size"] * 100 and mad <= tol["crop_mean_abs"], key
