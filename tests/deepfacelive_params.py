@@ -329,7 +329,7 @@ MEASURED = [
     "and merger: DeepFaceLive's own FaceAligner and FaceMerger output on 32 frames of four real clips",
     "(`media/dfl_reference`, `tests/test_dfl_aligner.py`, `tests/test_dfl_merger.py`). DFM swapper: DeepFaceLive's",
     "FaceSwapDFM steps written out in `tests/test_dfl_swapper.py`, on real aligned crops, with models of the .dfm",
-    "signature of 128, 224 and 320 px and one that `nodeswap train` exports.",
+    "signature of 96, 128, 224 and 320 px and one that `nodeswap train` exports.",
     "",
     "| stage | settings | difference to DeepFaceLive | tolerance |",
     "|---|---|---|---|",
@@ -339,9 +339,14 @@ MEASURED = [
     "68 points, every align mode, random coverage, resolution, offsets, head mode, freeze Z | crop corners within "
     "0.022% of the face size; crops 0.006 mean absolute at most | 0.5%; 1.0 |",
     "| merger (`merge.faces`) | defaults, no colour transfer, opacity 0.5, erode -10 / blur 50, blur 100, "
-    "bicubic, landmark mask only, no colour compression | 0.07 mean absolute inside the face at most | 1.0 |",
-    "| DFM swapper (`swap.dfm`) | defaults, morph, pre-sharpen, pre-gamma, post-gamma, two pass, all at once "
-    "| 0 (the same bytes) for the face and both masks | - |",
+    "bicubic, landmark mask only, no colour compression | 0.027-0.066 mean absolute inside the face (0.066 at "
+    "most) | 1.0 |",
+    "| merger, beside DeepFaceLive's CPU merge written out in `tests/test_dfl_merger.py` | offsets and scale, "
+    "lanczos4, each mask alone, all, none, erode 3 / 7, blur 0 / 9, colour compression 60 / 127, two faces "
+    "| 0.008 mean absolute over the frame, 0.051 inside the face at most (6 frames) | 0.05; 1.0 |",
+    "| DFM swapper (`swap.dfm`) | defaults, morph, pre-sharpen, pre-gamma, post-gamma, two pass, all at once; "
+    "models of 96 (with 192 px outputs), 128, 224, 320 px and a trainer export; 224 and 320 px crops "
+    "| 0 (the same bytes) for the face and both masks | 0.01 |",
     "| face animator (`swap.animate`) | defaults | the same on the same crop (an independent run of DeepFaceLive) "
     "| - |",
     "",
@@ -349,8 +354,8 @@ MEASURED = [
     "",
     "- **InsightFace swapper** (`swap.inswapper`): nodeswap follows insightface's own conventions for",
     "  inswapper_128 and w600k_r50 (RGB input; the target cut with insightface's 128 template from the five",
-    "  keypoints, `alignment` = own), as insightface's reference code runs them. DeepFaceLive feeds BGR and x/255",
-    "  and the aligner's crop; `alignment` = upstream takes the aligner's crop instead.",
+    "  keypoints: `alignment` = own, the default), as insightface's reference code runs them. DeepFaceLive feeds",
+    "  BGR and x/255 and the aligner's crop; `alignment` = upstream takes the aligner's crop instead (still RGB).",
     "- **Colour compression** (`merge.faces`): as DeepFaceLive, only frames with a merged face are compressed;",
     "  `compression_levels` = centred puts each level at its middle instead of lifting it by 2 / c.",
     "- **Sampling**: like DeepFaceLive's, the aligner's crop is bilinear with a black border outside the frame.",
