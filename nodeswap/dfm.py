@@ -45,7 +45,8 @@ def check_signature(inputs: Sequence[tuple[str, Dims]], outputs: Sequence[str], 
     """The DFM signature of a model with these (name, dims) inputs and output names; raises DfmError.
 
     DeepFaceLive's rules (modelhub/DFLive/DFMModel.py): input 0 is 'in_face:0' [N,H,W,3], an optional second
-    input 'morph_value:0' [1], no third; outputs out_face_mask:0, out_celeb_face:0, out_celeb_face_mask:0."""
+    input 'morph_value:0' [1], no third; outputs out_face_mask:0, out_celeb_face:0, out_celeb_face_mask:0, found by
+    name, or (as DeepFaceLive reads them) by position when a model has three outputs named otherwise."""
     if not inputs or "in_face" not in inputs[0][0] or len(inputs) > 2:
         raise DfmError(
             f"model {file}: expected input 'in_face:0' [N,H,W,3] and optionally 'morph_value:0' [1], "
@@ -59,9 +60,13 @@ def check_signature(inputs: Sequence[tuple[str, Dims]], outputs: Sequence[str], 
     found = []
     for key in OUTPUTS:
         exact = [n for n in outputs if n.split(":")[0] == key]
-        if not exact:
+        if exact:
+            found.append(exact[0])
+        elif len(outputs) == 3:  # DeepFaceLive reads the outputs by position: face mask, celeb face, celeb mask
+            found = list(outputs)
+            break
+        else:
             raise DfmError(f"model {file}: no output '{key}:0' (outputs: {', '.join(outputs)})")
-        found.append(exact[0])
     morph = inputs[1][0] if len(inputs) == 2 else ""
     return DfmSignature(name, morph, int(shape[1]), (found[0], found[1], found[2]))
 

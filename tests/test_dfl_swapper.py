@@ -90,7 +90,7 @@ def reference_swap(sess: Any, crop: np.ndarray, res: int, s: dict[str, Any]) -> 
         feed = {"in_face:0": (x.astype(np.float32) / 255.0)[None]}
         if "morph_value:0" in [i.name for i in sess.get_inputs()]:
             feed["morph_value:0"] = np.float32([s["morph_factor"]])
-        face_mask, celeb, celeb_mask = sess.run(["out_face_mask:0", "out_celeb_face:0", "out_celeb_face_mask:0"], feed)
+        face_mask, celeb, celeb_mask = sess.run(None, feed)  # by position, as DFMModel.convert
 
         def back(out: np.ndarray) -> np.ndarray:
             out = out[0]
@@ -221,3 +221,16 @@ def test_a_320_px_crop_with_a_224_px_model(tmp_path: Path, media_dir: Path) -> N
     crops = [cv2.imread(str(folder / "crop_res320_cov1.8.png")) for folder in frames[3::12]]
     assert all(crop.shape == (320, 320, 3) for crop in crops)
     check(conv_dfm(tmp_path / "m224m.dfm", 224, morph=True, seed=7), 224, crops, tolerance=0.01)
+
+
+def test_outputs_named_otherwise_are_read_by_position(tmp_path: Path, crops: list[np.ndarray]) -> None:
+    """DeepFaceLive takes a DFM's three outputs in order, whatever their names: so does swap.dfm."""
+    path = conv_dfm(tmp_path / "named.dfm", 128, morph=True, seed=9)
+    model = onnx.load(str(path))
+    renames = {"out_face_mask:0": "mask_a", "out_celeb_face:0": "face", "out_celeb_face_mask:0": "mask_b"}
+    for node in model.graph.node:
+        node.output[:] = [renames.get(name, name) for name in node.output]
+    for value in model.graph.output:
+        value.name = renames[value.name]
+    onnx.save(model, str(path))
+    check(path, 128, crops[:2], tolerance=0.01)
