@@ -228,25 +228,29 @@ def table(scores: list[Score]) -> str:
 PICTURE = (("Yohanna_Coralson_0", 120), ("Bryan_Greynolds_0", 200), ("Albica_Johns_0", 100))
 
 
-def picture(media: Path, path: Path, params: list[str]) -> None:
-    """A JPEG (< 300 KB) of input | ours | DeepFaceLive rows, one frame of three clips, for the README."""
+def picture(media: Path, path: Path, params: list[str], likeness: tuple[float, ...] = ()) -> None:
+    """A JPEG (< 300 KB) for the README, one frame of three clips a row: input | ours | DeepFaceLive, or with
+    ``likeness`` input | ours at each of those likeness values (the slider's effect)."""
     rows = []
-    for clip, index in PICTURE:
+    for clip, index in PICTURE[: 2 if likeness else None]:
         clips = media / "clips"
         frames = read_video(clips / f"{clip}_in.mp4", index + 1)
         photo = clips / f"{clip.rsplit('_', 1)[0]}.png"
-        chain = Chain(MorphSwap("swap", {**_pairs(params), "source_image": str(photo), "device": "cpu"}))
-        ours = chain_outputs(chain, frames[index - 20 :], clip)[-1]  # 20 frames first: the smoothing settles
-        chain.close()
-        dfl = read_video(clips / f"{clip}_dfl.mp4", index + 1)[index]
+        cells = [frames[index]]
+        for value in likeness or (None,):
+            extra = {} if value is None else {"likeness": value}
+            settings = {**_pairs(params), **extra, "source_image": str(photo), "device": "cpu"}
+            chain = Chain(MorphSwap("swap", settings))
+            cells.append(chain_outputs(chain, frames[index - 20 :], clip)[-1])  # 20 frames first: smoothing settles
+            chain.close()
+        if not likeness:
+            cells.append(read_video(clips / f"{clip}_dfl.mp4", index + 1)[index])
         h, w = frames[index].shape[:2]
         box = YuNet()(frames[index])[0][0]  # a square around the face, as tall as the frame
         left = int(np.clip((box[0] + box[2]) / 2 - h / 2, 0, max(w - h, 0)))
-        cells = [
-            cv2.resize(x[:, left : left + h], (260, 260), interpolation=cv2.INTER_AREA)
-            for x in (frames[index], ours, dfl)
-        ]
-        rows.append(np.hstack(cells))
+        rows.append(
+            np.hstack([cv2.resize(x[:, left : left + h], (260, 260), interpolation=cv2.INTER_AREA) for x in cells])
+        )
     image = np.vstack(rows)
     for quality in (90, 85, 80, 75, 70):
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
@@ -270,11 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the markdown table here")
     parser.add_argument("--json", type=Path, help="write the scores as JSON here")
     parser.add_argument("--picture", type=Path, help="only write the README's input | ours | DeepFaceLive JPEG")
+    parser.add_argument("--likeness-strip", type=Path, help="only write input | likeness 0, 0.5, 1 (a JPEG)")
     args = parser.parse_args(argv)
     media = os.environ.setdefault("NODESWAP_MEDIA", ROOT_MEDIA)
     os.environ.setdefault("NODESWAP_MODELS", ROOT_MODELS)
-    if args.picture:
-        picture(Path(media), args.picture, args.set)
+    if args.picture or args.likeness_strip:
+        picture(Path(media), args.picture or args.likeness_strip, args.set, () if args.picture else (0.0, 0.5, 1.0))
         return 0
     jobs = []
     for clip in args.clips:

@@ -19,6 +19,7 @@ from .morph_colour import blend
 CORNERS = ((33, 133), (362, 263))  # per eye (RIGHT_EYE, LEFT_EYE): outer / inner corner, image left to right
 LIDS = ((159, 145), (386, 374))  # per eye: upper and lower lid middle
 MIN_OPEN = 0.12  # an opening lower than this share of the eye's width is closing: its gaze is not read
+CLOSED_LOW, CLOSED_HIGH = 0.5, 0.75  # share of an opening showing lid skin (open eyes: 0.1-0.45): closed above
 MAX_SHIFT = 0.22  # the iris moves at most this share of the eye's width from where the photo has it
 
 
@@ -119,6 +120,8 @@ def lid_cover(face: np.ndarray, target: np.ndarray, inner: np.ndarray, skin: np.
     away = target_all[box].astype(np.float32) - relight.lowpass(target_all, skin, sigma)[box]
     distance = np.sqrt((away[..., 0] / 1.5) ** 2 + away[..., 1] ** 2 + away[..., 2] ** 2)
     lid = 1.0 - np.clip((distance - 8.0) / 12.0, 0.0, 1.0)  # the same reading as relight.target_eyes
+    share = float((lid * inner[box]).sum() / max(float(inner[box].sum()), 1e-6))  # how closed the eye looks
+    lid = np.maximum(lid, np.clip((share - CLOSED_LOW) / (CLOSED_HIGH - CLOSED_LOW), 0.0, 1.0))
     out: np.ndarray = face.copy()
     out[box] = blend(target[box], face[box], inner[box] * lid)
     return out
