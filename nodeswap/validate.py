@@ -198,13 +198,12 @@ def structure_issues(graph: Graph) -> list[Issue]:
 
 
 def run_issues(graph: Graph, editor: bool = False) -> list[Issue]:
-    """Why the graph cannot run yet: its structure, then the path params and the models of the nodes that
-    would run, every one at once. ``editor``: a missing model's fix is its Download button, not a command."""
+    """Why the graph cannot run yet, every reason at once: its structure, and the path params and models of
+    the nodes that would run (of all nodes while there is no sink). ``editor``: a missing model's fix is its
+    Download button, not a command."""
     issues = structure_issues(graph)
-    if issues:
-        return issues
-    needed = needed_nodes(graph)
-    return param_issues(graph, needed) + model_issues(graph, needed, editor=editor)
+    needed = needed_nodes(graph) or list(graph.nodes)  # no sink yet: every node's own problems too
+    return issues + param_issues(graph, needed) + model_issues(graph, needed, editor=editor)
 
 
 def graph_issues(graph: Graph) -> list[Issue]:

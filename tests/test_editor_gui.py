@@ -228,7 +228,7 @@ def test_preset_offline_render_and_live_preview(
     assert quit_editor(editor, "Discard") == 0
 
 
-def test_missing_model_shows_in_the_node_with_the_fetch_command(
+def test_missing_models_show_in_the_node_with_their_download_buttons(
     display: str, editors: list[Editor], tmp_path: Path, models_dir: Path, obama: Path, photos: list[Path]
 ) -> None:
     if (models_dir / "inswapper_128.onnx").exists():
@@ -275,11 +275,13 @@ def test_missing_model_shows_in_the_node_with_the_fetch_command(
     )
     probe = editor.probe()
     editor.click_item(probe["buttons"]["run_live"], "Run live")
-    probe = editor.wait(lambda p: "swapper" in p["errors"], 60, "the load error on the swapper")
-    assert "python run.py models fetch inswapper_128" in probe["errors"]["swapper"]
-    assert probe["state"] == "idle" and "cannot run" in probe["status"] and "fetch" in probe["status"]
+    # issue 24: refused before anything loads, every missing model named, the fix its Download button
+    probe = editor.wait(lambda p: p["status"].startswith("cannot run"), 60, "the refusal")
+    assert "press 'Download inswapper_128'" in probe["status"] and "models fetch" not in probe["status"]
+    assert probe["state"] == "idle" and probe["badges"]["swapper"] == "missing 2 models (hover)"
     editor.click(title_point(probe["nodes"]["swapper"]))
-    editor.wait(lambda p: p["inspector"]["node"] == "swapper", 10, "swapper inspected")
+    probe = editor.wait(lambda p: p["inspector"]["node"] == "swapper", 10, "swapper inspected")
+    assert sorted(probe["inspector"]["downloads"]) == ["inswapper_128", "w600k_r50"]
     editor.move((probe["nodes"]["swapper"][0] + 40, probe["nodes"]["swapper"][1] + 42))  # hover the badge
     time.sleep(1.0)
     editor.screenshot(tmp_path / "missing-model.png")

@@ -39,6 +39,9 @@ def test_download_a_missing_dfm_then_reset_and_switch_models(
     editor = start(editors, display, tmp_path, graph, **env)
     editor.click(title_point(editor.wait(lambda p: "swap" in p["nodes"], 10, "the node drawn")["nodes"]["swap"]))
     probe = editor.wait(lambda p: p["inspector"]["downloads"].get("Keanu_Reeves"), 10, "the Download button")
+    # the node's to-do list above it (issue 24) moves it down: aim where a frame drawn since puts it
+    editor.wait(lambda p: "to do: model 'Keanu_Reeves.dfm'" in p["inspector"]["notes"], 10, "the to-do list")
+    probe = editor.fresh()
     assert probe["inspector"]["download_labels"] == ["Download Keanu_Reeves"]
 
     editor.click_item(probe["inspector"]["downloads"]["Keanu_Reeves"], "Download Keanu_Reeves")
