@@ -105,5 +105,20 @@ def test_every_preset_meets_its_caps(preset: str) -> None:
 
 def test_run_issues_come_in_the_order_the_nodes_run() -> None:
     """The editor opens the first problem's node: the source's empty path before the sink's."""
-    where = [i.where for i in run_issues(swap_chain())]
+    where = [i.where for i in run_issues(swap_chain()) if " model '" not in i.where]  # models: if not here
     assert where == ["node 'source' param 'path'", "node 'swapper' param 'source_image'", "node 'sink' param 'path'"]
+
+
+def test_run_issues_name_every_missing_model_of_each_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 24: with no model on this machine, each node that runs names each model it needs, after the
+    params, with the editor's fix (its Download button) or the command line's."""
+    from nodeswap import models
+
+    monkeypatch.setenv("NODESWAP_MODELS", str(tmp_path))
+    monkeypatch.setattr(models, "user_models_dir", lambda: tmp_path / "user")
+    monkeypatch.setattr(models, "cache_dir", lambda: tmp_path / "cache")
+    issues = run_issues(swap_chain(), editor=True)
+    found = [i.where for i in issues if " model '" in i.where]
+    assert "node 'detector' model 'yunet_dynamic'" in found and len(found) == len(set(found)) >= 2
+    assert all("press 'Download" in i.message for i in issues if " model '" in i.where)
+    assert all("models fetch" in i.message for i in run_issues(swap_chain()) if " model '" in i.where)
