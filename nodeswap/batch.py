@@ -29,6 +29,7 @@ from .errors import UserError
 log = logging.getLogger("nodeswap")
 CORES_PER_JOB = 1.2  # cores one pipelined video_swap job keeps busy (benchmarks/batch_speed.py: 1.0-1.2)
 STOP_WAIT = 120.0  # seconds a stopped job may take to finalise its outputs before its worker is ended
+LOST_TRIES = 3  # tries of a job lost with its node or worker process run again, whatever --retries says
 
 
 def default_jobs(cores: int | None = None) -> int:
@@ -132,18 +133,27 @@ def _runner(args: argparse.Namespace, targets: Targets, count: int) -> Runner:
     except ImportError as exc:
         raise UserError(f'--ray needs Ray: pip install "nodeswap[ray]" ({exc})') from None
     gpus = args.gpus_per_job if args.gpus_per_job is not None else (1.0 if targets.gpu_nodes else 0.0)
-    runner: Runner = module.RayRunner(args.ray, args.retries, targets, args.jobs, args.cpus_per_job, gpus)
+    out = Path(args.output).expanduser()
+    runner: Runner = module.RayRunner(args.ray, args.retries, targets, args.jobs, args.cpus_per_job, gpus, out)
     return runner
 
 
 def _drive(
-    runner: Runner, jobs: list[Job], journal: Journal, view: Any, retries: int, signals: Signals
-) -> dict[str, Any]:
-    """Run ``jobs``; the final record of each that started (a failed try is journaled and run again)."""
+    runner: Runner,
+    jobs: list[Job],
+    journal: Journal,
+    view: Any,
+    retries: int,
+    signals: Signals,
+    results: dict[str, dict[str, Any]],
+) -> None:
+    """Run ``jobs``; ``results`` gets the final record of each that started (a failed try is journaled and
+    run again). A job lost with its node runs again up to LOST_TRIES times. The cluster lost (its head):
+    the started jobs are journaled as interrupted and the error goes up."""
     waiting, by_key = deque(sorted(jobs, key=lambda job: -job.work)), {job.input: job for job in jobs}
     submitted: set[str] = set()
     started: set[str] = set()
-    results: dict[str, dict[str, Any]] = {}
+    lost: dict[str, int] = {}
     stopped_at: float | None = None
     quiet = False
     while True:
@@ -157,14 +167,22 @@ def _drive(
                 entry = record(by_key[key], "interrupted", error="ended before it finalised its outputs")
                 journal.append(entry)
                 results[key] = entry
-            return results
+            return
         while stopped_at is None and waiting and len(submitted) < runner.capacity:
             job = waiting.popleft()
             runner.submit(job)
             submitted.add(job.input)
         if not submitted or (stopped_at is not None and not started and quiet):
-            return results
-        events = runner.events(0.2)
+            return
+        try:
+            events = runner.events(0.2)
+        except UserError as exc:  # the cluster lost
+            for key in started:
+                entry = record(by_key[key], "interrupted", error="lost with the Ray cluster's head node")
+                journal.append(entry)
+                results[key] = entry
+            view.note(f"error: {exc}")
+            raise
         quiet = not events
         for kind, key, detail in events:
             job = by_key[key]
@@ -175,15 +193,19 @@ def _drive(
                 view.started(job)
             elif kind == "progress":
                 view.progress(key, detail)
-            elif kind in ("result", "lost"):
+            elif kind in ("result", "lost", "failed"):
                 submitted.discard(key)
                 started.discard(key)
                 entry = detail if kind == "result" else record(job, "failed", error=detail, retryable=True)
                 if entry["status"] == "cancelled":
                     continue
+                if kind == "lost":
+                    lost[key] = lost.get(key, 0) + 1
+                    entry["lost"] = True
                 journal.append(entry)
                 again = entry["status"] == "failed" and entry.get("retryable") and not runner.retries_itself
-                again = again and job.attempt <= retries and stopped_at is None
+                again = again and job.attempt <= retries
+                again = (again or (kind == "lost" and lost[key] < LOST_TRIES)) and stopped_at is None
                 view.finished(entry, retry=bool(again))
                 if again:
                     job.attempt += 1
@@ -244,12 +266,17 @@ def cmd_batch(args: argparse.Namespace) -> int:
     signals = Signals()
     results: dict[str, dict[str, Any]] = {}
     backend = "local" if args.ray is None else "ray"
+    cluster_lost = ""
     if to_run:
         runner = _runner(args, targets, len(to_run))
         view = BatchView(to_run, len(jobs) - len(to_run))
         try:
             with signals:
-                results = _drive(runner, to_run, journal, view, args.retries, signals)
+                _drive(runner, to_run, journal, view, args.retries, signals, results)
+        except UserError as exc:  # the Ray cluster lost mid-run (ClusterLostError, exit code 3)
+            if getattr(exc, "exit_code", 2) != 3:
+                raise
+            cluster_lost = str(exc)
         finally:
             view.close()
             runner.close()
@@ -267,6 +294,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
             f"error: {len(failed)} of {len(ordered)} jobs failed: {names} (reasons above and in {journal.path})",
             file=sys.stderr,
         )
+    if cluster_lost:
+        print(f"error: {cluster_lost}", file=sys.stderr)
+        return 3
     if signals.received:
         return 143 if signal.SIGTERM in signals.received else 130
     if any(e.get("bug") for e in failed):
@@ -279,11 +309,19 @@ def _stats(entries: list[dict[str, Any]], seconds: float, backend: str) -> dict[
     for entry in entries:
         counts[entry["status"]] = counts.get(entry["status"], 0) + 1
     frames = sum(int(e.get("frames") or 0) for e in entries if e["status"] == "done")
+    nodes: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        if entry.get("node"):
+            node = nodes.setdefault(entry["node"], {"jobs": 0, "frames": 0, "seconds": 0.0})
+            node["jobs"] += 1
+            node["frames"] += int(entry.get("frames") or 0)
+            node["seconds"] = round(node["seconds"] + float(entry.get("seconds") or 0.0), 3)
     return {
         "backend": backend,
         "seconds": round(seconds, 3),
         "frames": frames,
         "fps": round(frames / seconds, 2) if seconds > 0 else 0.0,
         "counts": counts,
+        "nodes": nodes,  # Ray: the jobs each node finished (a job's "node", "seconds", "queued" are in "jobs")
         "jobs": json.loads(json.dumps(entries)),
     }

@@ -117,7 +117,7 @@ class LocalRunner:
                 continue
             key = self._running.pop(process.pid, None)
             if key is not None:
-                lost.append(("lost", key, f"the worker process ended (exit code {process.exitcode})"))
+                lost.append(("failed", key, f"the worker process ended (exit code {process.exitcode})"))
             if not self._stop.is_set():
                 self._processes[slot] = self._start(slot)
         return lost

@@ -23,6 +23,7 @@ class BatchView:
         self.counts = {"done": 0, "failed": 0, "interrupted": 0}
         self.frames: dict[str, int] = {}  # input -> frames so far
         self.running: dict[str, Job] = {}
+        self.nodes: dict[str, int] = {}  # Ray: node -> jobs done there
         disable = not sys.stderr.isatty() if enabled is None else not enabled
         expected = sum(job.expected for job in jobs)
         self.bar = tqdm(
@@ -34,7 +35,8 @@ class BatchView:
     def _describe(self) -> None:
         finished = sum(self.counts.values()) + self.skipped
         failed = f", {self.counts['failed']} failed" if self.counts["failed"] else ""
-        self.bar.set_description(f"jobs {finished}/{self.total}{failed}", refresh=False)
+        nodes = " [" + ", ".join(f"{n} {c}" for n, c in sorted(self.nodes.items())) + "]" if self.nodes else ""
+        self.bar.set_description(f"jobs {finished}/{self.total}{failed}{nodes}", refresh=False)
         names = [f"{Path(k).name} {self.frames.get(k, 0)}/{j.expected or '?'}" for k, j in self.running.items()]
         more = f" +{len(names) - SHOWN_RUNNING} more" if len(names) > SHOWN_RUNNING else ""
         self.status.set_description_str(f"running: {', '.join(names[:SHOWN_RUNNING])}{more}" if names else "")
@@ -65,6 +67,8 @@ class BatchView:
         self.running.pop(key, None)
         if not retry:
             self.counts[entry["status"]] = self.counts.get(entry["status"], 0) + 1
+        if entry["status"] == "done" and entry.get("node"):
+            self.nodes[short_node(entry["node"])] = self.nodes.get(short_node(entry["node"]), 0) + 1
         self._frames(key, 0 if retry else int(entry.get("frames") or 0))
         self.note(job_line(entry, retry))
 
@@ -79,7 +83,8 @@ def job_line(entry: dict[str, Any], retry: bool = False) -> str:
     if entry["status"] == "done":
         outputs = ", ".join(entry["outputs"].values())
         warnings = "".join(f"\n    warning: {w}" for w in entry.get("warnings") or [])
-        return f"done         {name}: {entry['frames']} frames in {entry['seconds']:.1f} s -> {outputs}{warnings}"
+        node = f" on {short_node(entry['node'])}" if entry.get("node") else ""
+        return f"done         {name}: {entry['frames']} frames in {entry['seconds']:.1f} s{node} -> {outputs}{warnings}"
     attempt = f" (try {entry.get('attempt', 1)}, trying again)" if retry else ""
     reason = entry.get("error") or "stopped"
     return f"{entry['status']:<12} {name}{attempt}: {reason}"
@@ -111,4 +116,18 @@ def summary(entries: list[dict[str, Any]], seconds: float, journal: Path) -> str
     total = ", ".join(f"{counts[s]} {s}" for s in order if counts.get(s))
     rate = f", {frames / seconds:.1f} frames/s" if seconds > 0 and frames else ""
     lines.append(f"{total or 'no job'} in {seconds:.1f} s{rate}; journal: {journal}")
+    nodes: dict[str, list[int]] = {}  # Ray: node -> [jobs done, frames]
+    for entry in entries:
+        if entry["status"] == "done" and entry.get("node"):
+            count = nodes.setdefault(short_node(entry["node"]), [0, 0])
+            count[0] += 1
+            count[1] += int(entry.get("frames") or 0)
+    if nodes:
+        lines.append("per node: " + ", ".join(f"{n} {c[0]} done ({c[1]} frames)" for n, c in sorted(nodes.items())))
     return "\n".join(lines)
+
+
+def short_node(node: str) -> str:
+    """A Ray node as IP/id (ray_runner.node_name), or the id alone when the IP is this host's loopback."""
+    ip, _, node_id = node.partition("/")
+    return node_id if ip in ("127.0.0.1", "") else node
