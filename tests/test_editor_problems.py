@@ -59,3 +59,15 @@ def test_a_failed_download_reads_as_words_on_the_node(folders: Path) -> None:
     assert app.message.endswith("press 'Download Keanu_Reeves' to try again")
     assert app.errors == {"swap": app.message}  # on the node that needs it, not only the status bar
     assert readable("could not fetch x: https://a/x: HTTP Error 404: Not Found") == "the server answered 404 Not Found"
+
+
+def test_a_node_shows_its_unmet_link_with_its_empty_param() -> None:
+    """Issue 24, stumble 7: a marker switched to pfld68 under a morph swap without its photo: the swap's
+    problems name both, not the photo first and the landmarks only once it is set."""
+    from tests.test_validate import swap_chain
+
+    graph = swap_chain()
+    graph.set_param("marker", "model", "pfld68")  # an edit after the links, as in the editor
+    said = node_problems(graph, "swapper")
+    assert said[0].startswith("param 'source_image'")
+    assert any("needs landmarks=468" in s for s in said), said
