@@ -92,3 +92,51 @@ def test_home_keeps_full_nodes_and_new_nodes_land_in_view(display: str, editors:
     probe = editor.wait(lambda p: new in p["nodes"], 10, "drawn")
     assert well_placed(editor.fresh(), new), f"{new} at {probe['nodes'][new]}, canvas {canvas}"
     editor.screenshot(tmp_path / "link_added.png")
+
+
+def test_a_small_window_keeps_a_usable_canvas_whole_messages_and_a_step_that_starts(
+    display: str, editors: list[Editor], tmp_path: Path, obama: Path
+) -> None:
+    doc = tmp_path / "a_graph_whose_file_name_is_long_enough_to_need_the_whole_status_bar.json"
+    doc.write_text(
+        json.dumps(
+            {
+                "format": "nodeswap.graph",
+                "version": 1,
+                "nodes": {
+                    "source": {"type": "source.media", "params": {"end": 30}},
+                    "sink": {"type": "sink.preview"},
+                    "video": {"type": "sink.video"},
+                },
+                "links": [{"from": "source.frame", "to": "sink.frame"}, {"from": "source.frame", "to": "video.frame"}],
+                "layout": {"source": [20, 20], "sink": [320, 20], "video": [320, 220]},
+            }
+        )
+    )
+    editor = start(editors, display, tmp_path, doc, NODESWAP_EDITOR_SIZE="1100x750")
+    probe = editor.wait(lambda p: len(p["nodes"]) == 3 and "to do" in p["status"], 20, "the graph")
+    assert probe["viewport"][0] == 1100
+    assert probe["canvas"][2] >= 560, f"the canvas is {probe['canvas'][2]} px wide of 1100"
+    editor.screenshot(tmp_path / "small_window.png")
+
+    # the long message ends in "..." inside the window; the whole of it is kept (and in the tooltip)
+    bar = probe["status_bar"]
+    assert bar["rect"][0] + bar["rect"][2] <= probe["viewport"][0], bar
+    assert bar["text"].endswith("...") and probe["status"].startswith(bar["text"][:-3]), bar
+
+    # the video's output and the clip chosen: ready, and the status bar says what Space does
+    for node, path in (("video", tmp_path / "out.mp4"), ("source", obama)):
+        editor.click(title_point(editor.fresh()["nodes"][node]))
+        probe = editor.wait(
+            lambda p, n=node: p["inspector"]["node"] == n and p["inspector"]["params"].get("path"), 10, node
+        )
+        editor.enter_text(probe["inspector"]["params"]["path"], str(path))
+        editor.wait(lambda p, n=node, v=str(path): p["graph"]["nodes"][n]["params"].get("path") == v, 10, "set")
+    probe = editor.wait(lambda p: "ready to run" in p["status"], 10, "ready")
+    assert "Space or F5 runs offline" in probe["status"] and "Run live (Space)" not in probe["status"]
+
+    # F10 from idle: the run starts, paused on its first frame
+    editor.key("F10")
+    probe = editor.wait(lambda p: p["state"] == "paused" and (p["stats"]["frames"] or 0) >= 1, 60, "paused")
+    editor.key("shift+F5")
+    editor.wait(lambda p: p["state"] == "idle", 30, "stopped")

@@ -1,9 +1,5 @@
-"""What the user can do: edits through the undo history, files, run controls.
-
-A mixin of EditorApp (app.py), kept apart to keep each file short. Every edit
-goes through ``self.history`` so it can be undone; errors become status-bar
-messages, never tracebacks.
-"""
+"""What the user can do: edits through the undo history (``self.history``: every edit can be undone), files,
+run controls. A mixin of EditorApp (app.py); errors become status-bar messages, never tracebacks."""
 
 from __future__ import annotations
 
@@ -365,10 +361,14 @@ class Actions:
         return bool(sources) and all(t == "source.media" for t in sources) and (files_out or not sinks)
 
     def step(self) -> None:
-        if self.runner.busy:
+        """One frame; from idle, the run Space would start, paused at its first frame."""
+        idle = not self.runner.busy
+        if idle:
+            self.toggle_pause()  # refused with the reason in the status bar when the graph cannot run
+        if not idle or not run_issues(self.graph, editor=True):  # the run queued: its first command steps
             self.runner.step()
-        else:
-            self.status("run first, then step frame by frame")
+            if idle:
+                self.status("started paused: F10 steps one frame, Space resumes")
 
     def stop(self) -> None:
         if self.runner.busy:

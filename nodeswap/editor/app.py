@@ -23,6 +23,7 @@ from ..events import BypassSet, GraphEvent, Linked, NodeAdded, NodeRemoved, Para
 from ..graph import Graph
 from ..registry import default_registry
 from ..validate import run_issues
+from . import ui
 from .actions import Actions, todo_text
 from .canvas import Canvas
 from .dialogs import Dialogs
@@ -31,12 +32,12 @@ from .files import RecentFiles, Recovery, presets, process_alive
 from .history import History
 from .inspector import Inspector
 from .pacing import IDLE_AFTER, PointerWatch, frame_interval, sleep_unless_touched
-from .palette import Palette, QuickAdd
-from .preview import Preview, column_width
+from .palette import Palette, QuickAdd, preset_list
+from .preview import Preview
 from .probe import Probe
 from .problems import ProblemsList
 from .runner import Runner
-from .status import notice, run_line
+from .status import PausedClock, notice, run_line
 from .ui import build_menus, build_toolbar, handle_key, key_released, open_context_menu, run_job, viewport_size
 from .view_actions import ViewActions
 from .widgets import ParamWidgets
@@ -70,6 +71,7 @@ class EditorApp(Actions, ViewActions):
         self._last_input = time.monotonic()
         self._draw_seconds = 0.0  # what drawing a frame costs (moving average)
         self._pointer = PointerWatch()
+        self._paused = PausedClock()
         self.held_mods: dict[str, float] = {}  # modifier -> when pressed, from the key events (ui.handle_key)
         self._build_ui()
         self.probe = Probe(self, os.environ.get("NODESWAP_EDITOR_PROBE", ""))
@@ -91,18 +93,21 @@ class EditorApp(Actions, ViewActions):
             self.menus = build_menus(self)
             self.toolbar = build_toolbar(self)
             with dpg.group(horizontal=True):
-                with dpg.child_window(width=220, height=-30) as self.left:
-                    self.preset_buttons = self._preset_list()
+                left, column = ui.side_widths(width)
+                with dpg.child_window(width=left, height=-30) as self.left:
+                    self.preset_buttons = preset_list(presets(), lambda path: self.open_path(path, True))
                     self.palette = Palette(self.registry, self.left, self.add_node)
-                with dpg.child_window(width=-column_width(width), height=-30, no_scrollbar=True) as self.middle:
+                with dpg.child_window(width=-column, height=-30, no_scrollbar=True) as self.middle:
                     self.canvas = Canvas(self, self.middle)
                 with dpg.child_window(width=-1, height=-30) as self.right:
-                    self.preview = Preview(self.right, column_width(width) - 40)
+                    self.preview = Preview(self.right, column - 40)
                     dpg.add_separator()
                     self.inspector = Inspector(self, self.right)
             with dpg.group(horizontal=True) as status_row:
                 self.run_text = dpg.add_text("idle", color=(170, 170, 170))
                 self.status_text = dpg.add_text("")
+                with dpg.tooltip(self.status_text):  # the whole message, where the bar shows it cut short
+                    self.status_tip = dpg.add_text("", wrap=700)
             self.problems = ProblemsList(self, status_row, self.status_text)
         self.quick_add = QuickAdd(self.registry, self.add_node)
         with dpg.window(
@@ -128,17 +133,6 @@ class EditorApp(Actions, ViewActions):
         dpg.set_primary_window(self.window, True)
         dpg.setup_dearpygui()
         dpg.show_viewport()
-
-    def _preset_list(self) -> dict[str, int | str]:
-        """Presets as buttons too (the File menu lists them as well): a click opens one as a new graph."""
-        buttons: dict[str, int | str] = {}
-        with dpg.collapsing_header(label="Presets", default_open=False) as header:
-            buttons["_header"] = header
-            for path in presets():
-                buttons[path.stem] = dpg.add_button(
-                    label=path.stem, width=-1, user_data=str(path), callback=lambda s, a, u: self.open_path(u, True)
-                )
-        return buttons
 
     # -- documents ----------------------------------------------------------------
     def _start_document(self, graph_path: str | None) -> None:
@@ -220,7 +214,7 @@ class EditorApp(Actions, ViewActions):
         self.problems.refresh()
         if self.todo_message and self.message == self.todo_message:  # still shown: keep it true
             issues = run_issues(graph, editor=True)
-            self.status(todo_text(issues) if issues else "ready to run: Run live (Space) or Run offline (F5)")
+            self.status(todo_text(issues) if issues else ui.ready_text(self._files_in_and_out(sinks=False)))
             self.todo_message = self.message if issues else ""
         match event:
             case ParamSet(node_id, name, value):
@@ -258,9 +252,12 @@ class EditorApp(Actions, ViewActions):
         )
 
     def _resized(self, *_: Any) -> None:
-        column = column_width(dpg.get_viewport_client_width())  # the preview grows with the window
+        left, column = ui.side_widths(dpg.get_viewport_client_width())  # the preview grows with the window
+        dpg.configure_item(self.left, width=left)
         dpg.configure_item(self.middle, width=-column)
         self.preview.fit(column - 40)
+        dpg.configure_item(self.context_window, show=False)  # a menu from before points at nothing now
+        ui.fit_status(self)
 
     def _double_click(self, *_: Any) -> None:
         mouse = dpg.get_mouse_pos(local=False)
@@ -271,7 +268,7 @@ class EditorApp(Actions, ViewActions):
 
     def status(self, text: str, error: bool = False) -> None:
         self.message, self.message_error = text, error
-        dpg.set_value(self.status_text, text)
+        ui.fit_status(self)
         dpg.configure_item(self.status_text, color=(255, 110, 110) if error else (220, 220, 220))
         (log.warning if error else log.info)("%s", text)
 
@@ -348,7 +345,9 @@ class EditorApp(Actions, ViewActions):
         self.canvas.show_stats(stats.get("nodes", {}))
         self.inspector.update(stats, self.canvas.errors, self.canvas.warnings)
         self.inspector.update_seek()
-        dpg.set_value(self.run_text, run_line(self.runner.state, stats))
+        state = self.runner.state
+        dpg.set_value(self.run_text, run_line(state, stats, self._paused.seconds(state, time.monotonic())))
+        ui.fit_status(self)  # the run summary's width changes
         dpg.configure_item(self.toolbar["pause"], label="Resume" if self.runner.state == "paused" else "Pause")
         self.update_title()
         if self._refuse_until and now > self._refuse_until:

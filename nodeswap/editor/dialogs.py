@@ -25,7 +25,7 @@ SHORTCUTS = (
     ("Delete", "delete the selected nodes and links"),
     ("Space", "run (offline from files, live from a camera) / pause / resume"),
     ("F5 / Shift+F5", "run offline / stop"),
-    ("F10", "step one frame (pauses first)"),
+    ("F10", "step one frame (pauses first; from idle, starts the run paused)"),
     ("Tab or double-click", "add a node at the cursor (type, Enter)"),
     ("drag output pin -> input pin", "link (an incompatible link is refused, the reason in the status bar)"),
     ("drag a pin -> empty canvas", "add a node that can take the link, and link it"),

@@ -85,3 +85,18 @@ def spot_in_view(
     grid = sorted(((x, y) for x in xs for y in ys), key=lambda p: (p[0] - start[0]) ** 2 + (p[1] - start[1]) ** 2)
     places = [start, *grid]
     return next((p for p in places if _clear(p[0], p[1], size, blocked, margin)), start)
+
+
+def bezier_distance(point: Pos, start: Pos, end: Pos, samples: int = 48) -> float:
+    """Pixels from ``point`` to the curve imnodes draws for a link from ``start`` to ``end`` (a cubic Bezier
+    whose handles reach a quarter of the link's length straight out of each pin)."""
+    reach = 0.25 * ((end[0] - start[0]) ** 2 + (end[1] - start[1]) ** 2) ** 0.5
+    c1, c2 = (start[0] + reach, start[1]), (end[0] - reach, end[1])
+    best = float("inf")
+    for i in range(samples + 1):
+        t = i / samples
+        a, b, c, d = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t**2, t**3
+        x = a * start[0] + b * c1[0] + c * c2[0] + d * end[0]
+        y = a * start[1] + b * c1[1] + c * c2[1] + d * end[1]
+        best = min(best, ((x - point[0]) ** 2 + (y - point[1]) ** 2) ** 0.5)
+    return best

@@ -8,8 +8,9 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from ..graph import Graph, Link
-from .framing import spot_in_view
-from .tagmap import IN, PortRef, TagMap, auto_layout, node_size
+from .framing import bezier_distance, spot_in_view
+from .tagmap import IN, OUT, PortRef, TagMap, auto_layout, node_size
+from .themes import LINK_REACH
 from .ui import item_rect, viewport_height, viewport_width
 
 NODE_PAD = 8  # imnodes' default node padding, pixels
@@ -168,6 +169,18 @@ class CanvasGeometry:
             if abs(x - screen[0]) <= reach and abs(y - screen[1]) <= reach:
                 return ref
         return None
+
+    def link_at(self, screen: tuple[float, float], reach: float = LINK_REACH) -> Link | None:
+        """The link whose curve passes within ``reach`` pixels of ``screen``, the nearest one."""
+        graph = self.graph
+        pins = self.pin_points()
+        near: list[tuple[float, Link]] = []
+        for link in graph.links if graph is not None else []:
+            start, end = pins.get(PortRef(link.src, OUT, link.src_port)), pins.get(PortRef(link.dst, IN, link.dst_port))
+            if start is not None and end is not None:
+                near.append((bezier_distance(screen, start, end), link))
+        best = min(near, key=lambda x: x[0], default=None)
+        return best[1] if best is not None and best[0] <= reach else None
 
     def node_at(self, screen: tuple[float, float]) -> str | None:
         for node_id in self.map.nodes:

@@ -7,12 +7,26 @@ registry's plugins are listed too, marked "plugin".
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import dearpygui.dearpygui as dpg
 
 from ..node import Node
 from ..registry import Registry
+
+
+def preset_list(paths: list[Path], on_open: Callable[[str], None]) -> dict[str, int | str]:
+    """The presets as buttons under a "Presets" header (the File menu lists them too): a click opens one as
+    a new graph. Keyed by name, plus "_header"."""
+    buttons: dict[str, int | str] = {}
+    with dpg.collapsing_header(label="Presets", default_open=False) as header:
+        buttons["_header"] = header
+        for path in paths:
+            buttons[path.stem] = dpg.add_button(
+                label=path.stem, width=-1, user_data=str(path), callback=lambda s, a, u: on_open(u)
+            )
+    return buttons
 
 
 def is_plugin(cls: type[Node]) -> bool:

@@ -53,8 +53,9 @@ def notice(event: RunEvent) -> Notice:
     return Notice(str(event))
 
 
-def run_line(state: str, stats: dict[str, Any]) -> str:
-    """The status bar's run summary: state, fps, latency, frames and drops."""
+def run_line(state: str, stats: dict[str, Any], paused_s: float = 0.0) -> str:
+    """The status bar's run summary: state, fps, latency, frames and drops; for an offline run over files,
+    the share done and the time left (from the time spent running: ``paused_s`` does not count)."""
     if not stats or (state == "idle" and not stats.get("frames")):
         return state
     fps = stats.get("live_fps") or stats.get("fps", 0.0)
@@ -65,6 +66,24 @@ def run_line(state: str, stats: dict[str, Any]) -> str:
     )
     done = stats.get("progress")
     if done and state in ("running", "paused") and 0 < done < 1:  # an offline run over files
-        left = stats.get("seconds", 0.0) * (1 - done) / done
+        left = max(0.0, stats.get("seconds", 0.0) - paused_s) * (1 - done) / done
         line += f" {done:.0%} done, {left:.0f} s left |"
     return line
+
+
+class PausedClock:
+    """Seconds a run has spent paused, so that its time left does not grow while it waits."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self._since: float | None = None
+
+    def seconds(self, state: str, now: float) -> float:
+        """The paused seconds so far, given the run's ``state`` at ``now`` (monotonic); 0 again once idle."""
+        if state == "idle":
+            self.total, self._since = 0.0, None
+        elif state == "paused" and self._since is None:
+            self._since = now
+        elif state != "paused" and self._since is not None:
+            self.total, self._since = self.total + now - self._since, None
+        return self.total + (now - self._since if self._since is not None else 0.0)

@@ -19,6 +19,7 @@ CATEGORY_COLORS = {
     "utility": (70, 95, 115),
 }
 ERROR_COLOR = (205, 45, 45)
+LINK_REACH = 10.0  # pixels from a link's curve that still hit it (ComfyUI's reach; imnodes' default is less)
 WARN_TEXT = (255, 110, 110)
 
 
@@ -58,6 +59,10 @@ class Themes:
         self.error = _title_theme(ERROR_COLOR)
         self.pins = {t: _pin_theme(col) for t, col in PORT_COLORS.items()}
         self.links = {t: _link_theme(col) for t, col in PORT_COLORS.items()}
+        with dpg.theme() as self.editor, dpg.theme_component(dpg.mvAll):  # the whole app (bind_theme)
+            dpg.add_theme_style(dpg.mvNodeStyleVar_LinkHoverDistance, LINK_REACH, category=dpg.mvThemeCat_Nodes)
+            dpg.add_theme_style(dpg.mvNodeStyleVar_LinkThickness, 3.5, category=dpg.mvThemeCat_Nodes)
+        dpg.bind_theme(self.editor)
         with dpg.theme() as self.warn, dpg.theme_component(dpg.mvAll):
             dpg.add_theme_color(dpg.mvThemeCol_Text, WARN_TEXT)
             dpg.add_theme_color(dpg.mvThemeCol_TextDisabled, WARN_TEXT)

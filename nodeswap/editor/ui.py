@@ -138,6 +138,7 @@ def handle_key(app: Any, key: int) -> None:
         return
     if key == dpg.mvKey_Escape:
         app.quick_add.hide()
+        dpg.configure_item(app.context_window, show=False)
         if app.dialogs.active in ("help", "message"):
             app.dialogs.toggle_help() if app.dialogs.active == "help" else app.dialogs.close_message()
         return
@@ -197,7 +198,10 @@ def open_context_menu(app: Any) -> None:
     grid = app.canvas.to_grid(mouse)
     under = app.canvas.node_at(mouse)
     selection = app.canvas.selected_nodes()
-    targets = [under] if under and under not in selection else (selection or ([under] if under else []))
+    # the menu is for what is under the pointer: that node (the whole selection when it is one of them), the
+    # link under it, or the empty canvas; never a selected node elsewhere
+    targets = ([under] if under not in selection else selection) if under else []
+    link = None if under else app.canvas.link_at(mouse)
     window = app.context_window
     dpg.delete_item(window, children_only=True)
     items = app.context_items
@@ -221,10 +225,42 @@ def open_context_menu(app: Any) -> None:
         entry("bypass", f"Bypass on/off {what}", lambda: app.request_bypass(targets))
         entry("collapse", f"Collapse / expand {what}", lambda: app.toggle_collapsed(targets))
         entry("delete", f"Delete {what}", lambda: app.delete_selected(targets))
-    links = app.canvas.selected_links()
-    if links:
-        entry("unlink", f"Delete {len(links)} selected link(s)", lambda: app.request_unlink(links))
+    if link is not None:
+        dpg.add_separator(parent=window)
+        entry("unlink", f"Delete link {link}", lambda: app.request_unlink([link]))
     dpg.configure_item(window, show=True, pos=[int(mouse[0]), int(mouse[1])])
+
+
+def side_widths(viewport_width: float) -> tuple[int, int]:
+    """Widths of the palette and of the preview/inspector column: 220 and 440 px from a 1600 px window (the
+    column grows by half of every pixel more, to 900), narrower below it, so a small window keeps a canvas
+    wide enough to work in (1100 px: 170 and 320, the canvas about 590)."""
+    if viewport_width >= 1600:
+        return 220, int(min(440 + (viewport_width - 1600) / 2, 900))
+    short = 1600 - viewport_width
+    return int(max(170, 220 - short / 10)), int(max(300, 440 - short * 0.24))
+
+
+def fit_line(text: str, room: float, char_width: float = 7.0) -> str:
+    """``text`` cut to ``room`` pixels of the default font (7 px a character), ending in "..." when cut."""
+    fits = max(4, int(room // char_width))
+    return text if len(text) <= fits else text[: fits - 3].rstrip() + "..."
+
+
+def fit_status(app: Any) -> None:
+    """The status message as much as fits left of the window's edge, "..." where cut; its tooltip has it
+    whole."""
+    rect = item_rect(app.status_text)
+    room = dpg.get_viewport_client_width() - (rect[0] if rect else 300.0) - 16.0
+    dpg.set_value(app.status_text, fit_line(app.message, room))
+    dpg.set_value(app.status_tip, app.message)
+
+
+def ready_text(from_files: bool) -> str:
+    """What the status bar says once a graph can run: what Space does for this graph."""
+    if from_files:
+        return "ready to run: Space or F5 runs offline over the files (every frame); Run live for real time"
+    return "ready to run: Space runs live from the camera; F5 runs offline"
 
 
 def viewport_size() -> tuple[int, int]:
