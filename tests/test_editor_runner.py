@@ -211,3 +211,27 @@ def test_an_offline_run_over_a_file_reports_its_progress(obama: Path) -> None:
         assert 0 < run_progress(scheduler) < 1  # type: ignore[operator]
     finally:
         scheduler.stop()
+
+
+def test_a_live_rewiring_keeps_writing_the_new_file(runner: Runner, obama: Path, tmp_path: Path) -> None:
+    """Issue 24: the editor's graph still names the finished file; a rewiring during the live run that wrote
+    beside it must not move the sink back onto the finished file."""
+    from nodeswap.live_outputs import prepare_live
+
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"a finished render")
+    g = Graph()
+    g.add_node("source.media", "source", {"path": str(obama), "loop": True})
+    g.add_node("sink.video", "sink", {"path": str(out)})
+    g.link("source", "frame", "sink", "frame")
+    run = g.copy()
+    assert prepare_live(run) == [f"'sink' writes out-live.mp4 ({out.name} exists: a live run does not replace it)"]
+    runner.start(run, live=True)
+    wait_until(lambda: runner.state == "running" and (runner.stats().get("frames") or 0) > 3, 30)
+    g.add_node("utility.delay", "delay")  # an edit the run adopts
+    runner.rebuild(g.copy())
+    wait_event(runner, Rebuilt)
+    runner.stop()
+    wait_until(lambda: runner.state == "idle", 30)
+    assert out.read_bytes() == b"a finished render"
+    assert (tmp_path / "out-live.mp4").stat().st_size > 0

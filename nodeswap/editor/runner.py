@@ -29,6 +29,7 @@ from ..events import (
     StateChanged,
 )
 from ..graph import Graph
+from ..live_outputs import FILE_SINKS
 from ..node import Seekable
 from ..plan import compile_plan
 from ..scheduler import Scheduler
@@ -298,6 +299,8 @@ class Runner:
     def _rebuild(self, graph: Graph) -> None:
         scheduler = self._scheduler
         assert scheduler is not None
+        if self.live:
+            keep_live_outputs(scheduler.graph, graph)
         try:
             compile_plan(graph)
         except GraphError as exc:
@@ -350,6 +353,18 @@ class Runner:
         report["state"] = self.state
         report["live"] = self.live
         self._stats = report
+
+
+def keep_live_outputs(running: Graph, edited: Graph) -> None:
+    """A live run's rewiring: the file sinks keep writing where the run started them (a new file beside a
+    finished one) and the media sources keep playing once, as prepare_live set them; a param edited
+    meanwhile has reached the running copy too."""
+    for node_id, entry in edited.nodes.items():
+        if node_id not in running.nodes or running.nodes[node_id].type != entry.type:
+            continue
+        name = "path" if entry.type in FILE_SINKS else "auto_rewind" if entry.type == "source.media" else ""
+        if name:
+            edited.set_param(node_id, name, running.param_values(node_id)[name])
 
 
 def kept_note(message: str, kept: dict[str, Any]) -> str:
