@@ -186,3 +186,13 @@ def test_the_head_lost_stops_the_run_and_a_second_run_finishes_what_was_missing(
     again = run_batch(shared["graph"], out, *args, "--jobs", "2", address="")  # a fresh machine, same journal
     assert again.returncode == 0, again.stderr
     assert f"{len(finished)} skipped" in again.stdout and f"{6 - len(finished)} done" in again.stdout
+
+
+def test_a_cuda_graph_on_a_ray_without_gpus_is_refused_at_once(shared: dict[str, Path], models_dir: Path) -> None:
+    """A local Ray of this machine (no GPU): the driver says so before any job instead of waiting for one."""
+    clip = next(iter(sorted(shared["clips"].iterdir())))
+    args = ["--set", "detector.device=cuda:1", "--set", "source.end=5", "--input", str(clip), "--ray"]
+    began = time.monotonic()
+    run = run_batch(ROOT / "graphs" / "face_debug.json", shared["root"] / "out_nogpu", *args, address="", timeout=120)
+    assert run.returncode == 2 and "has any GPU" in run.stderr and "detector (cuda:1)" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr and time.monotonic() - began < 90
