@@ -69,14 +69,16 @@ def test_every_missing_model_at_once_on_its_node_with_its_fix(
 
     # the inspector: both models, each with its Download button
     editor.click(title_point(probe["nodes"]["swap"]))
-    probe = editor.wait(lambda p: len(p["inspector"]["downloads"]) == 2, 15, "the swap's Download buttons")
+    probe = editor.wait(
+        lambda p: len(p["inspector"]["downloads"]) == 2 and "to do" in p["inspector"]["notes"], 15, "the swap inspected"
+    )
     assert sorted(probe["inspector"]["downloads"]) == ["inswapper_128", "w600k_r50"]
     notes = probe["inspector"]["notes"]
     assert "to do: model 'inswapper_128.onnx'" in notes and "to do: model 'w600k_r50.onnx'" in notes
     editor.screenshot(tmp_path / "inspector.png")
 
     # Run is refused naming the first, pointing to the buttons and to the whole list
-    editor.key("F5")
+    editor.click_item(editor.probe()["buttons"]["run_offline"], "Run offline")  # keys: issue 24 item 3
     probe = editor.wait(lambda p: p["status"].startswith("cannot run"), 15, "the refusal")
     assert "press 'Download" in probe["status"] and "models fetch" not in probe["status"]
     assert "(+2 more: see all with the problems button)" in probe["status"]
