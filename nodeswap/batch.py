@@ -216,7 +216,8 @@ def _drive(
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """Exit 0 when every job is done or skipped; 2 when a job failed (1 when one failed from a bug in
-    nodeswap); 130 / 143 after Ctrl-C / SIGTERM, with the running jobs' outputs finalised."""
+    nodeswap); 3 when the Ray cluster's head was lost mid-run (run again to finish); 130 / 143 after Ctrl-C /
+    SIGTERM, with the running jobs' outputs finalised."""
     from .batch_report import BatchView, summary
     from .batch_worker import check_models
     from .cli import _check_writable, _load_for_run, _read_graph, _write_json, apply_sets
