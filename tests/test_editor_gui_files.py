@@ -27,14 +27,13 @@ def test_a_path_typed_in_the_file_dialog_is_the_param_s_exact_value(
     clip, out = media_dir / "videos" / "Obama_speaking.mp4", tmp_path / "renders" / "out.mp4"
     for field, path in (("source.path", clip), ("sink.path", out)):  # an input to open, an output to save
         editor.click_item(editor.fresh()["browse"][field], f"the '...' button of {field}")
-        probe = editor.wait(lambda p: p["modal"] == "file" and p["file_dialog"], 15, "the file dialog")
-        x, y, width, height = probe["file_dialog"]
-        editor.click((x + width * 0.4, y + height - 45))  # the File Name box
+        probe = editor.wait(lambda p: p["modal"] == "file" and p["files"] and p["files"]["name_box"], 15, "dialog")
+        editor.click(Editor.center(probe["files"]["name_box"]))  # the Name box
         time.sleep(0.3)
         editor.key("ctrl+a")
         editor.type(str(path))  # an absolute path, typed where the dialog shows another folder
-        time.sleep(0.5)
-        editor.click((x + 19, y + height - 21))  # OK
+        editor.wait(lambda p, v=str(path): p["files"]["name"] == v, 30, "the path typed")
+        editor.click_item(probe["files"]["ok"], "Open/Save")
         node, param = field.split(".")
         editor.wait(lambda p, n=node, k=param, v=str(path): p["graph"]["nodes"][n]["params"].get(k) == v, 20, field)
     assert editor.probe()["modal"] is None

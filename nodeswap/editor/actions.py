@@ -256,8 +256,10 @@ class Actions:
         self.status("new graph: add nodes from the palette, or open a preset")  # the old graph's message goes
 
     def open_dialog(self) -> None:
-        start = self.path or (PRESETS if PRESETS.is_dir() else Path.cwd())
-        self.guard_unsaved(lambda: self.dialogs.choose_file("Open graph", self.open_path, start=start), "open another")
+        choose = self.dialogs.choose_file  # from the current graph's folder, else the last, else the presets
+        self.guard_unsaved(
+            lambda: choose("Open graph", self.open_path, start=self.path or "", fallback=PRESETS), "open"
+        )
 
     def open_path(self, path: str, guard: bool = False) -> None:
         if guard:
@@ -299,8 +301,7 @@ class Actions:
         return self.save_to(self.path)
 
     def save_as(self) -> None:
-        start = self.path or str(Path.cwd() / "graph.json")
-        self.dialogs.choose_file("Save graph as", self.save_to, start=start, save=True)
+        self.dialogs.choose_file("Save graph as", self.save_to, start=self.path or "graph.json", save=True)
 
     def save_to(self, path: str) -> bool:
         self.commit_moves()

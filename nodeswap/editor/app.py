@@ -246,7 +246,7 @@ class EditorApp(Actions, ViewActions):
             f"{node_id}: {spec.name}",
             lambda path: self.request_param(node_id, spec.name, path),
             extensions=spec.extensions or (".*",),
-            start=current or Path.cwd(),
+            start=current,  # else the folder last used for this kind of file
             save=not spec.must_exist,
             kind=spec.name,
         )

@@ -60,6 +60,7 @@ class Canvas(CanvasGeometry):
         self.editor: int | str = 0
         self._new_editor()
         self.themes = Themes()
+        dpg.bind_item_theme(self.editor, self.themes.editor)  # links hit within LINK_REACH px
         self.compact = False  # nodes show their key params only
         self.fit_pending = 0  # frames until a just-opened preset is fitted to the view (0: none)
         self._aligned: set[str] = set()
@@ -92,6 +93,8 @@ class Canvas(CanvasGeometry):
             width=-1,
             height=-1,
         )
+        if hasattr(self, "themes"):
+            dpg.bind_item_theme(self.editor, self.themes.editor)
 
     def clear(self) -> None:
         dpg.clear_selected_nodes(self.editor)

@@ -8,7 +8,7 @@ from typing import Any
 
 import dearpygui.dearpygui as dpg
 
-from .files import chosen_path, filter_label
+from .file_dialog import FileDialog
 
 SHORTCUTS = (
     ("Ctrl+N", "new graph"),
@@ -42,6 +42,7 @@ class Dialogs:
         self.buttons: dict[str, int | str] = {}
         self.active: str | None = None  # the open modal, for the test probe
         self.file_dialog: int | str = 0  # the open file dialog (for the test probe)
+        self.files: FileDialog | None = None  # made on first use
         self._on_choice: Callable[[str], None] | None = None
         with dpg.window(
             label="nodeswap",
@@ -133,6 +134,10 @@ class Dialogs:
         y = max(0, (dpg.get_viewport_client_height() - height) // 3)
         dpg.set_item_pos(window, [x, y])
 
+    def inputs(self) -> list[int | str]:
+        """The file dialog's text fields (for the test probe)."""
+        return [self.files.name_box, self.files.path_box] if self.files is not None else []
+
     # -- files ------------------------------------------------------------------
     def choose_file(
         self,
@@ -142,38 +147,12 @@ class Dialogs:
         start: str | Path = "",
         save: bool = False,
         kind: str = "Files",
+        fallback: str | Path = "",
     ) -> None:
-        """dearpygui's file dialog; ``on_path(path)`` with the chosen file."""
-        start_path = Path(start) if start else Path.cwd()
-        folder = start_path if start_path.is_dir() else start_path.parent
-        name = "" if start_path.is_dir() or not start else start_path.name
-
-        def chosen(sender: Any, app_data: dict[str, Any]) -> None:
-            path = chosen_path(app_data, save, next((e for e in extensions if e != ".*"), ""))
-            dpg.delete_item(sender)
-            self._closed("file")
-            if path:
-                on_path(path)
-
-        def cancelled(sender: Any, app_data: Any) -> None:
-            dpg.delete_item(sender)
-            self._closed("file")
-
-        with dpg.file_dialog(
-            label=title,
-            callback=chosen,
-            cancel_callback=cancelled,
-            modal=True,
-            width=760,
-            height=460,
-            default_path=str(folder),
-            default_filename=name or ".",
-            directory_selector=False,
-        ) as self.file_dialog:
-            typed = tuple(e for e in extensions if e != ".*")
-            if len(typed) > 1:  # first, so it is the filter shown: every type the param takes
-                dpg.add_file_extension(filter_label(kind, typed), color=(150, 255, 150, 255))
-            for ext in typed:
-                dpg.add_file_extension(ext, color=(150, 255, 150, 255))
-            dpg.add_file_extension(".*")
+        """The file dialog (file_dialog.FileDialog); ``on_path(path)`` with the chosen file. It starts in
+        ``start``'s folder, else the last folder used for this kind of file, else ``fallback``."""
+        if self.files is None:
+            self.files = FileDialog()
+        self.file_dialog = self.files.window
+        self.files.open(title, on_path, lambda: self._closed("file"), extensions, start, save, fallback)
         self.active = "file"

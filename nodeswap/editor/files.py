@@ -170,3 +170,60 @@ def chosen_path(app_data: dict[str, Any], save: bool, default_suffix: str = "") 
 def filter_label(name: str, extensions: tuple[str, ...]) -> str:
     """A dearpygui file dialog filter that shows every one of ``extensions`` at once."""
     return f"{name} ({' '.join('*' + e for e in extensions)}){{{','.join(extensions)}}}"
+
+
+def size_text(size: int) -> str:
+    """A file size in the units people read: B, KB, MB, GB (1024 each)."""
+    value, unit = float(size), "B"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            break
+        value /= 1024
+    return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
+
+
+def folder_listing(folder: Path, extensions: tuple[str, ...]) -> tuple[list[str], list[tuple[str, int]]]:
+    """The folders (A to Z, any case) and the files whose suffix is one of ``extensions`` (".*": every file)
+    in ``folder``, with their sizes; hidden entries left out. Empty lists where it cannot be read."""
+    every = ".*" in extensions or not extensions
+    wanted = {e.lower() for e in extensions}
+    folders: list[str] = []
+    found: list[tuple[str, int]] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return [], []
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        try:
+            if entry.is_dir():
+                folders.append(entry.name)
+            elif every or Path(entry.name).suffix.lower() in wanted:
+                found.append((entry.name, entry.stat().st_size))
+        except OSError:
+            continue
+    return sorted(folders, key=str.casefold), sorted(found, key=lambda f: f[0].casefold())
+
+
+class LastFolders:
+    """The folder each kind of file was last chosen in (kept in the config folder across sessions)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or config_dir() / "folders.json"
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        self.folders: dict[str, str] = {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def get(self, kind: str) -> Path | None:
+        folder = self.folders.get(kind)
+        return Path(folder) if folder and Path(folder).is_dir() else None
+
+    def remember(self, kind: str, chosen: str | Path) -> None:
+        self.folders[kind] = str(Path(chosen).resolve().parent)
+        try:
+            _write_json(self.path, self.folders)
+        except OSError as exc:
+            log.warning("cannot write the last folders %s: %s", self.path, exc)

@@ -86,7 +86,12 @@ class Probe:
             "active_text": next(
                 (
                     dpg.get_value(t)
-                    for t in [*app.widgets.text_inputs, app.palette.search_box, app.quick_add.box]
+                    for t in [
+                        *app.widgets.text_inputs,
+                        app.palette.search_box,
+                        app.quick_add.box,
+                        *app.dialogs.inputs(),
+                    ]
                     if dpg.does_item_exist(t) and dpg.is_item_active(t)
                 ),
                 None,
@@ -110,6 +115,7 @@ class Probe:
             "errors": dict(app.canvas.errors),
             "modal": app.dialogs.active,
             "file_dialog": _dialog_rect(app.dialogs.file_dialog) if app.dialogs.active == "file" else None,
+            "files": app.dialogs.files.probe() if app.dialogs.active == "file" and app.dialogs.files else None,
             "badges": {n: str(dpg.get_value(t.extra["badge"])) for n, t in app.canvas.map.nodes.items()},
             "problems": {  # the status bar's problems button and the window listing them all
                 "button": _rect(app.problems.button) if dpg.is_item_shown(app.problems.button) else None,

@@ -59,10 +59,9 @@ class Themes:
         self.error = _title_theme(ERROR_COLOR)
         self.pins = {t: _pin_theme(col) for t, col in PORT_COLORS.items()}
         self.links = {t: _link_theme(col) for t, col in PORT_COLORS.items()}
-        with dpg.theme() as self.editor, dpg.theme_component(dpg.mvAll):  # the whole app (bind_theme)
+        with dpg.theme() as self.editor, dpg.theme_component(dpg.mvAll):  # bound to the node editor
             dpg.add_theme_style(dpg.mvNodeStyleVar_LinkHoverDistance, LINK_REACH, category=dpg.mvThemeCat_Nodes)
             dpg.add_theme_style(dpg.mvNodeStyleVar_LinkThickness, 3.5, category=dpg.mvThemeCat_Nodes)
-        dpg.bind_theme(self.editor)
         with dpg.theme() as self.warn, dpg.theme_component(dpg.mvAll):
             dpg.add_theme_color(dpg.mvThemeCol_Text, WARN_TEXT)
             dpg.add_theme_color(dpg.mvThemeCol_TextDisabled, WARN_TEXT)
