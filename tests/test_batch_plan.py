@@ -16,7 +16,7 @@ from nodeswap import cli
 from nodeswap.batch import default_jobs
 from nodeswap.batch_jobs import Targets, find_inputs, find_targets, fingerprint, partial_path, plan_jobs, writing_path
 from nodeswap.batch_journal import Journal, output_frames, record, why_run
-from nodeswap.batch_report import summary
+from nodeswap.batch_report import BatchView, summary
 from nodeswap.errors import UserError
 from nodeswap.graph_io import build, parse_text
 
@@ -192,6 +192,36 @@ def test_the_summary_names_each_failure_and_counts_every_status() -> None:
         text.splitlines()[-1]
         == "1 done, 1 skipped, 1 failed, 1 not run in 4.0 s, 2.5 frames/s; journal: /o/batch.jsonl"
     )
+
+
+def test_the_bar_and_the_summary_count_the_jobs_of_each_ray_node() -> None:
+    def done(name: str, node: str) -> dict[str, Any]:
+        outputs = {"sink": f"/o/{name}"}
+        return {"input": f"/m/{name}", "status": "done", "frames": 5, "seconds": 1.0, "outputs": outputs, "node": node}
+
+    entries = [
+        done("a.mp4", "10.0.0.7/3f2a9c01"),
+        done("b.mp4", "127.0.0.1/77aa0011"),
+        done("c.mp4", "10.0.0.7/3f2a9c01"),
+    ]
+    text = summary(entries, 3.0, Path("/o/batch.jsonl"))
+    assert text.splitlines()[-1] == "per node: 10.0.0.7/3f2a9c01 2 done (10 frames), 77aa0011 1 done (5 frames)"
+    jobs = plan_jobs_for_view(entries)
+    view = BatchView(jobs, 0, enabled=True)
+    for entry in entries:
+        view.finished(entry)
+    assert view.bar.desc.rstrip(": ") == "jobs 3/3 [10.0.0.7/3f2a9c01 2, 77aa0011 1]"  # tqdm adds ": "
+    view.close()
+
+
+def plan_jobs_for_view(entries: list[dict[str, Any]]) -> list[Any]:
+    """Stand-ins with what BatchView reads of a job."""
+
+    class Stub:
+        def __init__(self, key: str) -> None:
+            self.input, self.expected = key, 5
+
+    return [Stub(e["input"]) for e in entries]
 
 
 def test_default_jobs_follow_the_cores() -> None:
