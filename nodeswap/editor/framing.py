@@ -70,10 +70,10 @@ def _clear(x: float, y: float, size: Size, boxes: list[Box], margin: float) -> b
 
 def spot_in_view(
     near: Pos | None, size: Size, boxes: list[Box], view: View, avoid: list[Box], margin: float = 20.0
-) -> Pos:
+) -> Pos | None:
     """Where a new node of ``size`` goes: wholly inside ``view``, clear of the nodes' ``boxes`` and of the
-    ``avoid`` areas (the minimap), as close to ``near`` as can be (the view's top-left when None). When no
-    place is clear, ``near`` pulled into the view."""
+    ``avoid`` areas (the minimap), as close to ``near`` as can be (the view's top-left when None). When the
+    view has no room: None."""
     left, top, width, height = view
     right = max(left + MARGIN, left + width - MARGIN - size[0])
     bottom = max(top + MARGIN, top + height - MARGIN - size[1])
@@ -84,7 +84,7 @@ def spot_in_view(
     ys = [top + MARGIN + j * STEP for j in range(int((bottom - top - MARGIN) // STEP) + 1)]
     grid = sorted(((x, y) for x in xs for y in ys), key=lambda p: (p[0] - start[0]) ** 2 + (p[1] - start[1]) ** 2)
     places = [start, *grid]
-    return next((p for p in places if _clear(p[0], p[1], size, blocked, margin)), start)
+    return next((p for p in places if _clear(p[0], p[1], size, blocked, margin)), None)
 
 
 def bezier_distance(point: Pos, start: Pos, end: Pos, samples: int = 48) -> float:

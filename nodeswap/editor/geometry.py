@@ -9,7 +9,7 @@ import dearpygui.dearpygui as dpg
 
 from ..graph import Graph, Link
 from .framing import bezier_distance, spot_in_view
-from .tagmap import IN, OUT, PortRef, TagMap, auto_layout, node_size
+from .tagmap import IN, OUT, PortRef, TagMap, auto_layout, free_spot, node_size
 from .themes import LINK_REACH
 from .ui import item_rect, viewport_height, viewport_width
 
@@ -131,7 +131,15 @@ class CanvasGeometry:
             width * MINIMAP_SHARE + 20.0,
             height * MINIMAP_SHARE + 20.0,
         )
-        return spot_in_view(near, size, boxes, view, [minimap])
+        spot = spot_in_view(near, size, boxes, view, [minimap])
+        if spot is not None:
+            return spot
+        # no room in view: right of ``near`` then in rows below the nodes, as small as a new node can be
+        bounds = (left + 20.0, top + 20.0, left + width - 20.0, top + height - 20.0)
+        start = near or (bounds[0], bounds[1])
+        if start[0] + NEW_NODE[0] > bounds[2]:
+            start = (bounds[0], max((y + h for _, y, _, h in boxes), default=bounds[1]) + 40.0)
+        return free_spot(graph, start, sizes, bounds, NEW_NODE)
 
     def hovered(self) -> bool:
         """The mouse is over the canvas (dear imgui's hover state of the child window ignores its content)."""
