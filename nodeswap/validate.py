@@ -217,7 +217,7 @@ _verified: dict[tuple[str, int, int], str | None] = {}  # (path, size, mtime) ->
 
 
 def _file_state(name: str, verify: bool) -> str | None:
-    """What is wrong with model ``name``'s file on this machine ('missing', 'corrupt ...'), or None."""
+    """What is wrong with model ``name``'s file on this machine ('missing', 'corrupt ...: its path'), or None."""
     from .models import file_problem, find_file, lookup
 
     info = lookup(name)
@@ -227,12 +227,14 @@ def _file_state(name: str, verify: bool) -> str | None:
     if info is None:
         return None
     if not verify:
-        return file_problem(info, path)
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _verified:
-        _verified[key] = file_problem(info, path, verify=True)
-    return _verified[key]
+        problem = file_problem(info, path)
+    else:
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if key not in _verified:
+            _verified[key] = file_problem(info, path, verify=True)
+        problem = _verified[key]
+    return None if problem is None else f"{problem}: {path}"
 
 
 def model_fix(name: str, editor: bool) -> str:
