@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from nodeswap.nodes.ops import blend
 from tests.gui import fixtures
 from tests.gui.checks import face_change, preview_region, video_frame
 from tests.gui.driver import Editor
@@ -100,7 +101,8 @@ def test_build_swap_graph_run_tweak_save_reopen(
     editor.wait(lambda p: p["state"] == "paused", 10, "pause")
     swapped_shot, probe = settled_shot(editor, tmp_path / "swapped.png")
     place = probe["preview"]["placement"]
-    original = video_frame(obama, place["frame_index"])
+    # the merger's default colour compression (DeepFaceLive's 1.0, levels lifted by 2 / c) touches the whole frame
+    original = blend.color_compress(video_frame(obama, place["frame_index"]), 1.0)
 
     # the face box, from the swapper's preview (faces drawn over the frame, crops below)
     editor.click(title_point(probe["nodes"]["swapper"]))
