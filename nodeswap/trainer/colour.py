@@ -15,6 +15,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from nodeswap.nodes.ops.blend import rct_whole_crop
+
 CT_MODES = ("none", "rct", "lct", "mkl", "idt", "sot")
 
 
@@ -25,14 +27,8 @@ def _image(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def rct(image: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB)
-    ref = cv2.cvtColor(reference, cv2.COLOR_BGR2LAB)
-    mean, std = lab.reshape(-1, 3).mean(0), lab.reshape(-1, 3).std(0)
-    ref_mean, ref_std = ref.reshape(-1, 3).mean(0), ref.reshape(-1, 3).std(0)
-    out = (lab - mean) * (ref_std / np.maximum(std, 1e-6)) + ref_mean
-    out = np.clip(out, [0.0, -127.0, -127.0], [100.0, 127.0, 127.0]).astype(np.float32)
-    converted: np.ndarray = cv2.cvtColor(out, cv2.COLOR_LAB2BGR)
-    return converted
+    """Reinhard's transfer over every pixel of both crops (the merger's whole-crop RCT with nothing masked)."""
+    return rct_whole_crop(image, reference, np.ones(image.shape[:2], np.float32))
 
 
 def _covariance_root(pixels: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:

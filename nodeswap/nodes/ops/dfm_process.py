@@ -13,13 +13,9 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from .blend import to_uint8_truncated as truncated
+
 Model = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]  # float HWC -> face mask, celeb, mask
-
-
-def truncated(image: np.ndarray) -> np.ndarray:
-    """[0, 1] float to uint8 as DeepFaceLive does it: times 255, clipped, truncated."""
-    out: np.ndarray = np.clip(np.asarray(image, np.float32) * np.float32(255.0), 0, 255).astype(np.uint8)
-    return out
 
 
 def sharpen(crop: np.ndarray, amount: float) -> np.ndarray:
