@@ -242,3 +242,10 @@ def test_palette_search() -> None:
     assert search(registry, "zzz") == []
     assert {c.type_id for c in search(registry, "")} == {c.type_id for c in registry}
     assert not is_plugin(Counter) or Counter.__module__.startswith("tests")
+
+
+def test_built_in_nodes_are_not_marked_plugins() -> None:
+    from nodeswap.nodes.mergers import FaceMerger
+
+    assert not is_plugin(FaceMerger)  # nodeswap's own nodes, in the nodeswap.nodes package
+    assert is_plugin(Counter)  # a node from another package (the tests' toy nodes)

@@ -30,7 +30,8 @@ def preset_list(paths: list[Path], on_open: Callable[[str], None]) -> dict[str, 
 
 
 def is_plugin(cls: type[Node]) -> bool:
-    return not (cls.__module__.startswith("nodes.") or cls.__module__ == "nodes")
+    """A node type from another package than nodeswap's own nodes (nodeswap.nodes)."""
+    return not (cls.__module__.startswith("nodeswap.nodes.") or cls.__module__ == "nodeswap.nodes")
 
 
 def matches(cls: type[Node], query: str) -> bool:
